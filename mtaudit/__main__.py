@@ -1,0 +1,5 @@
+"""``python -m mtaudit``."""
+
+from mtaudit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,295 @@
+"""Command line: ``mtaudit scan | rules | explain``.
+
+Each subcommand is a small function; the scan loop streams results to reporters so the
+CLI holds one document at a time. Exit codes are :class:`mtaudit.model.ExitCode`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import IO, NoReturn
+
+from mtaudit import __version__
+from mtaudit.model import ExitCode, InputError, Severity, Summary
+
+EPILOG = """\
+exit status:
+  0  nothing at or above --fail-on (and no document over --fail-above)
+  1  at least one finding at or above --fail-on, or a document over --fail-above
+  2  usage or configuration error, or an input that could not be read
+
+examples:
+  mtaudit scan corpora/
+  mtaudit scan article.html --format json --output report.json
+  mtaudit scan feed.jsonl --select idiom,calque --fail-on warning
+  cat story.txt | mtaudit scan -
+  mtaudit explain MT401
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error and exit status 2 (its default, made explicit)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _csv(value: str) -> list[str]:
+    return [v for v in (p.strip() for p in value.split(",")) if v]
+
+
+def _probability(value: str) -> float:
+    try:
+        p = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0.0 <= p <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return p
+
+
+def _severity(value: str) -> Severity:
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mtaudit.report import FORMATS
+
+    parser = _Parser(
+        prog="mtaudit",
+        description="Audit English news text for signs of machine translation.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"mtaudit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    scan = sub.add_parser(
+        "scan",
+        help="scan files, folders or stdin",
+        description="Scan .txt, .md, .html and .jsonl inputs (folders recursively; '-' is stdin).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
+    out = scan.add_argument_group("output")
+    out.add_argument("-f", "--format", choices=sorted(FORMATS), default="terminal",
+                     help="report format (default: terminal)")
+    out.add_argument("-o", "--output", metavar="FILE",
+                     help="write the report to FILE atomically (default: stdout)")
+    out.add_argument("--report", action="append", default=[], metavar="FORMAT=FILE",
+                     help="also write a report in FORMAT to FILE (repeatable), "
+                          "e.g. --report json=reports/latest.json")
+    out.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    out.add_argument("--no-text", action="store_true",
+                     help="leave document text out of JSON reports")
+    out.add_argument("--hide-clean", action="store_true",
+                     help="terminal: do not list documents without findings")
+    sel = scan.add_argument_group("selection")
+    sel.add_argument("--select", type=_csv, default=None, metavar="CODES",
+                     help="comma-separated code prefixes or categories to enable (default: all)")
+    sel.add_argument("--ignore", type=_csv, default=None, metavar="CODES",
+                     help="comma-separated code prefixes or categories to disable")
+    sel.add_argument("--min-confidence", type=_probability, default=0.0, metavar="P",
+                     help="drop findings below this confidence (0-1)")
+    gate = scan.add_argument_group("gate")
+    gate.add_argument("--fail-on", type=_severity, default=Severity.ERROR, metavar="SEVERITY",
+                      help="exit 1 on a finding at or above: info, warning, error (default: error)")
+    gate.add_argument("--fail-above", type=_probability, default=None, metavar="P",
+                      help="exit 1 when a document's mt_probability is at or above P")
+    inp = scan.add_argument_group("input")
+    inp.add_argument("--include", type=_csv, default=None, metavar="GLOBS",
+                     help="file globs to read inside folders (default: *.txt,*.md,*.html,*.htm,*.jsonl,...)")
+    inp.add_argument("--exclude", type=_csv, default=[], metavar="GLOBS",
+                     help="file globs to skip inside folders")
+    inp.add_argument("--stdin-format", choices=("text", "markdown", "html", "jsonl"), default="text",
+                     help="format of '-' (default: text)")
+    inp.add_argument("--max-bytes", type=int, default=None, metavar="N",
+                     help="largest single document to read (default: 20 MB)")
+    scan.set_defaults(func=cmd_scan)
+
+    rules = sub.add_parser("rules", help="list every finding code")
+    rules.set_defaults(func=cmd_rules)
+    explain = sub.add_parser("explain", help="explain one finding code")
+    explain.add_argument("code", metavar="CODE")
+    explain.set_defaults(func=cmd_explain)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return ExitCode.USAGE
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("mtaudit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `mtaudit scan ... | head` is fine
+        return ExitCode.OK
+
+
+def _fail(message: str) -> int:
+    print(f"mtaudit: error: {message}", file=sys.stderr)
+    return ExitCode.USAGE
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from mtaudit.ingest import DEFAULT_INCLUDE, DEFAULT_MAX_BYTES, IngestOptions
+    from mtaudit.lexicons import LexiconError
+    from mtaudit.pipeline import Auditor, AuditOptions, scan
+
+    try:
+        extra = [_parse_report_arg(r) for r in args.report]
+        auditor = Auditor(
+            AuditOptions(
+                select=tuple(args.select or ("MT",)),
+                ignore=tuple(args.ignore or ()),
+                min_confidence=args.min_confidence,
+                fail_on=args.fail_on,
+                fail_above=args.fail_above,
+            )
+        )
+    except (ValueError, LexiconError) as exc:
+        return _fail(str(exc))
+    ingest = IngestOptions(
+        include=tuple(args.include or DEFAULT_INCLUDE),
+        exclude=tuple(args.exclude),
+        stdin_format=args.stdin_format,
+        max_bytes=args.max_bytes or DEFAULT_MAX_BYTES,
+    )
+    summary = Summary()
+    started = time.perf_counter()
+    with ExitStack() as stack:
+        reporters = _open_reporters(stack, [(args.format, args.output), *extra], args)
+        if reporters is None:
+            return ExitCode.USAGE
+        for r in reporters:
+            r.start(auditor.signature)
+        progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
+        stack.callback(progress.close)
+        errors = 0
+        for item in scan(args.paths, auditor, ingest):
+            if isinstance(item, InputError):
+                errors += 1
+                print(f"mtaudit: error: {item.path}: {item.message}", file=sys.stderr)
+                for r in reporters:
+                    r.error(item)
+                continue
+            failed = auditor.fails(item)
+            summary.add(item, failed)
+            for r in reporters:
+                r.document(item, failed)
+            progress.advance()
+        summary.errors = errors
+        summary.elapsed_s = time.perf_counter() - started
+        progress.close()
+        for r in reporters:
+            r.finish(summary)
+    if errors:
+        return ExitCode.USAGE
+    return ExitCode.FINDINGS if summary.failed_documents else ExitCode.OK
+
+
+def _parse_report_arg(value: str) -> tuple[str, str]:
+    from mtaudit.report import FORMATS
+
+    fmt, sep, path = value.partition("=")
+    if not sep or not path or fmt not in FORMATS:
+        raise ValueError(f"--report expects FORMAT=FILE with FORMAT one of {', '.join(FORMATS)}; got {value!r}")
+    return fmt, path
+
+
+def _open_reporters(stack: ExitStack, targets: list[tuple[str, str | None]], args: argparse.Namespace):
+    """Instantiate a reporter per (format, path); files are committed only on success."""
+    from mtaudit.report import AtomicOutput, reporter_class
+
+    reporters = []
+    for fmt, path in targets:
+        stream: IO[str]
+        if path and path != "-":
+            try:
+                out = AtomicOutput(path)
+            except OSError as exc:
+                _fail(f"{path}: cannot write report: {exc.strerror or exc}")
+                return None
+            stack.push(lambda exc_type, exc, tb, out=out: out.abort() if exc_type else out.commit())
+            stream = out.stream
+        else:
+            stream = sys.stdout
+        reporters.append(
+            reporter_class(fmt)(stream, include_text=not args.no_text, show_clean=not args.hide_clean)
+        )
+    return reporters
+
+
+class _Progress:
+    """A rich progress line on stderr, shown only once a scan passes a few documents."""
+
+    SHOW_AFTER = 5
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.count = 0
+        self._bar = None
+
+    def advance(self) -> None:
+        self.count += 1
+        if not self.enabled:
+            return
+        if self._bar is None and self.count >= self.SHOW_AFTER:
+            from rich.console import Console
+            from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                SpinnerColumn(), TextColumn("scanning"), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=Console(stderr=True), transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("scan", total=None, completed=self.count)
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.count)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from mtaudit.detectors import all_rules
+    from mtaudit.report.terminal import make_console
+
+    table = Table(show_edge=False)
+    for col in ("code", "name", "category", "severity", "flags"):
+        table.add_column(col)
+    for r in all_rules():
+        table.add_row(r.code, r.name, r.category, r.severity.label, r.summary)
+    make_console(sys.stdout).print(table)
+    return ExitCode.OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from mtaudit.detectors import all_rules
+
+    code = args.code.strip().upper()
+    rule = next((r for r in all_rules() if r.code == code), None)
+    if rule is None:
+        return _fail(f"unknown code {args.code!r}; run 'mtaudit rules' for the list")
+    print(f"{rule.code} {rule.name} ({rule.category}, default severity {rule.severity.label})\n")
+    print(f"What it flags:\n  {rule.summary}\n")
+    print(f"Why it matters:\n  {rule.why}\n")
+    print(f"Example:\n  {rule.example}\n")
+    print(f"Fix:\n  {rule.fix}")
+    return ExitCode.OK

@@ -1,0 +1,98 @@
+"""Detector base class, rule metadata and the shared scan context.
+
+A detector owns one code prefix (``MT4`` for punctuation, ...) and one category, and
+documents each code it can emit as a :class:`Rule` — that metadata is what
+``mtaudit rules`` lists and ``mtaudit explain`` prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from mtaudit.model import Document, Finding, Severity
+
+if TYPE_CHECKING:
+    from mtaudit.segment import Segmentation
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One finding code and its documentation (the text behind ``mtaudit explain``)."""
+
+    code: str
+    name: str
+    category: str
+    summary: str
+    why: str
+    example: str
+    fix: str
+    severity: Severity = Severity.WARNING
+
+
+@dataclass
+class Context:
+    """What detectors share during a scan: options, lexicons and loaded models.
+
+    Heavy resources are loaded lazily the first time a detector asks for them and then
+    reused for every document of the run.
+    """
+
+    options: dict[str, Any] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def resource(self, key: str, factory: Any) -> Any:
+        """Return the resource cached under ``key``, building it with ``factory()`` once."""
+        if key not in self._cache:
+            self._cache[key] = factory()
+        return self._cache[key]
+
+
+class Detector:
+    """Base class: subclasses set the class attributes and implement :meth:`detect`."""
+
+    prefix: ClassVar[str]
+    category: ClassVar[str]
+    rules: ClassVar[tuple[Rule, ...]]
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+    def detect(self, document: Document, segments: Segmentation) -> Iterator[Finding]:
+        """Yield findings for ``document``; ``segments`` holds its paragraphs/sentences."""
+        raise NotImplementedError
+
+    @cached_property
+    def rule_by_code(self) -> dict[str, Rule]:
+        return {r.code: r for r in self.rules}
+
+    def finding(
+        self,
+        code: str,
+        document: Document,
+        start: int,
+        end: int,
+        message: str,
+        suggestion: str | None = None,
+        confidence: float = 0.5,
+        evidence: dict[str, Any] | None = None,
+        source_language: str | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
+        """Build a Finding for one of this detector's rules, with its default severity."""
+        rule = self.rule_by_code[code]
+        return Finding(
+            code=code,
+            category=rule.category,
+            start=start,
+            end=end,
+            text=document.text[start:end],
+            message=message,
+            suggestion=suggestion,
+            severity=severity if severity is not None else rule.severity,
+            confidence=round(max(0.0, min(1.0, confidence)), 3),
+            evidence=evidence or {},
+            source_language=source_language,
+        )

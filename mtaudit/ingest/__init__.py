@@ -1,0 +1,199 @@
+"""Input discovery and the readers: .txt, .md, .html/.htm, .jsonl, directories and stdin.
+
+:func:`iter_inputs` yields ``Document`` or ``InputError`` objects, one at a time, so a
+scan of a huge corpus never holds more than one document (JSONL is streamed line by
+line). An unreadable input becomes an ``InputError`` and the scan goes on.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from mtaudit.ingest.decode import DecodeError, decode_bytes
+from mtaudit.model import Document, InputError
+
+FORMATS = {
+    ".txt": "text",
+    ".text": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+DEFAULT_INCLUDE = tuple(f"*{ext}" for ext in FORMATS)
+DEFAULT_MAX_BYTES = 20_000_000  # one article; JSONL files are streamed and not capped
+
+Item = Document | InputError
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """How to discover and read inputs."""
+
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    exclude: tuple[str, ...] = ()
+    stdin_format: str = "text"
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+def iter_inputs(paths: Iterable[str], options: IngestOptions | None = None) -> Iterator[Item]:
+    """Yield documents (and errors) for files, directories and ``-`` (stdin)."""
+    options = options or IngestOptions()
+    for raw in paths:
+        if raw == "-":
+            yield from read_stream(sys.stdin.buffer, "<stdin>", options.stdin_format, options)
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            for file in _walk(path, options):
+                yield from read_path(file, options)
+        elif path.exists():
+            yield from read_path(path, options, explicit=True)
+        else:
+            yield InputError(raw, "no such file or directory")
+
+
+def _walk(root: Path, options: IngestOptions) -> Iterator[Path]:
+    """Files under ``root`` matching include and not exclude globs, in sorted order."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        # Hidden folders (.git, .venv) never hold articles; sort for stable output.
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            file = Path(dirpath) / name
+            rel = file.relative_to(root).as_posix()
+            if not _matches(name, rel, options.include):
+                continue
+            if _matches(name, rel, options.exclude):
+                continue
+            yield file
+
+
+def _matches(name: str, rel: str, globs: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(rel, g) for g in globs)
+
+
+def format_of(path: Path | str) -> str | None:
+    """The reader format for a file name, or None if its extension is unknown."""
+    return FORMATS.get(Path(path).suffix.lower())
+
+
+def read_path(path: Path, options: IngestOptions, explicit: bool = False) -> Iterator[Item]:
+    """Read one file. An explicitly named file of unknown extension is read as text."""
+    fmt = format_of(path) or ("text" if explicit else None)
+    if fmt is None:
+        return
+    try:
+        if fmt == "jsonl":
+            with path.open("rb") as fh:
+                yield from read_jsonl(fh, str(path), options)
+            return
+        size = path.stat().st_size
+        if size > options.max_bytes:
+            yield InputError(
+                str(path),
+                f"file is {size / 1e6:.1f} MB, over the {options.max_bytes / 1e6:.0f} MB limit "
+                "for one document (split it, or raise --max-bytes)",
+            )
+            return
+        data = path.read_bytes()
+    except OSError as exc:
+        yield InputError(str(path), f"cannot read: {exc.strerror or exc}")
+        return
+    yield from _read_bytes(data, str(path), fmt)
+
+
+def read_stream(stream: BinaryIO, name: str, fmt: str, options: IngestOptions) -> Iterator[Item]:
+    """Read a binary stream (stdin) in the given format."""
+    if fmt == "jsonl":
+        yield from read_jsonl(stream, name, options)
+        return
+    data = stream.read(options.max_bytes + 1)
+    if len(data) > options.max_bytes:
+        yield InputError(name, f"input is over the {options.max_bytes / 1e6:.0f} MB limit")
+        return
+    yield from _read_bytes(data, name, fmt)
+
+
+def _read_bytes(data: bytes, name: str, fmt: str) -> Iterator[Item]:
+    try:
+        text, encoding = decode_bytes(data)
+    except DecodeError as exc:
+        yield InputError(name, str(exc))
+        return
+    try:
+        yield make_document(text, name, fmt, doc_id=name, meta={"encoding": encoding})
+    except ValueError as exc:
+        yield InputError(name, str(exc))
+
+
+def make_document(
+    text: str, path: str, fmt: str, doc_id: str | None = None, meta: dict | None = None
+) -> Document:
+    """Build a Document from decoded text in ``fmt`` (text, markdown or html)."""
+    meta = dict(meta or {})
+    doc_id = doc_id if doc_id is not None else path
+    if fmt == "markdown":
+        from mtaudit.ingest.markdown import markdown_to_text
+
+        prose, source_map, comments = markdown_to_text(text)
+        meta["source_text"] = text  # for line/column of findings in the .md file
+        if comments:
+            meta["comments"] = comments
+        return Document(doc_id, prose, path, "markdown", meta, source_map)
+    if fmt == "html":
+        from mtaudit.ingest.html import html_to_text
+
+        prose, comments = html_to_text(text)
+        if comments:
+            meta["comments"] = comments
+        return Document(doc_id, prose, path, "html", meta)
+    if fmt != "text":
+        raise ValueError(f"unknown format {fmt!r}")
+    return Document(doc_id, text.replace("\r\n", "\n"), path, "text", meta)
+
+
+def read_jsonl(stream: BinaryIO, name: str, options: IngestOptions) -> Iterator[Item]:
+    """Stream a JSONL file: one ``{"text": ..., "id"?: ...}`` object a line.
+
+    A malformed line becomes an error naming ``path:LINE``; the other lines still count.
+    """
+    for lineno, raw in enumerate(stream, start=1):
+        where = f"{name}:{lineno}"
+        if not raw.strip():
+            continue
+        if len(raw) > options.max_bytes:
+            yield InputError(where, f"line is over the {options.max_bytes / 1e6:.0f} MB limit")
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            yield InputError(where, f"invalid UTF-8 at byte {exc.start} of the line")
+            continue
+        except json.JSONDecodeError as exc:
+            yield InputError(where, f"malformed JSON: {exc.msg} (column {exc.colno})")
+            continue
+        if not isinstance(record, dict):
+            yield InputError(where, "each line must be a JSON object with a 'text' field")
+            continue
+        text = record.get("text")
+        if not isinstance(text, str):
+            yield InputError(where, "missing or non-string 'text' field")
+            continue
+        rid = record.get("id")
+        doc_id = str(rid) if isinstance(rid, (str, int)) and rid != "" else where
+        meta = {k: v for k, v in record.items() if k not in ("text", "id")}
+        meta["line"] = lineno
+        fmt = record.get("format", "text")
+        try:
+            yield make_document(text, name, fmt if fmt in ("text", "markdown", "html") else "text", doc_id, meta)
+        except ValueError as exc:
+            yield InputError(where, str(exc))

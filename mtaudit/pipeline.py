@@ -1,0 +1,112 @@
+"""The audit pipeline: segment -> detectors -> score, one document at a time.
+
+:class:`Auditor` loads what detectors need once (lexicons, models) and is then applied to
+any number of documents; :func:`scan` is the streaming generator the CLI and API use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from mtaudit import __version__, lexicons, scoring
+from mtaudit.detectors import Context, Selection, build_detectors
+from mtaudit.ingest import IngestOptions, iter_inputs
+from mtaudit.model import Document, DocumentReport, Finding, InputError, Severity
+from mtaudit.segment import segment
+
+
+@dataclass
+class AuditOptions:
+    """What to detect and how strict the gate is."""
+
+    select: tuple[str, ...] = ("MT",)
+    ignore: tuple[str, ...] = ()
+    min_confidence: float = 0.0
+    fail_on: Severity = Severity.ERROR
+    fail_above: float | None = None
+    detector_options: dict[str, Any] = field(default_factory=dict)
+
+
+class Auditor:
+    """Runs the enabled detectors and the scorer over documents."""
+
+    def __init__(self, options: AuditOptions | None = None) -> None:
+        self.options = options or AuditOptions()
+        self.selection = Selection.build(self.options.select, self.options.ignore)
+        self.context = Context(dict(self.options.detector_options))
+        self.detectors = build_detectors(self.context, self.selection)
+
+    @property
+    def signature(self) -> str:
+        """Reproducibility signature (as sacrebleu's): tool, lexicons, scorer, detectors."""
+        enabled = ",".join(d.prefix for d in self.detectors) or "none"
+        return (
+            f"mtaudit:{__version__}|lexicons:{lexicons.signature()}"
+            f"|scorer:{scoring.SCORER_VERSION}|detectors:{enabled}"
+        )
+
+    def audit(self, document: Document) -> DocumentReport:
+        """Audit one document."""
+        findings: list[Finding] = []
+        if document.text.strip():
+            segments = segment(document.text)
+            for det in self.detectors:
+                for f in det.detect(document, segments):
+                    if self.selection.enabled(f.code) and f.confidence >= self.options.min_confidence:
+                        findings.append(f)
+        findings = _resolve_overlaps(findings)
+        prob = scoring.mt_probability(findings)
+        return DocumentReport(
+            document=document,
+            findings=findings,
+            mt_probability=prob,
+            verdict=scoring.verdict(prob),
+            source_language=scoring.source_language(findings),
+        )
+
+    def fails(self, report: DocumentReport) -> bool:
+        """Whether this document fails the pre-publish gate."""
+        if any(f.severity >= self.options.fail_on for f in report.findings):
+            return True
+        limit = self.options.fail_above
+        return limit is not None and report.mt_probability >= limit
+
+
+def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
+    """Keep the most confident of overlapping findings of one category; sort by offset."""
+    findings.sort(key=lambda f: (f.start, -f.confidence, f.code))
+    kept: list[Finding] = []
+    for f in findings:
+        clash = next(
+            (k for k in kept if k.category == f.category and k.start < f.end and f.start < k.end),
+            None,
+        )
+        if clash is None:
+            kept.append(f)
+        elif f.confidence > clash.confidence:
+            kept[kept.index(clash)] = f
+    kept.sort(key=lambda f: (f.start, f.end, f.code))
+    return kept
+
+
+def scan(
+    paths: Iterable[str],
+    auditor: Auditor | None = None,
+    ingest: IngestOptions | None = None,
+) -> Iterator[DocumentReport | InputError]:
+    """Audit every input, yielding reports and input errors as they come."""
+    auditor = auditor or Auditor()
+    for item in iter_inputs(paths, ingest):
+        if isinstance(item, InputError):
+            yield item
+        else:
+            yield auditor.audit(item)
+
+
+def audit_text(text: str, doc_id: str = "<text>", fmt: str = "text", **options: Any) -> DocumentReport:
+    """Convenience API: audit one string (``fmt`` is text, markdown or html)."""
+    from mtaudit.ingest import make_document
+
+    return Auditor(AuditOptions(**options)).audit(make_document(text, doc_id, fmt, doc_id))

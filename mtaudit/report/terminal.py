@@ -1,0 +1,166 @@
+"""Default output: a rich terminal report with highlighted spans and a summary table.
+
+Styles are semantic names in a Theme (as rich recommends), so colours live in one place.
+When stdout is not a terminal rich drops colour and the text stays plain.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from rich.theme import Theme
+
+from mtaudit.model import CATEGORIES, DocumentReport, Finding, InputError, Summary
+from mtaudit.report import Reporter
+from mtaudit.report.serialize import line_column
+
+THEME = Theme(
+    {
+        "cat.idiom": "bold magenta",
+        "cat.calque": "bold yellow",
+        "cat.untranslated": "bold red",
+        "cat.punctuation": "bold cyan",
+        "cat.boilerplate": "bold blue",
+        "cat.fluency": "bold green",
+        "span.idiom": "black on magenta",
+        "span.calque": "black on yellow",
+        "span.untranslated": "white on red",
+        "span.punctuation": "black on cyan",
+        "span.boilerplate": "white on blue",
+        "span.fluency": "black on green",
+        "verdict.machine-translated": "bold white on red",
+        "verdict.suspect": "bold black on yellow",
+        "verdict.clean": "bold black on green",
+        "sev.error": "bold red",
+        "sev.warning": "yellow",
+        "sev.info": "dim",
+        "suggestion": "green",
+        "evidence": "dim italic",
+        "doc.id": "bold",
+        "muted": "dim",
+    }
+)
+CONTEXT_CHARS = 70
+
+
+def make_console(stream: IO[str], width: int | None = None, force_terminal: bool | None = None) -> Console:
+    """A Console with mtaudit's theme; plain when ``stream`` is not a terminal."""
+    return Console(
+        file=stream,
+        theme=THEME,
+        width=width,
+        force_terminal=force_terminal,
+        highlight=False,
+        soft_wrap=False,
+    )
+
+
+class TerminalReporter(Reporter):
+    """Per document: verdict, probability, findings in context, suggestions; then a summary."""
+
+    def __init__(self, stream: IO[str], **options: Any) -> None:
+        super().__init__(stream, **options)
+        self.console = options.get("console") or make_console(
+            stream, options.get("width"), options.get("force_terminal")
+        )
+        self._errors: list[InputError] = []
+
+    def document(self, report: DocumentReport, failed: bool) -> None:
+        render_document(self.console, report, failed, self.options.get("show_clean", True))
+
+    def error(self, error: InputError) -> None:
+        self._errors.append(error)
+
+    def finish(self, summary: Summary) -> None:
+        render_summary(self.console, summary, self._errors)
+
+
+def render_document(console: Console, report: DocumentReport, failed: bool = False, show_clean: bool = True) -> None:
+    """Print one document's verdict line and its findings."""
+    if not report.findings and not show_clean:
+        return
+    head = Text()
+    head.append(f" {report.verdict.upper()} ", style=f"verdict.{report.verdict}")
+    head.append(f" p={report.mt_probability:.2f} ")
+    if report.source_language:
+        head.append(f"from {report.source_language} ", style="muted")
+    head.append(report.document.id, style="doc.id")
+    head.append(f"  {len(report.findings)} finding{'s' * (len(report.findings) != 1)}", style="muted")
+    if failed:
+        head.append("  FAIL", style="sev.error")
+    console.print(head)
+    for f in report.findings:
+        render_finding(console, report, f)
+    console.print()
+
+
+def render_finding(console: Console, report: DocumentReport, f: Finding) -> None:
+    """Print a finding: code, message, its span highlighted in context, the suggestion."""
+    doc = report.document
+    line, col = line_column(doc, f.start)
+    where = f"{line}:{col}" if line else f"@{f.start}"
+    head = Text("  ")
+    head.append(f"{f.code}", style=f"cat.{f.category}")
+    head.append(f" {f.category:<12}", style=f"cat.{f.category}")
+    head.append(f" {f.severity.label:<7}", style=f"sev.{f.severity.label}")
+    head.append(f" {where:<8} ", style="muted")
+    head.append(f.message)
+    console.print(head)
+    console.print(Text("      ").append_text(context_text(doc.text, f)))
+    if f.suggestion is not None:
+        shown = f.suggestion if f.suggestion.strip() else "(delete)"
+        console.print(Text("      → ", style="suggestion").append(shown, style="suggestion"))
+    for line_text in evidence_lines(f):
+        console.print(Text("      " + line_text, style="evidence"))
+
+
+def context_text(text: str, f: Finding) -> Text:
+    """The finding's span highlighted, with up to CONTEXT_CHARS of its line either side."""
+    line_start = text.rfind("\n", 0, f.start) + 1
+    line_end = text.find("\n", f.end)
+    line_end = len(text) if line_end < 0 else line_end
+    left_at = max(line_start, f.start - CONTEXT_CHARS)
+    right_at = min(line_end, f.end + CONTEXT_CHARS)
+    out = Text()
+    out.append(("…" if left_at > line_start else "") + text[left_at : f.start])
+    out.append(text[f.start : f.end] or "⸱", style=f"span.{f.category}")
+    out.append(text[f.end : right_at] + ("…" if right_at < line_end else ""))
+    return out
+
+
+def evidence_lines(f: Finding) -> list[str]:
+    """Human-readable lines for the evidence the later stages attach (back-translation…)."""
+    ev = f.evidence
+    out = []
+    if "back_translation" in ev:
+        bt = ev["back_translation"]
+        out.append(f"back-translation [{bt.get('engine', '?')}→{bt.get('language', '?')}]: {bt.get('text', '')}")
+        if bt.get("matched_idiom"):
+            out.append(f"  matches '{bt['matched_idiom']}' (score {bt.get('match_score', 0):.0f})")
+        if "round_trip" in bt:
+            out.append(f"  round trip: {bt['round_trip']} (chrF {bt.get('chrf', 0):.1f})")
+    if "surprisal" in ev:
+        out.append(f"fluency: {ev['surprisal']:.2f} nats/token, {ev.get('percentile', '?')}th percentile of human news")
+    return out
+
+
+def render_summary(console: Console, summary: Summary, errors: list[InputError]) -> None:
+    """The closing table: findings by category, verdict counts, unreadable inputs."""
+    table = Table(title="mtaudit summary", show_edge=False, pad_edge=False)
+    table.add_column("category")
+    table.add_column("findings", justify="right")
+    for cat in CATEGORIES:
+        table.add_row(Text(cat, style=f"cat.{cat}"), str(summary.by_category.get(cat, 0)))
+    table.add_row(Text("total", style="bold"), Text(str(summary.findings), style="bold"))
+    console.print(table)
+    verdicts = ", ".join(f"{n} {v}" for v, n in summary.by_verdict.items())
+    console.print(
+        f"{summary.documents} document{'s' * (summary.documents != 1)} ({verdicts}); "
+        f"{summary.failed_documents} failed the gate; {len(errors)} unreadable input"
+        f"{'s' * (len(errors) != 1)}; {summary.elapsed_s:.2f}s"
+    )
+    for e in errors:
+        console.print(Text(f"  unreadable: {e.path}: {e.message}", style="sev.error"))
