@@ -80,39 +80,99 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scan.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
     out = scan.add_argument_group("output")
-    out.add_argument("-f", "--format", choices=sorted(FORMATS), default="terminal",
-                     help="report format (default: terminal)")
-    out.add_argument("-o", "--output", metavar="FILE",
-                     help="write the report to FILE atomically (default: stdout)")
-    out.add_argument("--report", action="append", default=[], metavar="FORMAT=FILE",
-                     help="also write a report in FORMAT to FILE (repeatable), "
-                          "e.g. --report json=reports/latest.json")
+    out.add_argument(
+        "-f",
+        "--format",
+        choices=sorted(FORMATS),
+        default="terminal",
+        help="report format (default: terminal)",
+    )
+    out.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the report to FILE atomically (default: stdout)",
+    )
+    out.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        metavar="FORMAT=FILE",
+        help="also write a report in FORMAT to FILE (repeatable), "
+        "e.g. --report json=reports/latest.json",
+    )
     out.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    out.add_argument("--no-text", action="store_true",
-                     help="leave document text out of JSON reports")
-    out.add_argument("--hide-clean", action="store_true",
-                     help="terminal: do not list documents without findings")
+    out.add_argument(
+        "--no-text", action="store_true", help="leave document text out of JSON reports"
+    )
+    out.add_argument(
+        "--hide-clean", action="store_true", help="terminal: do not list documents without findings"
+    )
     sel = scan.add_argument_group("selection")
-    sel.add_argument("--select", type=_csv, default=None, metavar="CODES",
-                     help="comma-separated code prefixes or categories to enable (default: all)")
-    sel.add_argument("--ignore", type=_csv, default=None, metavar="CODES",
-                     help="comma-separated code prefixes or categories to disable")
-    sel.add_argument("--min-confidence", type=_probability, default=0.0, metavar="P",
-                     help="drop findings below this confidence (0-1)")
+    sel.add_argument(
+        "--select",
+        type=_csv,
+        default=None,
+        metavar="CODES",
+        help="comma-separated code prefixes or categories to enable (default: all)",
+    )
+    sel.add_argument(
+        "--ignore",
+        type=_csv,
+        default=None,
+        metavar="CODES",
+        help="comma-separated code prefixes or categories to disable",
+    )
+    sel.add_argument(
+        "--min-confidence",
+        type=_probability,
+        default=0.0,
+        metavar="P",
+        help="drop findings below this confidence (0-1)",
+    )
     gate = scan.add_argument_group("gate")
-    gate.add_argument("--fail-on", type=_severity, default=Severity.ERROR, metavar="SEVERITY",
-                      help="exit 1 on a finding at or above: info, warning, error (default: error)")
-    gate.add_argument("--fail-above", type=_probability, default=None, metavar="P",
-                      help="exit 1 when a document's mt_probability is at or above P")
+    gate.add_argument(
+        "--fail-on",
+        type=_severity,
+        default=Severity.ERROR,
+        metavar="SEVERITY",
+        help="exit 1 on a finding at or above: info, warning, error (default: error)",
+    )
+    gate.add_argument(
+        "--fail-above",
+        type=_probability,
+        default=None,
+        metavar="P",
+        help="exit 1 when a document's mt_probability is at or above P",
+    )
     inp = scan.add_argument_group("input")
-    inp.add_argument("--include", type=_csv, default=None, metavar="GLOBS",
-                     help="file globs to read inside folders (default: *.txt,*.md,*.html,*.htm,*.jsonl,...)")
-    inp.add_argument("--exclude", type=_csv, default=[], metavar="GLOBS",
-                     help="file globs to skip inside folders")
-    inp.add_argument("--stdin-format", choices=("text", "markdown", "html", "jsonl"), default="text",
-                     help="format of '-' (default: text)")
-    inp.add_argument("--max-bytes", type=int, default=None, metavar="N",
-                     help="largest single document to read (default: 20 MB)")
+    inp.add_argument(
+        "--include",
+        type=_csv,
+        default=None,
+        metavar="GLOBS",
+        help="file globs to read inside folders (default: *.txt,*.md,*.html,*.htm,*.jsonl,...)",
+    )
+    inp.add_argument(
+        "--exclude",
+        type=_csv,
+        default=[],
+        metavar="GLOBS",
+        help="file globs to skip inside folders",
+    )
+    inp.add_argument(
+        "--stdin-format",
+        choices=("text", "markdown", "html", "jsonl"),
+        default="text",
+        help="format of '-' (default: text)",
+    )
+    inp.add_argument(
+        "--max-bytes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="largest single document to read (default: 20 MB)",
+    )
     scan.set_defaults(func=cmd_scan)
 
     rules = sub.add_parser("rules", help="list every finding code")
@@ -146,7 +206,7 @@ def _fail(message: str) -> int:
 def cmd_scan(args: argparse.Namespace) -> int:
     from mtaudit.ingest import DEFAULT_INCLUDE, DEFAULT_MAX_BYTES, IngestOptions
     from mtaudit.lexicons import LexiconError
-    from mtaudit.pipeline import Auditor, AuditOptions, scan
+    from mtaudit.pipeline import AuditOptions, Auditor, scan
 
     try:
         extra = [_parse_report_arg(r) for r in args.report]
@@ -205,11 +265,15 @@ def _parse_report_arg(value: str) -> tuple[str, str]:
 
     fmt, sep, path = value.partition("=")
     if not sep or not path or fmt not in FORMATS:
-        raise ValueError(f"--report expects FORMAT=FILE with FORMAT one of {', '.join(FORMATS)}; got {value!r}")
+        raise ValueError(
+            f"--report expects FORMAT=FILE with FORMAT one of {', '.join(FORMATS)}; got {value!r}"
+        )
     return fmt, path
 
 
-def _open_reporters(stack: ExitStack, targets: list[tuple[str, str | None]], args: argparse.Namespace):
+def _open_reporters(
+    stack: ExitStack, targets: list[tuple[str, str | None]], args: argparse.Namespace
+):
     """Instantiate a reporter per (format, path); files are committed only on success."""
     from mtaudit.report import AtomicOutput, reporter_class
 
@@ -227,7 +291,9 @@ def _open_reporters(stack: ExitStack, targets: list[tuple[str, str | None]], arg
         else:
             stream = sys.stdout
         reporters.append(
-            reporter_class(fmt)(stream, include_text=not args.no_text, show_clean=not args.hide_clean)
+            reporter_class(fmt)(
+                stream, include_text=not args.no_text, show_clean=not args.hide_clean
+            )
         )
     return reporters
 
@@ -248,11 +314,21 @@ class _Progress:
             return
         if self._bar is None and self.count >= self.SHOW_AFTER:
             from rich.console import Console
-            from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             self._bar = Progress(
-                SpinnerColumn(), TextColumn("scanning"), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=Console(stderr=True), transient=True,
+                SpinnerColumn(),
+                TextColumn("scanning"),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
             )
             self._bar.start()
             self._task = self._bar.add_task("scan", total=None, completed=self.count)

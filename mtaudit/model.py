@@ -155,9 +155,7 @@ class Summary:
     errors: int = 0
     findings: int = 0
     by_category: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0))
-    by_severity: dict[str, int] = field(
-        default_factory=lambda: {s.label: 0 for s in Severity}
-    )
+    by_severity: dict[str, int] = field(default_factory=lambda: {s.label: 0 for s in Severity})
     by_verdict: dict[str, int] = field(default_factory=lambda: dict.fromkeys(VERDICTS, 0))
     failed_documents: int = 0
     elapsed_s: float = 0.0

@@ -54,7 +54,10 @@ class Auditor:
             segments = segment(document.text)
             for det in self.detectors:
                 for f in det.detect(document, segments):
-                    if self.selection.enabled(f.code) and f.confidence >= self.options.min_confidence:
+                    if (
+                        self.selection.enabled(f.code)
+                        and f.confidence >= self.options.min_confidence
+                    ):
                         findings.append(f)
         findings = _resolve_overlaps(findings)
         prob = scoring.mt_probability(findings)
@@ -105,7 +108,9 @@ def scan(
             yield auditor.audit(item)
 
 
-def audit_text(text: str, doc_id: str = "<text>", fmt: str = "text", **options: Any) -> DocumentReport:
+def audit_text(
+    text: str, doc_id: str = "<text>", fmt: str = "text", **options: Any
+) -> DocumentReport:
     """Convenience API: audit one string (``fmt`` is text, markdown or html)."""
     from mtaudit.ingest import make_document
 

@@ -16,22 +16,44 @@ _WHY = (
     "page's chrome; these lines are the strongest sign the text was never edited."
 )
 RULES = (
-    Rule("MT501", "scraper-credit", "boilerplate",
-         "A scraper credit line such as 'Source link'.", _WHY,
-         "…a club that includes Cuba, Iran, North Korea and Syria.\n\nSource link",
-         "Delete the line; credit the original publisher in a byline if you have the rights.",
-         Severity.ERROR),
-    Rule("MT502", "auto-publish-disclaimer", "boilerplate",
-         "A disclaimer saying the text came from a feed unedited or was machine-translated.",
-         _WHY, "Disclaimer: This article is generated from the feed and not edited by our team.",
-         "Delete the disclaimer, and have the text edited before publishing.", Severity.ERROR),
-    Rule("MT503", "call-to-action", "boilerplate",
-         "A subscription or membership call to action copied from the source site.", _WHY,
-         "Join XYZ to follow all the news and read without limits.",
-         "Delete the line; it belongs to another publication's page."),
-    Rule("MT504", "page-chrome", "boilerplate",
-         "Related-content or author-box headings ('Check Also', 'About NAME').", _WHY,
-         "Check Also", "Delete the widget text."),
+    Rule(
+        "MT501",
+        "scraper-credit",
+        "boilerplate",
+        "A scraper credit line such as 'Source link'.",
+        _WHY,
+        "…a club that includes Cuba, Iran, North Korea and Syria.\n\nSource link",
+        "Delete the line; credit the original publisher in a byline if you have the rights.",
+        Severity.ERROR,
+    ),
+    Rule(
+        "MT502",
+        "auto-publish-disclaimer",
+        "boilerplate",
+        "A disclaimer saying the text came from a feed unedited or was machine-translated.",
+        _WHY,
+        "Disclaimer: This article is generated from the feed and not edited by our team.",
+        "Delete the disclaimer, and have the text edited before publishing.",
+        Severity.ERROR,
+    ),
+    Rule(
+        "MT503",
+        "call-to-action",
+        "boilerplate",
+        "A subscription or membership call to action copied from the source site.",
+        _WHY,
+        "Join XYZ to follow all the news and read without limits.",
+        "Delete the line; it belongs to another publication's page.",
+    ),
+    Rule(
+        "MT504",
+        "page-chrome",
+        "boilerplate",
+        "Related-content or author-box headings ('Check Also', 'About NAME').",
+        _WHY,
+        "Check Also",
+        "Delete the widget text.",
+    ),
 )
 # Chrome lines are short; a long paragraph that happens to start like one is prose.
 MAX_LINE = 300
@@ -54,8 +76,14 @@ def load_patterns(extra_files: tuple[str, ...] = ()) -> list[_Pattern]:
     for lex in lexicons:
         for e in lex.entries:
             flags = 0 if e.get("case_sensitive") else re.IGNORECASE
-            out.append(_Pattern(e.get("id", ""), e.get("code", "MT501"),
-                                re.compile(e["pattern"], flags), e["message"]))
+            out.append(
+                _Pattern(
+                    e.get("id", ""),
+                    e.get("code", "MT501"),
+                    re.compile(e["pattern"], flags),
+                    e["message"],
+                )
+            )
     return out
 
 
@@ -83,8 +111,13 @@ class BoilerplateDetector(Detector):
                         lead = len(text[start:end]) - len(text[start:end].lstrip())
                         s = start + lead
                         yield self.finding(
-                            p.code, document, s, s + len(chunk), p.message,
-                            suggestion="", confidence=0.9 if p.code in ("MT501", "MT502") else 0.75,
+                            p.code,
+                            document,
+                            s,
+                            s + len(chunk),
+                            p.message,
+                            suggestion="",
+                            confidence=0.9 if p.code in ("MT501", "MT502") else 0.75,
                             evidence={"pattern": p.id},
                         )
                         break

@@ -59,7 +59,7 @@ RULES = (
         "guillemets",
         "punctuation",
         "Guillemets « » used as quotation marks in English text.",
-        "Spanish, French, Italian and Portuguese news quote with « »; English uses “ ” or \"\". "
+        'Spanish, French, Italian and Portuguese news quote with « »; English uses “ ” or "". '
         "MT systems copy them through.",
         "The minister called it «a historic day».",
         "Use English quotation marks: “a historic day”.",
@@ -71,6 +71,7 @@ _DETACHED_QUOTE = re.compile(r"[ \t]+”(?P<after>\w)?")
 # ". ," / ", ." / "; ," — but not a spaced ellipsis ". . .".
 _STRAY = re.compile(r"(?P<first>[.,;:])[ \t]+(?P<second>[,.;:])(?![.\w])")
 _SPACE_BEFORE = re.compile(r"(?<=\w)[ \t]+(?P<mark>[,.])(?=[ \t\n]|$)")
+_SPACED_ELLIPSIS = re.compile(r"\.(?:[ \t]\.){2,}")
 _INVERTED = re.compile(r"[¿¡]")
 _GUILLEMETS = re.compile(r"«[ \u00a0]?(?P<inner>[^«»\n]{1,400}?)[ \u00a0]?»")
 
@@ -98,8 +99,12 @@ class PunctuationDetector(Detector):
                 suggestion="” " if glued else "”",
                 confidence=0.85 if glued else 0.7,
             )
+        # A spaced ellipsis ". . ." is deliberate typography, not an artifact.
+        skip = [(m.start(), m.end()) for m in _SPACED_ELLIPSIS.finditer(text)]
         stray_spans = []
         for m in _STRAY.finditer(text):
+            if any(s <= m.start() < e for s, e in skip):
+                continue
             stray_spans.append((m.start(), m.end()))
             yield self.finding(
                 "MT402",
@@ -112,7 +117,7 @@ class PunctuationDetector(Detector):
                 confidence=0.8,
             )
         for m in _SPACE_BEFORE.finditer(text):
-            if any(s <= m.start() < e for s, e in stray_spans):
+            if any(s <= m.end() - 1 < e for s, e in stray_spans + skip):
                 continue
             yield self.finding(
                 "MT403",

@@ -194,6 +194,8 @@ def read_jsonl(stream: BinaryIO, name: str, options: IngestOptions) -> Iterator[
         meta["line"] = lineno
         fmt = record.get("format", "text")
         try:
-            yield make_document(text, name, fmt if fmt in ("text", "markdown", "html") else "text", doc_id, meta)
+            yield make_document(
+                text, name, fmt if fmt in ("text", "markdown", "html") else "text", doc_id, meta
+            )
         except ValueError as exc:
             yield InputError(where, str(exc))

@@ -58,7 +58,5 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         best = from_bytes(data).best()
     # A high chaos score means the detector is guessing; refuse rather than emit mojibake.
     if best is None or best.chaos > 0.3:
-        raise DecodeError(
-            f"invalid UTF-8 at byte {utf8_error.start} and no legacy encoding fits"
-        )
+        raise DecodeError(f"invalid UTF-8 at byte {utf8_error.start} and no legacy encoding fits")
     return str(best), best.encoding

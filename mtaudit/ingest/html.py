@@ -8,7 +8,12 @@ comments are located in the extracted text so inline suppressions still work.
 from __future__ import annotations
 
 import html as html_lib
+import logging
 import re
+
+# trafilatura logs parse trouble at ERROR level; with no logging configured Python would
+# print those to stderr. mtaudit reports unreadable inputs itself, once, in one line.
+logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 
 _COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
@@ -36,21 +41,35 @@ def html_to_text(source: str) -> tuple[str, list[tuple[int, str]]]:
     except Exception as exc:  # trafilatura/lxml raise many types on broken markup
         raise ValueError(f"malformed HTML: {exc}") from None
     text = (getattr(doc, "text", None) or "") if doc is not None else ""
-    if not text.strip() and "<" in source:
-        # Very short pages fall under trafilatura's article threshold; its baseline
-        # extractor still returns the visible body text.
-        _, text, _ = trafilatura.baseline(source)
-        text = text or ""
-    if not text.strip() and _looks_like_markup(source) is False:
-        raise ValueError("malformed HTML: no markup and no text found")
+    if not text.strip():
+        # Fragments and very short pages fall under trafilatura's article threshold;
+        # read their visible block text with lxml's HTML parser instead.
+        text = _fallback_text(source)
     # trafilatura separates paragraphs by single newlines; blank lines make the
     # paragraph structure explicit for the segmenter and the reports.
     text = re.sub(r"\n+", "\n\n", text.strip())
     return text, _locate_comments(source, text)
 
 
-def _looks_like_markup(source: str) -> bool:
-    return bool(re.search(r"<[A-Za-z!/]", source))
+_DROP = ("script", "style", "nav", "header", "footer", "aside", "form", "noscript", "template")
+_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div")
+
+
+def _fallback_text(source: str) -> str:
+    """Visible block text of a fragment, without page chrome."""
+    import lxml.html
+
+    try:
+        root = lxml.html.fromstring(source)
+    except Exception as exc:  # lxml raises ParserError / ValueError on garbage
+        raise ValueError(f"malformed HTML: {exc}") from None
+    for el in root.iter(*_DROP):
+        el.drop_tree()
+    blocks = [
+        " ".join(el.text_content().split()) for el in root.iter(*_BLOCKS) if not el.findall(".//p")
+    ]
+    blocks = [b for b in blocks if b]
+    return "\n".join(blocks) if blocks else " ".join(root.text_content().split())
 
 
 def _locate_comments(source: str, text: str) -> list[tuple[int, str]]:

@@ -74,7 +74,9 @@ def load_file(path: Path | str, kind: str | None = None) -> Lexicon:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
-        raise LexiconError(path, line, f"invalid TOML: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+        raise LexiconError(
+            path, line, f"invalid TOML: {exc.msg if hasattr(exc, 'msg') else exc}"
+        ) from None
     meta = data.get("meta", {})
     kind = kind or meta.get("kind")
     if kind not in REQUIRED:

@@ -19,13 +19,17 @@ class JsonReporter(Reporter):
     def start(self, signature: str) -> None:
         self._errors: list[InputError] = []
         self._count = 0
-        self.stream.write("{" + f'"schema": {json.dumps(SCHEMA_ID)}, '
-                          f'"signature": {json.dumps(signature)},\n "documents": [')
+        self.stream.write(
+            "{" + f'"schema": {json.dumps(SCHEMA_ID)}, '
+            f'"signature": {json.dumps(signature)},\n "documents": ['
+        )
 
     def document(self, report: DocumentReport, failed: bool) -> None:
         data = document_dict(report, include_text=self.options.get("include_text", True))
         data["failed"] = failed
-        self.stream.write(("\n  " if self._count == 0 else ",\n  ") + json.dumps(data, ensure_ascii=False))
+        self.stream.write(
+            ("\n  " if self._count == 0 else ",\n  ") + json.dumps(data, ensure_ascii=False)
+        )
         self._count += 1
 
     def error(self, error: InputError) -> None:
@@ -35,9 +39,9 @@ class JsonReporter(Reporter):
         errors = ",\n  ".join(json.dumps(error_dict(e), ensure_ascii=False) for e in self._errors)
         self.stream.write(
             ("\n " if self._count else "")
-            + "],\n \"errors\": ["
+            + '],\n "errors": ['
             + ("\n  " + errors + "\n " if errors else "")
-            + "],\n \"summary\": "
+            + '],\n "summary": '
             + json.dumps(summary_dict(summary))
             + "}\n"
         )

@@ -46,7 +46,9 @@ THEME = Theme(
 CONTEXT_CHARS = 70
 
 
-def make_console(stream: IO[str], width: int | None = None, force_terminal: bool | None = None) -> Console:
+def make_console(
+    stream: IO[str], width: int | None = None, force_terminal: bool | None = None
+) -> Console:
     """A Console with mtaudit's theme; plain when ``stream`` is not a terminal."""
     return Console(
         file=stream,
@@ -78,7 +80,9 @@ class TerminalReporter(Reporter):
         render_summary(self.console, summary, self._errors)
 
 
-def render_document(console: Console, report: DocumentReport, failed: bool = False, show_clean: bool = True) -> None:
+def render_document(
+    console: Console, report: DocumentReport, failed: bool = False, show_clean: bool = True
+) -> None:
     """Print one document's verdict line and its findings."""
     if not report.findings and not show_clean:
         return
@@ -88,7 +92,9 @@ def render_document(console: Console, report: DocumentReport, failed: bool = Fal
     if report.source_language:
         head.append(f"from {report.source_language} ", style="muted")
     head.append(report.document.id, style="doc.id")
-    head.append(f"  {len(report.findings)} finding{'s' * (len(report.findings) != 1)}", style="muted")
+    head.append(
+        f"  {len(report.findings)} finding{'s' * (len(report.findings) != 1)}", style="muted"
+    )
     if failed:
         head.append("  FAIL", style="sev.error")
     console.print(head)
@@ -137,13 +143,17 @@ def evidence_lines(f: Finding) -> list[str]:
     out = []
     if "back_translation" in ev:
         bt = ev["back_translation"]
-        out.append(f"back-translation [{bt.get('engine', '?')}→{bt.get('language', '?')}]: {bt.get('text', '')}")
+        out.append(
+            f"back-translation [{bt.get('engine', '?')}→{bt.get('language', '?')}]: {bt.get('text', '')}"
+        )
         if bt.get("matched_idiom"):
             out.append(f"  matches '{bt['matched_idiom']}' (score {bt.get('match_score', 0):.0f})")
         if "round_trip" in bt:
             out.append(f"  round trip: {bt['round_trip']} (chrF {bt.get('chrf', 0):.1f})")
     if "surprisal" in ev:
-        out.append(f"fluency: {ev['surprisal']:.2f} nats/token, {ev.get('percentile', '?')}th percentile of human news")
+        out.append(
+            f"fluency: {ev['surprisal']:.2f} nats/token, {ev.get('percentile', '?')}th percentile of human news"
+        )
     return out
 
 

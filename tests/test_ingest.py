@@ -1,0 +1,210 @@
+"""Readers: text, Markdown, HTML, JSONL, folders, stdin, encodings and bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from mtaudit.ingest import IngestOptions, iter_inputs, read_jsonl, read_stream
+from mtaudit.model import Document, InputError
+from mtaudit.pipeline import Auditor
+
+
+def _items(*paths, **opts):
+    return list(iter_inputs([str(p) for p in paths], IngestOptions(**opts) if opts else None))
+
+
+def test_text_file_is_one_document_with_path_id(tmp_path):
+    p = tmp_path / "story.txt"
+    p.write_text("Headline\r\n\r\nBody text here.", encoding="utf-8")
+    (doc,) = _items(p)
+    assert isinstance(doc, Document)
+    assert doc.id == str(p) and doc.path == str(p)
+    assert doc.text == "Headline\n\nBody text here."
+
+
+def test_legacy_encoding_is_detected(tmp_path):
+    p = tmp_path / "legacy.txt"
+    text = "The señor from Málaga said the café would reopen. Déjà vu for the naïve."
+    p.write_bytes(text.encode("cp1252"))
+    (doc,) = _items(p)
+    assert doc.text == text
+    assert doc.meta["encoding"] == "cp1252"
+
+
+def test_utf8_bom_is_stripped(tmp_path):
+    p = tmp_path / "bom.txt"
+    p.write_bytes(b"\xef\xbb\xbfHello world.")
+    (doc,) = _items(p)
+    assert doc.text == "Hello world."
+
+
+@pytest.mark.parametrize(
+    "payload, expect",
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), "binary"),
+        (bytes(range(128, 256)) * 8, "invalid UTF-8"),
+    ],
+)
+def test_binary_and_undecodable_files_become_errors(tmp_path, payload, expect):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(payload)
+    good = tmp_path / "good.txt"
+    good.write_text("A fine article.", encoding="utf-8")
+    items = _items(tmp_path)
+    errors = [i for i in items if isinstance(i, InputError)]
+    docs = [i for i in items if isinstance(i, Document)]
+    assert [e.path for e in errors] == [str(bad)]
+    assert expect in errors[0].message
+    assert [d.path for d in docs] == [str(good)]
+
+
+def test_missing_path_is_an_error():
+    (err,) = _items("/nonexistent/article.txt")
+    assert isinstance(err, InputError) and "no such file" in err.message
+
+
+def test_oversized_file_is_refused_with_its_size(tmp_path):
+    p = tmp_path / "huge.txt"
+    p.write_text("word " * 1000, encoding="utf-8")
+    (err,) = _items(p, max_bytes=100)
+    assert isinstance(err, InputError) and "limit" in err.message
+
+
+def test_empty_file_gives_an_empty_result(tmp_path):
+    p = tmp_path / "empty.txt"
+    p.write_bytes(b"")
+    (doc,) = _items(p)
+    report = Auditor().audit(doc)
+    assert doc.text == "" and report.findings == [] and report.verdict == "clean"
+
+
+def test_markdown_markup_is_stripped_and_mapped_back(tmp_path):
+    source = (
+        "# Port *strike* ends\n\n"
+        "Workers [returned](http://example.org/a , b) on **Tuesday**.\n\n"
+        "```\ncode . , block ,\n```\n\n"
+        "| col a | col b |\n|---|---|\n| one | two |\n\n"
+        "- a list item\n> a quote\n"
+    )
+    p = tmp_path / "story.md"
+    p.write_text(source, encoding="utf-8")
+    (doc,) = _items(p)
+    assert "#" not in doc.text and "**" not in doc.text and "http" not in doc.text
+    assert "code . , block" not in doc.text
+    assert "Workers returned on Tuesday." in doc.text
+    at = doc.text.index("Tuesday")
+    assert source[doc.source_offset(at) :].startswith("Tuesday")
+    # Markup that would look like MT punctuation raw ("a , b", ". ,") yields nothing.
+    assert Auditor().audit(doc).findings == []
+
+
+def test_markdown_finding_reports_source_line_and_column(tmp_path, cli):
+    p = tmp_path / "x.md"
+    p.write_text("# Title\n\nIntro line.\n\n**Bold** words, ”the end.\n", encoding="utf-8")
+    report = cli("scan", p, "--format", "json", "--select", "MT401").json()
+    (f,) = report["documents"][0]["findings"]
+    assert (f["line"], f["column"]) == (5, 16)
+
+
+HTML = """<html><head><title>T</title><script>var x = "Source link , ”bad";</script>
+<style>.a{content:" , "}</style></head><body>
+<nav><a href="/">Home</a> <a href="/w">World news , ”menu</a></nav>
+<article><h1>Central bank raises rates again</h1>
+<p>The central bank raised its key rate on Thursday, citing stubborn inflation. Economists had
+expected the move after three months of rising prices.</p>
+<p>Markets fell after the decision , ”the traders said.</p></article>
+<footer>Copyright 2026 Example News</footer></body></html>"""
+
+
+def test_html_extracts_the_article_and_drops_script_style_nav(tmp_path):
+    p = tmp_path / "page.html"
+    p.write_text(HTML, encoding="utf-8")
+    (doc,) = _items(p)
+    assert doc.format == "html"
+    assert "Central bank raises rates again" in doc.text
+    assert "var x" not in doc.text and "content:" not in doc.text and "menu" not in doc.text
+    report = Auditor().audit(doc)
+    codes = sorted(f.code for f in report.findings)
+    assert codes == ["MT401", "MT403"]
+    for f in report.findings:
+        assert doc.text[f.start : f.end] == f.text
+
+
+def test_html_without_article_markup_still_yields_text(tmp_path):
+    p = tmp_path / "short.htm"
+    p.write_text("<p>Short note , ”here.</p>", encoding="utf-8")
+    (doc,) = _items(p)
+    assert "Short note" in doc.text
+
+
+def test_jsonl_ids_lines_and_malformed_records(tmp_path):
+    p = tmp_path / "feed.jsonl"
+    lines = [
+        json.dumps({"id": "a1", "text": "First story.", "source": "wire"}),
+        "{not json",
+        json.dumps({"text": "No id here."}),
+        json.dumps({"id": "x", "body": "wrong field"}),
+        "",
+        json.dumps(["a", "list"]),
+        json.dumps({"id": 7, "text": "Numeric id."}),
+    ]
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    items = _items(p)
+    docs = [i for i in items if isinstance(i, Document)]
+    errors = [i for i in items if isinstance(i, InputError)]
+    assert [d.id for d in docs] == ["a1", f"{p}:3", "7"]
+    assert docs[0].meta["source"] == "wire"
+    assert [e.path for e in errors] == [f"{p}:2", f"{p}:4", f"{p}:6"]
+    assert "malformed JSON" in errors[0].message
+    assert "'text'" in errors[1].message
+
+
+def test_jsonl_is_streamed_not_loaded():
+    """The reader must yield the first document before the stream is exhausted."""
+
+    class Endless(io.RawIOBase):
+        def __init__(self):
+            self.n = 0
+
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            self.n += 1
+            if self.n > 1000:
+                raise AssertionError("reader consumed the whole stream")
+            line = json.dumps({"text": f"Story {self.n}."}).encode() + b"\n"
+            b[: len(line)] = line
+            return len(line)
+
+    stream = io.BufferedReader(Endless(), buffer_size=64)
+    first = next(read_jsonl(stream, "feed.jsonl", IngestOptions()))
+    assert first.text == "Story 1."
+
+
+def test_folder_walk_with_include_and_exclude(tmp_path):
+    (tmp_path / "a.txt").write_text("A.", encoding="utf-8")
+    (tmp_path / "b.md").write_text("B.", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.txt").write_text("C.", encoding="utf-8")
+    (tmp_path / "sub" / "skip.bin").write_bytes(b"\x00\x01")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "d.txt").write_text("D.", encoding="utf-8")
+    names = lambda items: sorted(i.path.rsplit("/", 1)[-1] for i in items)  # noqa: E731
+    assert names(_items(tmp_path)) == ["a.txt", "b.md", "c.txt"]
+    assert names(_items(tmp_path, include=("*.txt",))) == ["a.txt", "c.txt"]
+    assert names(_items(tmp_path, exclude=("sub/*",))) == ["a.txt", "b.md"]
+
+
+def test_stdin_stream_in_each_format():
+    (doc,) = read_stream(io.BytesIO(b"# Head\n\nBody."), "<stdin>", "markdown", IngestOptions())
+    assert doc.text.strip().startswith("Head") and doc.path == "<stdin>"
+    docs = list(
+        read_stream(
+            io.BytesIO(b'{"text": "x"}\n{"text": "y"}\n'), "<stdin>", "jsonl", IngestOptions()
+        )
+    )
+    assert [d.id for d in docs] == ["<stdin>:1", "<stdin>:2"]
