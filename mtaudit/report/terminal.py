@@ -117,8 +117,7 @@ def render_finding(console: Console, report: DocumentReport, f: Finding) -> None
     console.print(head)
     console.print(Text("      ").append_text(context_text(doc.text, f)))
     if f.suggestion is not None:
-        shown = f.suggestion if f.suggestion.strip() else "(delete)"
-        console.print(Text("      → ", style="suggestion").append(shown, style="suggestion"))
+        console.print(Text("      → ", style="suggestion").append_text(revision_text(doc.text, f)))
     for line_text in evidence_lines(f):
         console.print(Text("      " + line_text, style="evidence"))
 
@@ -133,6 +132,33 @@ def context_text(text: str, f: Finding) -> Text:
     out = Text()
     out.append(("…" if left_at > line_start else "") + text[left_at : f.start])
     out.append(text[f.start : f.end] or "⸱", style=f"span.{f.category}")
+    out.append(text[f.end : right_at] + ("…" if right_at < line_end else ""))
+    return out
+
+
+def revision_text(text: str, f: Finding, reach: int = 30) -> Text:
+    """The suggestion applied in place, with a few words either side ("delete" if empty)."""
+    if not (f.suggestion or "").strip():
+        whole_line = text[f.start - 1 : f.start] in ("", "\n") and text[f.end : f.end + 1] in (
+            "",
+            "\n",
+        )
+        return Text("delete this line" if whole_line else f"delete '{f.text.strip()}'")
+    line_start = text.rfind("\n", 0, f.start) + 1
+    line_end = text.find("\n", f.end)
+    line_end = len(text) if line_end < 0 else line_end
+    left_at = max(line_start, f.start - reach)
+    if left_at > line_start:  # start on a word boundary
+        left_at = text.find(" ", left_at, f.start) + 1 or left_at
+    right_at = min(line_end, f.end + reach)
+    if right_at < line_end:
+        right_at = (
+            text.rfind(" ", f.end, right_at)
+            if text.rfind(" ", f.end, right_at) > f.end
+            else right_at
+        )
+    out = Text(("…" if left_at > line_start else "") + text[left_at : f.start])
+    out.append(f.suggestion or "", style="suggestion")
     out.append(text[f.end : right_at] + ("…" if right_at < line_end else ""))
     return out
 

@@ -1,0 +1,153 @@
+"""``make bench``: throughput, memory and marker precision, measured on real news.
+
+Each timing runs in a fresh interpreter so peak RSS (``ru_maxrss``) belongs to that scan
+alone. Figures are printed as a table; quote them as ratios when comparing.
+
+Usage: python bench/run.py [--data ../shared/bench/wmt-de-en/dev.jsonl] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "wmt-de-en" / "dev.jsonl"
+
+# Runs inside a fresh interpreter: scan FILE with the CLI entry point, then report the
+# documents count, seconds and peak resident memory as one JSON line on stdout.
+_CHILD = r"""
+import json, resource, sys, time, io, contextlib
+from mtaudit.cli import main
+args = json.loads(sys.argv[1])
+t0 = time.perf_counter()
+with contextlib.redirect_stderr(io.StringIO()):
+    code = main(args)
+elapsed = time.perf_counter() - t0
+print(json.dumps({"code": code, "seconds": elapsed,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def run_scan(args: list[str]) -> dict:
+    """Run ``mtaudit`` with ``args`` in a child interpreter and return its measurements."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise RuntimeError(f"bench scan failed: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def count_lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def replicate(src: Path, times: int, dest: Path) -> Path:
+    """Write ``times`` copies of a JSONL file with distinct ids (for the memory check)."""
+    with dest.open("w", encoding="utf-8") as out:
+        for k in range(times):
+            with src.open(encoding="utf-8") as fh:
+                for line in fh:
+                    rec = json.loads(line)
+                    rec["id"] = f"{rec.get('id', 'doc')}#{k}"
+                    out.write(json.dumps(rec) + "\n")
+    return dest
+
+
+def bench_throughput(data: Path) -> None:
+    """Documents per second and peak memory at 1x and 4x the corpus (memory must stay flat)."""
+    print(f"\n== throughput and memory: mtaudit scan {data} (default detectors, JSON report)")
+    with tempfile.TemporaryDirectory() as tmp:
+        big = replicate(data, 4, Path(tmp) / "dev-4x.jsonl")
+        rows = []
+        for label, path in (("1x", data), ("4x", big)):
+            n = count_lines(path)
+            out = Path(tmp) / f"{label}.json"
+            m = run_scan(["scan", str(path), "-f", "json", "-o", str(out), "-q", "--no-text"])
+            rows.append((label, n, m))
+            print(
+                f"{label}: {n} docs in {m['seconds']:.2f}s = {n / m['seconds']:.1f} docs/s, "
+                f"peak RSS {m['peak_mb']:.0f} MB"
+            )
+        (_, n1, m1), (_, n4, m4) = rows
+        print(
+            f"4x/1x: time {m4['seconds'] / m1['seconds']:.2f}x for {n4 / n1:.0f}x the documents; "
+            f"peak memory {m4['peak_mb'] / m1['peak_mb']:.2f}x"
+        )
+
+
+def bench_marker_precision(data: Path) -> None:
+    """idiom + calque + untranslated findings per 10,000 words of human-written news."""
+    from mtaudit.ingest import make_document
+    from mtaudit.pipeline import Auditor, AuditOptions
+
+    print("\n== marker precision on human news (idiom + calque + untranslated per 10k words)")
+    auditor = Auditor(AuditOptions(select=("idiom", "calque", "untranslated")))
+    counts: dict[str, list[int]] = {}
+    with data.open(encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            origin = rec.get("origin", "?")
+            doc = make_document(rec["text"], rec.get("id", ""), "text", rec.get("id"))
+            found = len(auditor.audit(doc).findings)
+            c = counts.setdefault(origin, [0, 0, 0])
+            c[0] += found
+            c[1] += len(rec["text"].split())
+            c[2] += 1
+    human = [o for o in counts if o in ("original-en", "human-translation-de")]
+    for origin, (found, words, docs) in sorted(counts.items()):
+        print(
+            f"{origin:<22} {docs:>5} docs {words:>8} words {found:>5} findings "
+            f"= {10000 * found / max(words, 1):.2f} per 10k words"
+        )
+    f = sum(counts[o][0] for o in human)
+    w = sum(counts[o][1] for o in human)
+    if w:
+        print(f"human news (original-en + human-translation-de): {10000 * f / w:.2f} per 10k words")
+
+
+def bench_idiom_recall(_: Path) -> None:
+    """Recall of literal idioms on the Apertium-made dev set (scripts/idiom_recall.py)."""
+    script = ROOT / "scripts" / "idiom_recall.py"
+    if not script.exists():
+        return
+    print("\n== idiom recall on the Apertium dev set")
+    subprocess.run([sys.executable, str(script)], check=False, cwd=ROOT)
+
+
+BENCHES: dict[str, Callable[[Path], None]] = {
+    "throughput": bench_throughput,
+    "precision": bench_marker_precision,
+    "recall": bench_idiom_recall,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--only", nargs="*", choices=sorted(BENCHES), default=None)
+    args = parser.parse_args()
+    if not args.data.exists():
+        print(f"bench: {args.data} not found; nothing to measure", file=sys.stderr)
+        return 0
+    started = time.perf_counter()
+    for name in args.only or BENCHES:
+        BENCHES[name](args.data)
+    print(f"\nbench finished in {time.perf_counter() - started:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
