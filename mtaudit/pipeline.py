@@ -50,15 +50,18 @@ class Auditor:
     def audit(self, document: Document) -> DocumentReport:
         """Audit one document."""
         findings: list[Finding] = []
+        features: dict[str, float] = {}
         if document.text.strip():
             segments = segment(document.text)
             for det in self.detectors:
-                for f in det.detect(document, segments):
-                    if (
-                        self.selection.enabled(f.code)
-                        and f.confidence >= self.options.min_confidence
-                    ):
-                        findings.append(f)
+                found, feats = det.detect_with_features(document, segments)
+                features.update(feats)
+                findings.extend(
+                    f
+                    for f in found
+                    if self.selection.enabled(f.code)
+                    and f.confidence >= self.options.min_confidence
+                )
         findings = _resolve_overlaps(findings)
         prob = scoring.mt_probability(findings)
         return DocumentReport(
@@ -67,6 +70,7 @@ class Auditor:
             mt_probability=prob,
             verdict=scoring.verdict(prob),
             source_language=scoring.source_language(findings),
+            features=features,
         )
 
     def fails(self, report: DocumentReport) -> bool:

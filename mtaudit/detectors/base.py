@@ -64,6 +64,16 @@ class Detector:
         """Yield findings for ``document``; ``segments`` holds its paragraphs/sentences."""
         raise NotImplementedError
 
+    def detect_with_features(
+        self, document: Document, segments: Segmentation
+    ) -> tuple[list[Finding], dict[str, float]]:
+        """Findings plus document-level features for the scorer (none by default).
+
+        Detectors that compute per-document statistics anyway (fluency) override this so
+        the work is done once.
+        """
+        return list(self.detect(document, segments)), {}
+
     @cached_property
     def rule_by_code(self) -> dict[str, Rule]:
         return {r.code: r for r in self.rules}
