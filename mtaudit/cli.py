@@ -303,10 +303,11 @@ class _Progress:
 
     SHOW_AFTER = 5
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, console=None) -> None:
         self.enabled = enabled
         self.count = 0
         self._bar = None
+        self._console = console
 
     def advance(self) -> None:
         self.count += 1
@@ -327,7 +328,7 @@ class _Progress:
                 TextColumn("scanning"),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=self._console or Console(stderr=True),
                 transient=True,
             )
             self._bar.start()

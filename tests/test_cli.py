@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -160,3 +161,23 @@ def test_every_rule_is_documented():
     for r in all_rules():
         assert r.summary and r.why and r.example and r.fix
         assert r.code.startswith("MT") and len(r.code) == 5
+
+
+def test_progress_bar_appears_only_after_a_few_documents():
+    from rich.console import Console
+
+    from mtaudit.cli import _Progress
+
+    buf = io.StringIO()
+    bar = _Progress(enabled=True, console=Console(file=buf, force_terminal=True, width=80))
+    for _ in range(_Progress.SHOW_AFTER - 1):
+        bar.advance()
+    assert bar._bar is None  # short scans stay quiet
+    for _ in range(5):
+        bar.advance()
+    bar.close()
+    assert "scanning" in buf.getvalue()
+    quiet = _Progress(enabled=False)
+    for _ in range(20):
+        quiet.advance()
+    assert quiet._bar is None
