@@ -81,8 +81,16 @@ class Auditor:
         return limit is not None and report.mt_probability >= limit
 
 
+# A finding inside a span already explained by a more specific category adds nothing:
+# "pelos in the tongue" is a half-translated idiom, not also a separate stray word.
+_SUBSUMED_BY = {"untranslated": ("idiom",), "fluency": ()}
+
+
 def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
-    """Keep the most confident of overlapping findings of one category; sort by offset."""
+    """Keep the most confident of overlapping findings of one category; sort by offset.
+
+    Findings contained in a finding of a category listed in ``_SUBSUMED_BY`` are dropped.
+    """
     findings.sort(key=lambda f: (f.start, -f.confidence, f.code))
     kept: list[Finding] = []
     for f in findings:
@@ -94,6 +102,14 @@ def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
             kept.append(f)
         elif f.confidence > clash.confidence:
             kept[kept.index(clash)] = f
+    kept = [
+        f
+        for f in kept
+        if not any(
+            k.category in _SUBSUMED_BY.get(f.category, ()) and k.start <= f.start and f.end <= k.end
+            for k in kept
+        )
+    ]
     kept.sort(key=lambda f: (f.start, f.end, f.code))
     return kept
 

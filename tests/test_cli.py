@@ -181,3 +181,22 @@ def test_progress_bar_appears_only_after_a_few_documents():
     for _ in range(20):
         quiet.advance()
     assert quiet._bar is None
+
+
+def test_overlapping_findings_are_resolved():
+    from mtaudit.model import Finding
+    from mtaudit.pipeline import _resolve_overlaps
+
+    def f(cat, start, end, conf, code):
+        return Finding(code, cat, start, end, "x" * (end - start), "m", None, confidence=conf)
+
+    kept = _resolve_overlaps(
+        [
+            f("punctuation", 0, 4, 0.5, "MT403"),
+            f("punctuation", 2, 6, 0.8, "MT401"),  # same category, overlapping, stronger
+            f("idiom", 10, 30, 0.9, "MT102"),
+            f("untranslated", 15, 20, 0.8, "MT302"),  # inside the idiom: subsumed
+            f("calque", 12, 18, 0.7, "MT201"),  # other category: kept
+        ]
+    )
+    assert [k.code for k in kept] == ["MT401", "MT102", "MT201"]
