@@ -27,6 +27,9 @@ examples:
   mtaudit scan article.html --format json --output report.json
   mtaudit scan feed.jsonl --select idiom,calque --fail-on warning
   cat story.txt | mtaudit scan -
+  mtaudit scan corpora -f html -o reports/corpus.html
+  mtaudit show reports/latest.json --category idiom
+  mtaudit review reports/latest.json
   mtaudit explain MT401
 """
 
@@ -180,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="explain one finding code")
     explain.add_argument("code", metavar="CODE")
     explain.set_defaults(func=cmd_explain)
+
+    from mtaudit import review, show
+
+    show.add_parser(sub)
+    review.add_parser(sub)
     return parser
 
 

@@ -21,6 +21,10 @@ from mtaudit.model import DocumentReport, InputError, Summary
 FORMATS: dict[str, str] = {
     "terminal": "mtaudit.report.terminal:TerminalReporter",
     "json": "mtaudit.report.json:JsonReporter",
+    "html": "mtaudit.report.html:HtmlReporter",
+    "markdown": "mtaudit.report.markdown:MarkdownReporter",
+    "sarif": "mtaudit.report.sarif:SarifReporter",
+    "github": "mtaudit.report.github:GithubReporter",
 }
 
 
@@ -61,6 +65,10 @@ class AtomicOutput:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        # mkstemp creates 0600; a report is a normal file for whoever shares or serves it.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self._tmp, 0o666 & ~umask)
         self.stream: IO[str] = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
 
     def commit(self) -> None:

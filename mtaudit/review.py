@@ -1,0 +1,334 @@
+"""``mtaudit review REPORT.json``: triage a saved report's findings one by one.
+
+For each finding the editor sees it in context and answers [a]ccept, [d]ismiss (a false
+positive), [e]dit the suggestion, [s]kip or [q]uit. Every decision is written to the
+decisions file at once, atomically (temp file + rename), so quitting or a crash loses
+nothing; running the command again resumes with the first undecided finding.
+
+Decisions are keyed by :func:`fingerprint` — code, document id, the span's normalised
+text and a hash of its normalised sentence — not by offsets, so a decision survives edits
+elsewhere in the document and re-scans. Identical findings in identical sentences of one
+document share a decision. The default file is ``.mtaudit/decisions.json`` in the current
+directory: decisions then carry over from one report to the next (``reports/latest.json``
+is overwritten by every scan) and the file can be committed, which is what the planned
+baseline/suppression feature will read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from mtaudit.model import DocumentReport, Finding
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mtaudit.segment import Segmentation
+
+DECISIONS_SCHEMA = "mtaudit/decisions-v1"
+DEFAULT_DECISIONS = Path(".mtaudit") / "decisions.json"
+CHOICES = {"a": "accept", "d": "dismiss", "e": "edit", "s": "skip", "q": "quit"}
+DELETE_WORD = "!delete"
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """NFKC, whitespace collapsed and trimmed: what an edit of layout alone cannot change."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def fingerprint(doc_id: str, code: str, text: str, context: str) -> str:
+    """A stable id for a finding: survives edits elsewhere in the document.
+
+    ``text`` is the flagged span and ``context`` its sentence; both are normalised, and the
+    context enters only as a hash so the key can be stored without quoting the article.
+    """
+    context_hash = hashlib.sha256(normalise(context).encode("utf-8")).hexdigest()
+    key = "\x1f".join(("v1", code.strip().upper(), doc_id, normalise(text), context_hash))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def finding_context(text: str, start: int, end: int, seg: Segmentation | None = None) -> str:
+    """The sentence holding ``[start, end)`` (else its paragraph, else its line)."""
+    from mtaudit.segment import segment
+
+    seg = seg or segment(text)
+    for at in (start, max(start, end - 1)):
+        s = seg.sentence_at(at)
+        if s is not None:
+            # A span running past its first sentence takes every sentence it touches.
+            last = seg.sentence_at(max(start, end - 1)) or s
+            return text[min(s.start, start) : max(last.end, end)]
+    p = seg.paragraph_at(start)
+    if p is not None:
+        return text[min(p.start, start) : max(p.end, end)]
+    lo = text.rfind("\n", 0, start) + 1
+    hi = text.find("\n", end)
+    return text[lo : len(text) if hi < 0 else hi]
+
+
+def finding_fingerprint(report: DocumentReport, f: Finding, seg: Segmentation | None = None) -> str:
+    """:func:`fingerprint` of a finding of ``report``."""
+    doc = report.document
+    return fingerprint(doc.id, f.code, f.text, finding_context(doc.text, f.start, f.end, seg))
+
+
+# ---------------------------------------------------------------- decisions file
+
+
+@dataclass
+class Decisions:
+    """The decisions file: fingerprint -> decision record, saved atomically on each change."""
+
+    path: Path
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Decisions:
+        """Read ``path`` (missing = empty). Raises ValueError on a file that is not ours."""
+        p = Path(path)
+        if not p.exists():
+            return cls(p)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{p}: cannot read decisions: {exc}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("decisions"), dict):
+            raise ValueError(f"{p}: not a decisions file (expected {DECISIONS_SCHEMA})")
+        return cls(p, dict(data["decisions"]))
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.records
+
+    def record(self, key: str, entry: dict[str, Any]) -> None:
+        """Store one decision and save the whole file now (temp file + rename)."""
+        self.records[key] = entry
+        self.save()
+
+    def save(self) -> None:
+        from mtaudit.report import AtomicOutput
+
+        out = AtomicOutput(self.path)
+        try:
+            json.dump(
+                {"schema": DECISIONS_SCHEMA, "decisions": self.records},
+                out.stream,
+                ensure_ascii=False,
+                indent=1,
+                sort_keys=True,
+            )
+            out.stream.write("\n")
+        except BaseException:
+            out.abort()
+            raise
+        out.commit()
+
+
+# ---------------------------------------------------------------- interaction
+
+
+def _prompt_classes() -> tuple[type, type]:
+    """rich prompts that read scripted input streams properly (EOF = quit, raw edits)."""
+    from rich.prompt import Prompt
+
+    class Ask(Prompt):
+        @classmethod
+        def get_input(cls, console: Any, prompt: Any, password: bool, stream: Any = None) -> str:
+            line = super().get_input(console, prompt, password, stream=stream)
+            if stream is not None:
+                if line == "":  # end of a scripted stream: nobody is left to answer
+                    raise EOFError
+                line = line.rstrip("\r\n")
+                console.print()  # the typed newline was not echoed to the console
+            return line
+
+    class RawAsk(Ask):
+        # A replacement may begin or end with a space ("” "): keep it exactly.
+        def process_response(self, value: str) -> str:
+            return value
+
+    return Ask, RawAsk
+
+
+@dataclass
+class ReviewResult:
+    """What one review session did."""
+
+    decided: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("accept", "dismiss", "edit"), 0)
+    )
+    skipped: int = 0
+    already: int = 0
+    remaining: int = 0
+    quit: bool = False
+
+
+def review(
+    reports: list[tuple[DocumentReport, bool]],
+    decisions: Decisions,
+    console: Console,
+    stream: TextIO | None = None,
+    report_path: str = "",
+) -> ReviewResult:
+    """Ask about every undecided finding; record each answer immediately."""
+    from rich.text import Text
+
+    from mtaudit.report.terminal import context_text, evidence_lines, revision_text
+    from mtaudit.segment import segment
+
+    Ask, RawAsk = _prompt_classes()
+    # "[a]ccept / [d]ismiss / …" as Text, so rich does not read "[a]" as markup.
+    menu = Text(" / ").join(
+        Text.assemble((f"[{key}]", "bold"), word[1:]) for key, word in CHOICES.items()
+    )
+    result = ReviewResult()
+    queue: list[tuple[DocumentReport, Finding, str]] = []
+    queued: set[str] = set()
+    for report, _failed in reports:
+        seg = segment(report.document.text)
+        for f in sorted(report.findings, key=lambda f: (f.start, f.end, f.code)):
+            key = finding_fingerprint(report, f, seg)
+            if key in decisions:
+                result.already += 1
+                continue
+            if key in queued:  # the same finding in the same sentence: one decision covers both
+                continue
+            queued.add(key)
+            queue.append((report, f, key))
+    if result.already:
+        console.print(f"{result.already} finding(s) already decided in {decisions.path}.")
+    total = len(queue)
+    for n, (report, f, key) in enumerate(queue, 1):
+        doc = report.document
+        head = Text(f"[{n}/{total}] ", style="muted")
+        head.append(doc.id, style="doc.id")
+        head.append(f"  {f.code} ", style=f"cat.{f.category}")
+        head.append(f"{f.category} ", style=f"cat.{f.category}")
+        head.append(f.severity.label, style=f"sev.{f.severity.label}")
+        console.print(head)
+        console.print(Text("  " + f.message))
+        console.print(Text("  ").append_text(context_text(doc.text, f)))
+        if f.suggestion is not None:
+            console.print(Text("  → ", style="suggestion").append_text(revision_text(doc.text, f)))
+        for line in evidence_lines(f):
+            console.print(Text("  " + line, style="evidence"))
+        try:
+            answer = Ask.ask(
+                menu,
+                choices=list(CHOICES),
+                show_choices=False,
+                console=console,
+                stream=stream,
+            )
+        except EOFError:  # Ctrl-D, or the end of scripted input
+            console.print()
+            answer = "q"
+        action = CHOICES[answer.strip().lower()]
+        if action == "quit":
+            result.quit = True
+            result.remaining = total - n + 1
+            break
+        if action == "skip":
+            result.skipped += 1
+            console.print()
+            continue
+        suggestion = f.suggestion
+        if action == "edit":
+            current = "(delete)" if f.suggestion == "" else (f.suggestion or "")
+            try:
+                # A Text prompt: document text must not be read as rich markup.
+                typed = RawAsk.ask(
+                    Text(
+                        f"Replacement for '{f.text}' (Enter keeps '{current}', "
+                        f"{DELETE_WORD} deletes the span)"
+                    ),
+                    console=console,
+                    stream=stream,
+                    default=f.suggestion if f.suggestion is not None else "",
+                    show_default=False,
+                )
+            except EOFError:
+                result.quit = True
+                result.remaining = total - n + 1
+                break
+            suggestion = "" if typed == DELETE_WORD else typed
+        decisions.record(
+            key,
+            {
+                "decision": action,
+                "code": f.code,
+                "document": doc.id,
+                "path": doc.path,
+                "text": f.text,
+                "suggestion": suggestion,
+                "original_suggestion": f.suggestion,
+                "message": f.message,
+                "report": report_path,
+                "decided_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            },
+        )
+        result.decided[action] += 1
+        console.print(
+            Text(f"  {action}ed" if action != "dismiss" else "  dismissed", style="muted")
+        )
+        console.print()
+    return result
+
+
+# ---------------------------------------------------------------- command line
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``mtaudit review`` on the CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "review",
+        help="triage a saved JSON report interactively",
+        description="Go through the findings of a JSON report (mtaudit scan -f json) and "
+        "accept, dismiss, edit or skip each. Decisions are saved after every answer; run "
+        "again to resume.",
+    )
+    parser.add_argument("report", metavar="REPORT.json", help="a report written with -f json")
+    parser.add_argument(
+        "--decisions",
+        metavar="FILE",
+        default=str(DEFAULT_DECISIONS),
+        help=f"where decisions are kept (default: {DEFAULT_DECISIONS})",
+    )
+    parser.set_defaults(func=cmd_review)
+    return parser
+
+
+def cmd_review(
+    args: argparse.Namespace, console: Console | None = None, stream: TextIO | None = None
+) -> int:
+    """Run ``mtaudit review``; returns the exit status."""
+    from mtaudit.model import ExitCode
+    from mtaudit.report.terminal import make_console
+    from mtaudit.show import ReportError, load_report
+
+    try:
+        saved = load_report(args.report)
+        decisions = Decisions.load(args.decisions)
+    except (ReportError, ValueError) as exc:
+        print(f"mtaudit: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    console = console or make_console(sys.stdout)
+    result = review(saved.documents, decisions, console, stream, report_path=args.report)
+    d = result.decided
+    console.print(
+        f"{d['accept']} accepted, {d['dismiss']} dismissed, {d['edit']} edited, "
+        f"{result.skipped} skipped"
+        + (f", {result.remaining} left for next time" if result.quit else "")
+        + f"; decisions in {decisions.path}"
+    )
+    return ExitCode.OK

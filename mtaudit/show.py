@@ -1,0 +1,287 @@
+"""``mtaudit show REPORT.json``: re-render a saved JSON report in the terminal.
+
+The report-v1 JSON is turned back into :class:`DocumentReport`/:class:`Finding` objects
+and drawn with the terminal reporter's functions, filtered by category, severity or
+document. Long output goes through rich's pager when stdout is a terminal.
+
+Line/column come from the saved report (they refer to the original file, which for
+Markdown differs from the text offsets), so findings are drawn here with the saved
+position rather than recomputed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mtaudit.model import (
+    CATEGORIES,
+    Document,
+    DocumentReport,
+    ExitCode,
+    Finding,
+    InputError,
+    Severity,
+    Summary,
+)
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class ReportError(ValueError):
+    """A file that is not a readable mtaudit JSON report."""
+
+
+@dataclass
+class SavedReport:
+    """A JSON report read back: documents with their gate result, errors, positions."""
+
+    signature: str
+    documents: list[tuple[DocumentReport, bool]]
+    errors: list[InputError] = field(default_factory=list)
+    # id(finding) -> (line, column) as saved.
+    positions: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+
+def _placeholder_text(length: int, findings: list[dict[str, Any]]) -> str:
+    """Stand-in text for a report written with --no-text: spaces with the spans in place."""
+    length = max([length, *(int(f.get("end", 0)) for f in findings)])
+    chars = [" "] * length
+    for f in findings:
+        start, text = int(f["start"]), f.get("text", "")
+        chars[start : start + len(text)] = list(text)
+    return "".join(chars)[:length]
+
+
+def load_report(path: str) -> SavedReport:
+    """Read a report-v1 JSON file (``-`` is stdin) into objects."""
+    try:
+        if path == "-":
+            data = json.load(sys.stdin)
+        else:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+    except OSError as exc:
+        raise ReportError(f"{path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{path}: not JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("documents"), list):
+        raise ReportError(f"{path}: not an mtaudit JSON report (no 'documents' list)")
+    saved = SavedReport(str(data.get("signature", "")), [])
+    try:
+        for d in data["documents"]:
+            raw_findings = d.get("findings", [])
+            text = d.get("text")
+            if text is None:
+                text = _placeholder_text(int(d.get("text_length", 0)), raw_findings)
+            doc = Document(d["id"], text, d.get("path", d["id"]), d.get("format", "text"))
+            findings = []
+            for f in raw_findings:
+                finding = Finding(
+                    code=f["code"],
+                    category=f["category"],
+                    start=int(f["start"]),
+                    end=int(f["end"]),
+                    text=f.get("text", text[f["start"] : f["end"]]),
+                    message=f.get("message", ""),
+                    suggestion=f.get("suggestion"),
+                    severity=Severity.parse(f.get("severity", "warning")),
+                    confidence=float(f.get("confidence", 0.5)),
+                    evidence=f.get("evidence") or {},
+                    source_language=f.get("source_language"),
+                )
+                findings.append(finding)
+                if f.get("line"):
+                    saved.positions[id(finding)] = (int(f["line"]), int(f.get("column", 0)))
+            report = DocumentReport(
+                doc,
+                findings,
+                mt_probability=float(d.get("mt_probability", 0.0)),
+                verdict=d.get("verdict", "clean"),
+                source_language=d.get("source_language"),
+                features=d.get("features") or {},
+            )
+            saved.documents.append((report, bool(d.get("failed", False))))
+        saved.errors = [InputError(e["path"], e["message"]) for e in data.get("errors", [])]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReportError(f"{path}: malformed report: {exc}") from None
+    return saved
+
+
+def filter_report(
+    saved: SavedReport,
+    categories: list[str] | None = None,
+    min_severity: Severity = Severity.INFO,
+    doc_ids: list[str] | None = None,
+) -> list[tuple[DocumentReport, bool]]:
+    """The documents (``doc_ids``: matching id or path) with only the wanted findings."""
+    out = []
+    for report, failed in saved.documents:
+        doc = report.document
+        if doc_ids and doc.id not in doc_ids and doc.path not in doc_ids:
+            continue
+        kept = [
+            f
+            for f in report.findings
+            if (not categories or f.category in categories) and f.severity >= min_severity
+        ]
+        out.append(
+            (
+                DocumentReport(
+                    doc,
+                    kept,
+                    report.mt_probability,
+                    report.verdict,
+                    report.source_language,
+                    report.features,
+                ),
+                failed,
+            )
+        )
+    return out
+
+
+def render(
+    console: Console,
+    saved: SavedReport,
+    documents: list[tuple[DocumentReport, bool]],
+    show_clean: bool = True,
+) -> None:
+    """Draw documents as the terminal reporter does, then the summary."""
+    from rich.text import Text
+
+    from mtaudit.report.terminal import (
+        context_text,
+        evidence_lines,
+        render_summary,
+        revision_text,
+    )
+
+    summary = Summary()
+    for report, failed in documents:
+        summary.add(report, failed)
+        if not report.findings and not show_clean:
+            continue
+        head = Text()
+        head.append(f" {report.verdict.upper()} ", style=f"verdict.{report.verdict}")
+        head.append(f" p={report.mt_probability:.2f} ")
+        if report.source_language:
+            head.append(f"from {report.source_language} ", style="muted")
+        head.append(report.document.id, style="doc.id")
+        n = len(report.findings)
+        head.append(f"  {n} finding{'s' * (n != 1)}", style="muted")
+        if failed:
+            head.append("  FAIL", style="sev.error")
+        console.print(head)
+        for f in report.findings:
+            line, col = saved.positions.get(id(f), (0, 0))
+            where = f"{line}:{col}" if line else f"@{f.start}"
+            row = Text("  ")
+            row.append(f.code, style=f"cat.{f.category}")
+            row.append(f" {f.category:<12}", style=f"cat.{f.category}")
+            row.append(f" {f.severity.label:<7}", style=f"sev.{f.severity.label}")
+            row.append(f" {where:<8} ", style="muted")
+            row.append(f.message)
+            console.print(row)
+            console.print(Text("      ").append_text(context_text(report.document.text, f)))
+            if f.suggestion is not None:
+                console.print(
+                    Text("      → ", style="suggestion").append_text(
+                        revision_text(report.document.text, f)
+                    )
+                )
+            for line_text in evidence_lines(f):
+                console.print(Text("      " + line_text, style="evidence"))
+        console.print()
+    render_summary(console, summary, saved.errors)
+
+
+def _categories(value: str) -> list[str]:
+    cats = [c.strip().lower() for c in value.split(",") if c.strip()]
+    unknown = [c for c in cats if c not in CATEGORIES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown category {unknown[0]!r}; choose from {', '.join(CATEGORIES)}"
+        )
+    return cats
+
+
+def _severity(value: str) -> Severity:
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``mtaudit show`` on the CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "show",
+        help="re-render a saved JSON report in the terminal",
+        description="Show a report written with 'mtaudit scan -f json' as the terminal "
+        "report, optionally filtered.",
+    )
+    parser.add_argument(
+        "report", metavar="REPORT.json", help="a report written with -f json ('-' = stdin)"
+    )
+    parser.add_argument(
+        "--category",
+        type=_categories,
+        action="extend",
+        default=None,
+        metavar="CATEGORIES",
+        help="only these categories (comma-separated, repeatable)",
+    )
+    parser.add_argument(
+        "--min-severity",
+        type=_severity,
+        default=Severity.INFO,
+        metavar="SEVERITY",
+        help="only findings at or above: info, warning, error (default: info)",
+    )
+    parser.add_argument(
+        "--doc",
+        action="append",
+        default=None,
+        metavar="ID",
+        help="only this document (its id or path; repeatable)",
+    )
+    parser.add_argument(
+        "--hide-clean", action="store_true", help="do not list documents without findings"
+    )
+    parser.add_argument("--no-pager", action="store_true", help="never page the output")
+    parser.set_defaults(func=cmd_show)
+    return parser
+
+
+def cmd_show(args: argparse.Namespace, console: Console | None = None) -> int:
+    """Run ``mtaudit show``; returns the exit status."""
+    from mtaudit.report.terminal import make_console
+
+    try:
+        saved = load_report(args.report)
+    except ReportError as exc:
+        print(f"mtaudit: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    documents = filter_report(saved, args.category, args.min_severity, args.doc)
+    if args.doc and not documents:
+        print(
+            f"mtaudit: error: no document {', '.join(args.doc)!r} in {args.report}", file=sys.stderr
+        )
+        return ExitCode.USAGE
+    console = console or make_console(sys.stdout)
+    if console.is_terminal and not args.no_pager:
+        import os
+
+        # styles=True sends colour codes to the pager; less shows them only with -R, so
+        # set it unless the user configured LESS themselves.
+        os.environ.setdefault("LESS", "-R")
+        with console.pager(styles=True):
+            render(console, saved, documents, show_clean=not args.hide_clean)
+    else:
+        render(console, saved, documents, show_clean=not args.hide_clean)
+    return ExitCode.OK
