@@ -1,0 +1,340 @@
+"""MT1xx idiom detector: fixture cases, the lemmatiser, lexicon loading and recall on real MT."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mtaudit.detectors.base import Context
+from mtaudit.detectors.idiom import DETECTORS, IdiomDetector
+from mtaudit.idiommatch import (
+    EnglishIdioms,
+    base_forms,
+    build_index,
+    lemma_candidates,
+    load_glossary,
+    tokenize,
+)
+from mtaudit.lexicons import LEXICON_DIR, LexiconError, load_file
+from mtaudit.model import SOURCE_LANGUAGES, Document, Severity
+from mtaudit.segment import segment
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+CASES = tomllib.loads((DATA / "idiom_cases.toml").read_text(encoding="utf-8"))["case"]
+DEV = DATA / "idioms"
+
+
+@pytest.fixture(scope="module")
+def detector() -> IdiomDetector:
+    return IdiomDetector(Context())
+
+
+def detect(detector: IdiomDetector, text: str) -> list:
+    return list(detector.detect(Document("t", text), segment(text)))
+
+
+def _case_id(case: dict) -> str:
+    return f"{case['lang']}-{case['expect']}-{case.get('idiom', '')}-{case['variant'][:30]}"
+
+
+# --- fixture cases ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_case(detector, case):
+    findings = detect(detector, case["text"])
+    if case["expect"] == "pass":
+        assert findings == [], [f.text for f in findings]
+        return
+    # A literal shared by two languages' idioms is one finding, the other idiom in "also".
+    hits = [f for f in findings if case["idiom"] in [f.evidence["idiom_id"], *f.evidence["also"]]]
+    assert len(hits) == 1, f"expected {case['idiom']}, got {[f.evidence for f in findings]}"
+    f = hits[0]
+    assert f.category == "idiom"
+    assert f.source_language == f.evidence["idiom_id"].split(".")[0]
+    assert f.text == case["text"][f.start : f.end]
+    if "code" in case:
+        assert f.code == case["code"]
+    if "span" in case:
+        assert case["span"] in f.text
+
+
+def test_fixtures_cover_every_language_both_ways():
+    for lang in SOURCE_LANGUAGES:
+        kinds = {c["expect"] for c in CASES if c["lang"] == lang}
+        assert kinds == {"pass", "fail"}, lang
+    assert any(c.get("code") == "MT102" for c in CASES)
+
+
+# --- the seed article ------------------------------------------------------------------
+
+
+def test_seed_article_flags_lime_and_sand(detector, seed_text):
+    findings = detect(detector, seed_text)
+    hits = [f for f in findings if "one of lime and another of sand" in f.text]
+    assert len(hits) == 1
+    f = hits[0]
+    assert f.code == "MT101" and f.source_language == "es"
+    assert f.severity == Severity.ERROR
+    assert f.suggestion == f.evidence["english"][0]
+    assert f.message.startswith("Literal translation of the Spanish idiom")
+    for key in ("idiom_id", "source", "meaning", "literal", "score"):
+        assert f.evidence[key]
+
+
+# --- findings and rules ----------------------------------------------------------------
+
+
+def test_rules_are_documented():
+    (cls,) = DETECTORS
+    assert cls.prefix == "MT1" and cls.category == "idiom"
+    assert [r.code for r in cls.rules] == ["MT101", "MT102"]
+    for rule in cls.rules:
+        assert rule.severity == Severity.ERROR and rule.category == "idiom"
+        assert all([rule.summary, rule.why, rule.example, rule.fix])
+
+
+def test_rule_examples_are_flagged_with_their_own_code(detector):
+    for rule in IdiomDetector.rules:
+        codes = [f.code for f in detect(detector, rule.example)]
+        assert codes == [rule.code], rule.example
+
+
+def test_message_uses_first_clause_of_meaning(detector):
+    text = "The new stadium cost the eyes of the head."
+    (f,) = detect(detector, text)
+    idiom = next(i for i in detector.index.idioms if i["id"] == f.evidence["idiom_id"])
+    assert "French idiom" in f.message and idiom["source"] in f.message
+    assert idiom["meaning"].split(";")[0].strip() in f.message
+    assert 0.5 <= f.confidence <= 1.0
+
+
+def test_shared_literal_goes_to_the_documents_language(detector):
+    # "swallow toads" is Spanish (tragar sapos) and Portuguese (engolir sapos).
+    pair = {"es.tragar-sapos", "pt.engolir-sapos"}
+    alone = "The partners have had to swallow toads all year."
+    (f,) = detect(detector, alone)
+    assert {f.evidence["idiom_id"], *f.evidence["also"]} == pair
+    other = (pair - {f.evidence["idiom_id"]}).pop()
+    lang = other.split(".")[0]
+    # An unambiguous idiom of the other language in the document moves the finding there...
+    unambiguous = {
+        "es": "The Government gave one of lime and another of sand to the unions.",
+        "pt": "The opposition covered the sun with a sieve.",
+    }[lang]
+    findings = detect(detector, f"{alone} {unambiguous}")
+    assert findings[0].evidence["idiom_id"] == other
+    assert findings[0].evidence["also"] == [f.evidence["idiom_id"]]
+    # ...and so does the user's hint.
+    hinted = IdiomDetector(Context(options={"source_language": lang}))
+    assert [x.evidence["idiom_id"] for x in detect(hinted, alone)] == [other]
+
+
+def test_each_occurrence_is_a_finding_even_in_a_run_on_sentence(detector):
+    # No capital after the full stops: the segmenter sees one sentence.
+    text = "they threw firewood on the fire. then they threw firewood on the fire again."
+    findings = detect(detector, text)
+    assert [f.text for f in findings] == ["threw firewood on the fire"] * 2
+
+
+def test_long_run_on_text_stays_linear(detector):
+    text = "the fire and the firewood were thrown " * 2000  # 14,000 tokens, one sentence
+    t0 = time.perf_counter()
+    detect(detector, text)
+    assert time.perf_counter() - t0 < 5.0
+
+
+def test_offsets_point_into_a_longer_document(detector):
+    text = "First paragraph here.\n\nSecond one: the minister has other cats to whip. The end."
+    (f,) = detect(detector, text)
+    assert text[f.start : f.end] == f.text == "has other cats to whip"
+
+
+# --- the lemmatiser --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "form, base",
+    [
+        ("threw", "throw"),
+        ("thrown", "throw"),
+        ("feet", "foot"),
+        ("hairs", "hair"),
+        ("running", "run"),
+        ("carried", "carry"),
+        ("washes", "wash"),
+        ("leaves", "leaf"),
+        ("stopped", "stop"),
+        ("making", "make"),
+        ("paid", "pay"),
+        ("minister's", "minister"),
+    ],
+)
+def test_lemma_candidates_include_the_base(form, base):
+    assert base in lemma_candidates(form)
+
+
+def test_irregular_groups_do_not_bleed_into_each_other():
+    # A table typo once mapped "paid" to "meet"; each form has only its own base.
+    assert lemma_candidates("paid") == {"paid", "pay"}
+    assert "build" not in lemma_candidates("brought")
+
+
+def test_vocabulary_forms_keep_only_real_words():
+    # Wrong suffix guesses are harmless for text tokens but must not enter the vocabulary.
+    assert "spre" in lemma_candidates("spring") or "spr" in lemma_candidates("spring")
+    assert base_forms("spring") == {"spring"}
+    assert "cook" in base_forms("cooked")
+
+
+# --- English idiom allowlist -----------------------------------------------------------
+
+
+def test_english_idiom_file():
+    lex = load_file(LEXICON_DIR / "english-idioms.toml")
+    phrases = {e["phrase"] for e in lex.entries}
+    assert len(phrases) >= 60
+    for p in (
+        "throw in the towel",
+        "around the corner",
+        "in the eye of the storm",
+        "up in the air",
+    ):
+        assert p in phrases
+
+
+@pytest.mark.parametrize(
+    "text, matched",
+    [
+        ("investors threw in the towel", True),
+        ("they are throwing in the proverbial towel", True),
+        ("she washed her hands of the affair", True),
+        ("the minister washed his hands before dinner", False),
+        ("a towel was thrown on the floor", False),
+    ],
+)
+def test_english_idiom_matching_is_tolerant_but_exact_in_shape(text, matched):
+    allow = EnglishIdioms(["throw in the towel", "wash one's hands of"])
+    assert bool(allow.spans([t.text for t in tokenize(text)])) is matched
+
+
+def _custom_lexicon(tmp_path: Path, literal: str) -> Path:
+    path = tmp_path / "my-idioms.toml"
+    path.write_text(
+        '[meta]\nkind = "idiom"\nlanguage = "es"\nversion = "1"\n\n'
+        '[[idiom]]\nid = "es.test-toalla"\nsource = "tirar la toalla"\n'
+        'meaning = "give up"\nenglish = ["give up"]\n'
+        f'literal = ["{literal}"]\nprovenance = "test"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_user_idiom_files_are_loaded_and_english_idioms_win(tmp_path):
+    path = _custom_lexicon(tmp_path, "throw the towel")
+    det = IdiomDetector(Context(options={"idiom_files": str(path)}))  # one path or a list
+    flagged = detect(det, "The striker threw the towel after the second goal.")
+    assert [f.evidence["idiom_id"] for f in flagged] == ["es.test-toalla"]
+    # The same words in the English idiom's shape are never flagged.
+    assert detect(det, "The striker threw in the towel after the second goal.") == []
+
+
+def test_a_literal_that_is_an_english_idiom_is_dropped_and_reported(tmp_path):
+    index = build_index(idiom_files=[_custom_lexicon(tmp_path, "throw in the towel")])
+    assert not [p for p in index.patterns if p.idiom["id"] == "es.test-toalla"]
+    assert any("es.test-toalla" in i and "English idiom" in i for i in index.issues)
+
+
+def test_index_is_built_once_per_context():
+    ctx = Context()
+    a, b = IdiomDetector(ctx), IdiomDetector(ctx)
+    assert a.index is b.index
+
+
+def test_bad_glossary_reports_path(tmp_path):
+    bad = tmp_path / "glossary-xx.toml"
+    bad.write_text('[meta]\nkind = "glossary"\nlanguage = "xx"\n[words]\ncal = 3\n')
+    with pytest.raises(LexiconError, match="glossary-xx.toml"):
+        load_glossary(bad)
+
+
+# --- lexicon health --------------------------------------------------------------------
+
+
+def test_every_bundled_idiom_compiles(detector):
+    index = detector.index
+    compiled = {p.idiom["id"] for p in index.patterns}
+    dropped = {i["id"] for i in index.idioms} - compiled
+    # An idiom may lose all its patterns only for a reported reason.
+    for iid in dropped:
+        assert any(iid in issue for issue in index.issues), iid
+    assert len(compiled) >= 0.95 * len(index.idioms)
+
+
+def test_scan_is_fast(detector):
+    text = DEV.joinpath("dev-es.apertium.txt").read_text(encoding="utf-8")
+    words = text.split()[:600]
+    article = " ".join(words)
+    assert detector.index.patterns  # build outside the timing
+    seg = segment(article)
+    t0 = time.perf_counter()
+    for _ in range(5):
+        list(detector.detect(Document("t", article), seg))
+    per_scan = (time.perf_counter() - t0) / 5
+    assert per_scan < 0.05, f"{per_scan * 1000:.1f} ms for 600 words"
+
+
+# --- recall on real machine translation ------------------------------------------------
+
+
+def _recall_script():
+    spec = importlib.util.spec_from_file_location("idiom_recall", ROOT / "scripts/idiom_recall.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_recall_on_saved_apertium_dev_set(detector):
+    script = _recall_script()
+    pairs = script.read_dev("es")
+    translations = (DEV / "dev-es.apertium.txt").read_text(encoding="utf-8").rstrip("\n")
+    translations = translations.split("\n")
+    assert len(pairs) >= 150 and len(translations) == len(pairs)
+    known = {i["id"] for i in detector.index.idioms}
+    assert {iid.lstrip("~") for iid, _ in pairs} <= known
+    expected = [iid for iid, _ in pairs]
+    found, misses, flagged = script.recall(detector, expected, translations)
+    assert found + len(misses) >= 150
+    assert found / (found + len(misses)) >= 0.85, [translations[i] for i in misses]
+    # Where Apertium rendered the idiom idiomatically there is nothing to flag.
+    assert flagged == [], [translations[i] for i in flagged]
+
+
+def test_dev_sentences_are_the_apertium_input():
+    pairs = _recall_script().read_dev("es")
+    plain = DEV.joinpath("dev-es.txt").read_text(encoding="utf-8").splitlines()
+    assert plain == [s for _, s in pairs]
+
+
+@pytest.mark.skipif(shutil.which("apertium") is None, reason="apertium is not installed")
+def test_live_apertium_output_is_flagged(detector):
+    script = _recall_script()
+    sentences = [
+        "El Gobierno dio ayer una de cal y otra de arena a los sindicatos.",
+        "La ministra no tiene pelos en la lengua cuando habla de corrupción.",
+    ]
+    english = script.apertium_translate(sentences, "spa-eng")
+    assert len(english) == 2
+    for text, iid in zip(english, ["es.cal-arena", "es.pelos-lengua"], strict=True):
+        assert iid in [f.evidence["idiom_id"] for f in detect(detector, text)], text
