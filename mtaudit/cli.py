@@ -127,6 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated code prefixes or categories to disable",
     )
     sel.add_argument(
+        "--lm",
+        default="ngram",
+        metavar="SPEC",
+        help="fluency LM: ngram (default), transformers (SmolLM2) or transformers:PATH",
+    )
+    sel.add_argument(
+        "--lm-reference",
+        default=None,
+        metavar="FILE",
+        help="fluency calibration file for --lm (default: the bundled one)",
+    )
+    sel.add_argument(
         "--min-confidence",
         type=_probability,
         default=0.0,
@@ -212,6 +224,7 @@ def _fail(message: str) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    from mtaudit.fluency import FluencyUnavailable
     from mtaudit.ingest import DEFAULT_INCLUDE, DEFAULT_MAX_BYTES, IngestOptions
     from mtaudit.lexicons import LexiconError
     from mtaudit.pipeline import AuditOptions, Auditor, scan
@@ -225,9 +238,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 min_confidence=args.min_confidence,
                 fail_on=args.fail_on,
                 fail_above=args.fail_above,
+                detector_options={"lm": args.lm, "lm_reference": args.lm_reference},
             )
         )
-    except (ValueError, LexiconError) as exc:
+        auditor.preload()  # a missing LM or lexicon error shows before scanning starts
+    except (ValueError, LexiconError, FluencyUnavailable) as exc:
         return _fail(str(exc))
     ingest = IngestOptions(
         include=tuple(args.include or DEFAULT_INCLUDE),

@@ -38,14 +38,23 @@ class Auditor:
         self.context = Context(dict(self.options.detector_options))
         self.detectors = build_detectors(self.context, self.selection)
 
+    def preload(self) -> None:
+        """Load every detector's resources now, so configuration errors surface early."""
+        for det in self.detectors:
+            det.preload()
+
     @property
     def signature(self) -> str:
-        """Reproducibility signature (as sacrebleu's): tool, lexicons, scorer, detectors."""
+        """Reproducibility signature (as sacrebleu's): tool, lexicons, scorer, models."""
         enabled = ",".join(d.prefix for d in self.detectors) or "none"
-        return (
-            f"mtaudit:{__version__}|lexicons:{lexicons.signature()}"
-            f"|scorer:{scoring.SCORER_VERSION}|detectors:{enabled}"
-        )
+        parts = [
+            f"mtaudit:{__version__}",
+            f"lexicons:{lexicons.signature()}",
+            f"scorer:{scoring.SCORER_VERSION}",
+            f"detectors:{enabled}",
+        ]
+        parts += [sig for det in self.detectors if (sig := det.model_signature())]
+        return "|".join(parts)
 
     def audit(self, document: Document) -> DocumentReport:
         """Audit one document."""

@@ -25,6 +25,7 @@ _MODULES: tuple[str, ...] = (
     "untranslated",
     "punctuation",
     "boilerplate",
+    "fluency",
 )
 
 

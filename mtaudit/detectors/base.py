@@ -64,6 +64,13 @@ class Detector:
         """Yield findings for ``document``; ``segments`` holds its paragraphs/sentences."""
         raise NotImplementedError
 
+    def preload(self) -> None:
+        """Load lexicons/models now (default: nothing); errors raise here, not mid-scan."""
+
+    def model_signature(self) -> str | None:
+        """The version of any model this detector uses, for the report signature."""
+        return None
+
     def detect_with_features(
         self, document: Document, segments: Segmentation
     ) -> tuple[list[Finding], dict[str, float]]:
