@@ -145,6 +145,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         help="drop findings below this confidence (0-1)",
     )
+    bt = scan.add_argument_group("back-translation")
+    bt.add_argument(
+        "--mt",
+        default="auto",
+        metavar="ENGINE",
+        help="engine that back-translates suspect spans: auto (apertium if installed, else "
+        "dictionary), dictionary, apertium, marian[:PATH], or off",
+    )
+    bt.add_argument(
+        "--mt-cache",
+        metavar="DIR",
+        default=None,
+        help="translation cache folder (default: $MTAUDIT_CACHE_DIR or ~/.cache/mtaudit)",
+    )
     gate = scan.add_argument_group("gate")
     gate.add_argument(
         "--fail-on",
@@ -227,7 +241,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from mtaudit.fluency import FluencyUnavailable
     from mtaudit.ingest import DEFAULT_INCLUDE, DEFAULT_MAX_BYTES, IngestOptions
     from mtaudit.lexicons import LexiconError
-    from mtaudit.pipeline import AuditOptions, Auditor, scan
+    from mtaudit.pipeline import AuditOptions, Auditor
 
     try:
         extra = [_parse_report_arg(r) for r in args.report]
@@ -239,6 +253,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 fail_on=args.fail_on,
                 fail_above=args.fail_above,
                 detector_options={"lm": args.lm, "lm_reference": args.lm_reference},
+                mt=None if args.mt == "off" else args.mt,
+                mt_cache_dir=args.mt_cache,
             )
         )
         auditor.preload()  # a missing LM or lexicon error shows before scanning starts
@@ -250,6 +266,16 @@ def cmd_scan(args: argparse.Namespace) -> int:
         stdin_format=args.stdin_format,
         max_bytes=args.max_bytes or DEFAULT_MAX_BYTES,
     )
+    try:
+        return _run_scan(args, auditor, ingest, extra)
+    finally:
+        auditor.close()
+
+
+def _run_scan(args: argparse.Namespace, auditor, ingest, extra: list[tuple[str, str]]) -> int:
+    """Stream every input through ``auditor`` to the reporters; return the exit status."""
+    from mtaudit.pipeline import scan
+
     summary = Summary()
     started = time.perf_counter()
     with ExitStack() as stack:

@@ -27,6 +27,10 @@ class AuditOptions:
     fail_on: Severity = Severity.ERROR
     fail_above: float | None = None
     detector_options: dict[str, Any] = field(default_factory=dict)
+    #: back-translation engine spec (auto, dictionary, apertium, marian[:PATH]); None = off
+    mt: str | None = None
+    #: translation cache folder; default $MTAUDIT_CACHE_DIR or ~/.cache/mtaudit
+    mt_cache_dir: str | None = None
 
 
 class Auditor:
@@ -37,6 +41,18 @@ class Auditor:
         self.selection = Selection.build(self.options.select, self.options.ignore)
         self.context = Context(dict(self.options.detector_options))
         self.detectors = build_detectors(self.context, self.selection)
+        self.backtranslator = None
+        if self.options.mt and self.options.mt != "off":
+            from mtaudit.backtranslate import BackTranslator
+
+            self.backtranslator = BackTranslator(
+                self.options.mt, cache_dir=self.options.mt_cache_dir
+            )
+
+    def close(self) -> None:
+        """Stop engine subprocesses (Apertium) and flush the translation cache."""
+        if self.backtranslator is not None:
+            self.backtranslator.close()
 
     def preload(self) -> None:
         """Load every detector's resources now, so configuration errors surface early."""
@@ -54,6 +70,8 @@ class Auditor:
             f"detectors:{enabled}",
         ]
         parts += [sig for det in self.detectors if (sig := det.model_signature())]
+        if self.backtranslator is not None:
+            parts.append(f"mt:{self.backtranslator.signature}")
         return "|".join(parts)
 
     def audit(self, document: Document) -> DocumentReport:
@@ -65,13 +83,12 @@ class Auditor:
             for det in self.detectors:
                 found, feats = det.detect_with_features(document, segments)
                 features.update(feats)
-                findings.extend(
-                    f
-                    for f in found
-                    if self.selection.enabled(f.code)
-                    and f.confidence >= self.options.min_confidence
-                )
-        findings = _resolve_overlaps(findings)
+                findings.extend(f for f in found if self.selection.enabled(f.code))
+            findings = _resolve_overlaps(findings)
+            if self.backtranslator is not None:
+                # Evidence may raise or lower confidence, so the threshold comes after it.
+                self.backtranslator.annotate(document, findings, segments)
+        findings = [f for f in findings if f.confidence >= self.options.min_confidence]
         prob = scoring.mt_probability(findings)
         return DocumentReport(
             document=document,
@@ -129,12 +146,17 @@ def scan(
     ingest: IngestOptions | None = None,
 ) -> Iterator[DocumentReport | InputError]:
     """Audit every input, yielding reports and input errors as they come."""
+    owned = auditor is None
     auditor = auditor or Auditor()
-    for item in iter_inputs(paths, ingest):
-        if isinstance(item, InputError):
-            yield item
-        else:
-            yield auditor.audit(item)
+    try:
+        for item in iter_inputs(paths, ingest):
+            if isinstance(item, InputError):
+                yield item
+            else:
+                yield auditor.audit(item)
+    finally:
+        if owned:
+            auditor.close()
 
 
 def audit_text(

@@ -24,6 +24,12 @@ class CliResult:
         return json.loads(self.out)
 
 
+@pytest.fixture(autouse=True)
+def _private_translation_cache(tmp_path_factory, monkeypatch):
+    """Tests never read or write the user's ~/.cache/mtaudit translation cache."""
+    monkeypatch.setenv("MTAUDIT_CACHE_DIR", str(tmp_path_factory.mktemp("mt-cache")))
+
+
 @pytest.fixture
 def cli(capsys):
     """Run ``mtaudit ARGS`` in-process; return exit code, stdout and stderr."""

@@ -174,6 +174,9 @@ def evidence_lines(f: Finding) -> list[str]:
         )
         if bt.get("matched_idiom"):
             out.append(f"  matches '{bt['matched_idiom']}' (score {bt.get('match_score', 0):.0f})")
+        if bt.get("aligned_words"):
+            aligned = ", ".join(f"{a}→{b}" for a, b in bt["aligned_words"].items())
+            out.append(f"  aligned: {aligned}")
         if "round_trip" in bt:
             out.append(f"  round trip: {bt['round_trip']} (chrF {bt.get('chrf', 0):.1f})")
     if "surprisal" in ev:

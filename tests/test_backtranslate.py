@@ -1,0 +1,473 @@
+"""Back-translation evidence: engines, fallback, cache, the matcher and the confidence rule."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mtaudit.backtranslate import (
+    CONFIDENCE_CAP,
+    BackTranslator,
+    Engine,
+    EngineError,
+    get_engine,
+    known_sources,
+    match_known,
+)
+from mtaudit.backtranslate.apertium import ApertiumEngine, escape, unescape
+from mtaudit.backtranslate.cache import TranslationCache
+from mtaudit.backtranslate.dictionary import DictionaryEngine
+from mtaudit.model import Document, Finding
+from mtaudit.segment import segment
+
+LIME_SAND = "one of lime and another of sand"
+CAL_ARENA = "una de cal y otra de arena"
+EVIDENCE_KEYS = {
+    "engine",
+    "language",
+    "text",
+    "sentence",
+    "round_trip",
+    "chrf",
+    "matched_idiom",
+    "match_score",
+    "signature",
+}
+needs_apertium = pytest.mark.skipif(
+    shutil.which("apertium") is None, reason="apertium is not installed"
+)
+
+
+def finding(text: str, span: str, category: str = "idiom", lang: str | None = "es") -> Finding:
+    start = text.index(span)
+    return Finding(
+        code="MT101",
+        category=category,
+        start=start,
+        end=start + len(span),
+        text=span,
+        message="literal translation of a source idiom",
+        confidence=0.6,
+        source_language=lang,
+    )
+
+
+def annotate(bt: BackTranslator, text: str, findings: list[Finding]) -> list[Finding]:
+    return bt.annotate(Document("doc", text), findings, segment(text))
+
+
+class FailingEngine(Engine):
+    """An engine that is 'installed' but breaks on first use."""
+
+    name = "failing"
+
+    def _translate(self, texts, src, tgt):  # noqa: ANN001, ANN202
+        raise RuntimeError("model exploded")
+
+
+# --- the dictionary engine ------------------------------------------------------------
+
+
+def test_dictionary_engine_word_by_word_with_function_words_and_case():
+    eng = DictionaryEngine()
+    es = eng.translate([LIME_SAND, "The sands of Geneva"], "en", "es")
+    words = es[0].split()
+    assert words[0] in ("uno", "una") and words[4] in ("otro", "otra")
+    assert words[1:4] == ["de", "cal", "y"] and words[5:] == ["de", "arena"]
+    # Plural "sands" found through its lemma; unknown "Geneva" kept; case kept.
+    assert es[1] == "El arena de Geneva"
+    assert eng.translate([es[0]], "es", "en") == [LIME_SAND]
+    assert eng.calls == 2
+    assert eng.supports("en", "fr") and not eng.supports("en", "ja")
+
+
+def test_dictionary_engine_other_languages():
+    eng = DictionaryEngine()
+    (fr,) = eng.translate(["cost the eyes of the head"], "en", "fr")
+    assert fr.split()[0] == "coûter"
+    assert "tête" in fr and "du" in fr.split()  # "of the" is one phrase: du
+
+
+# --- the seed article: every installed engine lands on the Spanish idiom -----------------
+
+
+@pytest.mark.parametrize("spec", ["dictionary", pytest.param("apertium", marks=needs_apertium)])
+def test_seed_lime_sand_matches_cal_arena(seed_text, tmp_path, spec):
+    f = finding(seed_text, LIME_SAND)
+    with BackTranslator(spec, cache_dir=tmp_path) as bt:
+        assert bt.engine.name == spec
+        annotated = annotate(bt, seed_text, [f])
+    assert annotated == [f]
+    ev = f.evidence["back_translation"]
+    assert EVIDENCE_KEYS <= ev.keys()
+    assert ev["engine"] == spec and ev["language"] == "es"
+    assert ev["matched_idiom"] == CAL_ARENA
+    assert ev["match_score"] >= 85
+    assert "arena" in ev["text"].lower() and "arena" in ev["sentence"].lower()
+    assert "sand" in ev["round_trip"].lower()
+    assert 0 <= ev["chrf"] <= 100
+    assert ev["signature"].startswith(spec + ":")
+    assert f.confidence == pytest.approx(0.7)
+    json.dumps(f.evidence)  # the JSON report must be able to carry it
+
+
+@needs_apertium
+def test_apertium_lexical_choice_is_aligned_through_the_glossary(seed_text, tmp_path):
+    # Apertium says "lima" for lime; the match still lands on "cal" because both render
+    # the span's own English word "lime" (no special case for this idiom).
+    f = finding(seed_text, LIME_SAND)
+    with BackTranslator("apertium", cache_dir=tmp_path) as bt:
+        annotate(bt, seed_text, [f])
+    ev = f.evidence["back_translation"]
+    assert "lima" in ev["text"].lower()
+    assert ev["aligned_words"] == {"lima": "cal"}
+
+
+# --- apertium -------------------------------------------------------------------------
+
+
+@needs_apertium
+def test_apertium_long_lived_process_is_reused():
+    with ApertiumEngine() as eng:
+        first = eng.translate([LIME_SAND], "en", "es")
+        pids = eng.pids()
+        second = eng.translate(["The house is red.", "It is big.", ""], "en", "es")
+        assert eng.pids() == pids and "eng-spa" in pids
+        back = eng.translate(first, "es", "en")
+        assert eng.pids()["eng-spa"] == pids["eng-spa"] and "spa-eng" in eng.pids()
+        assert eng.streaming and eng.startup_s["eng-spa"] > 0
+    assert first[0].lower().startswith("uno de")
+    assert second == ["La casa es roja.", "Es grande.", ""]
+    assert "sand" in back[0]
+    assert eng.pids() == {}
+
+
+@needs_apertium
+def test_apertium_process_survives_across_documents(tmp_path):
+    text_a = "The minister gave one of lime and another of sand to the unions."
+    text_b = "They took the hair of the voters."
+    with BackTranslator("apertium", use_cache=False) as bt:
+        annotate(bt, text_a, [finding(text_a, LIME_SAND)])
+        pids = bt.engine.pids()
+        annotate(bt, text_b, [finding(text_b, "took the hair")])
+        assert bt.engine.pids() == pids
+        # One engine call per direction per document, whatever the number of findings.
+        assert bt.engine.calls == 4
+
+
+@needs_apertium
+def test_apertium_batch_mode_matches_streaming():
+    texts = [LIME_SAND, "He said: [yes] <no> a/b ^c$ @d {e}.", "Second sentence here."]
+    with ApertiumEngine(streaming=False) as batch, ApertiumEngine() as stream:
+        assert batch.translate(texts, "en", "es") == stream.translate(texts, "en", "es")
+        assert batch.pids() == {}
+
+
+def test_apertium_stream_escaping_round_trips():
+    raw = r"a [b] ^c$ <d> {e} @f /g \h"
+    assert unescape(escape(raw)) == raw
+    assert "\0" not in escape("x\0y") and "\n" not in escape("x\ny")
+
+
+@needs_apertium
+def test_apertium_unsupported_language_falls_back_to_dictionary(tmp_path):
+    text = "He cost the eyes of the head."
+    f = finding(text, "cost the eyes of the head", lang="fr")
+    messages: list[str] = []
+    with BackTranslator("apertium", cache_dir=tmp_path, warn=messages.append) as bt:
+        annotate(bt, text, [f])
+    assert f.evidence["back_translation"]["engine"] == "dictionary"
+    assert len(messages) == 1 and "fr" in messages[0]
+
+
+# --- fallback when an engine is missing or broken ---------------------------------------
+
+
+def test_missing_marian_folder_falls_back_with_one_message(tmp_path, capsys):
+    with BackTranslator("marian:/nonexistent", cache_dir=tmp_path) as bt:
+        assert isinstance(bt.engine, DictionaryEngine)
+        text = "They gave one of lime and another of sand."
+        annotate(bt, text, [finding(text, LIME_SAND)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("mtaudit: ") and "/nonexistent" in err[0]
+    assert err[0].endswith("using the dictionary engine")
+
+
+def test_missing_apertium_falls_back_with_install_hint(monkeypatch):
+    monkeypatch.setattr("mtaudit.backtranslate.apertium.shutil.which", lambda name: None)
+    messages: list[str] = []
+    eng = get_engine("apertium", warn=messages.append)
+    assert isinstance(eng, DictionaryEngine)
+    assert messages == [
+        "mtaudit: apertium not found (apt-get install apertium apertium-eng-spa); "
+        "using the dictionary engine"
+    ]
+    # "auto" picks the dictionary silently.
+    assert isinstance(get_engine("auto", warn=messages.append), DictionaryEngine)
+    assert len(messages) == 1
+
+
+def test_missing_marian_packages_named(monkeypatch):
+    monkeypatch.setattr(
+        "mtaudit.backtranslate.marian.missing_packages", lambda: ["torch", "transformers"]
+    )
+    messages: list[str] = []
+    assert isinstance(get_engine("marian:/x", warn=messages.append), DictionaryEngine)
+    assert "torch, transformers" in messages[0] and "mtaudit[marian]" in messages[0]
+
+
+def test_unknown_engine_is_a_usage_error():
+    with pytest.raises(ValueError, match="unknown back-translation engine"):
+        get_engine("babelfish")
+
+
+def test_engine_failure_mid_scan_falls_back(tmp_path):
+    messages: list[str] = []
+    text = "They gave one of lime and another of sand."
+    f = finding(text, LIME_SAND)
+    with BackTranslator(engine=FailingEngine(), cache_dir=tmp_path, warn=messages.append) as bt:
+        annotate(bt, text, [f])
+        annotate(bt, text, [finding(text, LIME_SAND)])
+    assert f.evidence["back_translation"]["engine"] == "dictionary"
+    assert f.evidence["back_translation"]["matched_idiom"] == CAL_ARENA
+    assert len(messages) == 1 and "model exploded" in messages[0]
+
+
+def test_engine_error_type():
+    with pytest.raises(EngineError, match="model exploded"):
+        FailingEngine().translate(["x"], "en", "es")
+
+
+# --- batching and the on-disk cache -----------------------------------------------------
+
+
+def _two_findings(text: str) -> list[Finding]:
+    return [finding(text, LIME_SAND), finding(text, "took the hair", category="calque")]
+
+
+SCAN_TEXT = "The minister gave one of lime and another of sand. Critics said he took the hair."
+
+
+@pytest.mark.parametrize("spec", ["dictionary", pytest.param("apertium", marks=needs_apertium)])
+def test_cache_prevents_retranslation(tmp_path, spec):
+    with BackTranslator(spec, cache_dir=tmp_path) as bt:
+        first = _two_findings(SCAN_TEXT)
+        annotate(bt, SCAN_TEXT, first)
+        # Both spans and their sentences in one call per direction.
+        assert bt.engine.calls == 2
+    assert (tmp_path / "backtranslate.sqlite3").exists()
+    # A new run (fresh engine, same cache folder) translates nothing.
+    with BackTranslator(spec, cache_dir=tmp_path) as bt:
+        again = _two_findings(SCAN_TEXT)
+        annotate(bt, SCAN_TEXT, again)
+        assert bt.engine.calls == 0
+        assert bt.cache.misses == 0 and bt.cache.hits > 0
+    assert [f.evidence for f in again] == [f.evidence for f in first]
+
+
+def test_cache_is_keyed_by_signature_and_direction(tmp_path):
+    cache = TranslationCache(tmp_path)
+    cache.put_many("engine:1", "en", "es", [("house", "casa")])
+    assert cache.get_many("engine:1", "en", "es", ["house", "car"]) == {"house": "casa"}
+    assert cache.get_many("engine:2", "en", "es", ["house"]) == {}
+    assert cache.get_many("engine:1", "es", "en", ["house"]) == {}
+    cache.close()
+    assert TranslationCache(tmp_path).get_many("engine:1", "en", "es", ["house"])
+
+
+def test_unwritable_cache_dir_degrades_to_memory(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    cache = TranslationCache(blocker / "sub")
+    assert cache.path is None
+    cache.put_many("s", "en", "es", [("a", "b")])
+    assert cache.get_many("s", "en", "es", ["a"]) == {"a": "b"}
+    assert "in memory" in capsys.readouterr().err
+
+
+def test_default_cache_dir_from_environment(monkeypatch, tmp_path):
+    from mtaudit.backtranslate.cache import default_cache_dir
+
+    monkeypatch.setenv("MTAUDIT_CACHE_DIR", str(tmp_path / "c"))
+    assert default_cache_dir() == tmp_path / "c"
+
+
+# --- which findings, and the confidence rule ----------------------------------------------
+
+
+def test_only_suspect_categories_are_annotated(tmp_path):
+    text = "They gave one of lime and another of sand."
+    punct = finding(text, "They", category="punctuation")
+    idiom = finding(text, LIME_SAND, lang=None)  # no language: Spanish by default
+    with BackTranslator("dictionary", cache_dir=tmp_path) as bt:
+        done = annotate(bt, text, [punct, idiom])
+    assert done == [idiom] and punct.evidence == {}
+    assert idiom.evidence["back_translation"]["language"] == "es"
+
+
+def test_confidence_rule():
+    adjust = BackTranslator.adjust
+    assert adjust(0.6, "idiom", 92.0, 80.0) == pytest.approx(0.7)
+    assert adjust(0.6, "calque", 85.0, 10.0) == pytest.approx(0.7)
+    assert adjust(0.95, "idiom", 99.0, 90.0) == CONFIDENCE_CAP
+    assert adjust(0.995, "idiom", 99.0, 90.0) == 0.995  # confirming never lowers
+    assert adjust(0.6, "fluency", 30.0, 20.0) == pytest.approx(0.55)
+    assert adjust(0.06, "fluency", 30.0, 20.0) == pytest.approx(0.05)
+    assert adjust(0.6, "untranslated", 30.0, 20.0) == 0.6  # source text already
+    assert adjust(0.6, "idiom", 70.0, 20.0) == 0.6  # near miss: no change
+    assert adjust(0.6, "idiom", 30.0, 70.0) == 0.6  # survives the round trip
+
+
+def test_reannotating_is_idempotent(tmp_path):
+    text = "They gave one of lime and another of sand."
+    f = finding(text, LIME_SAND)
+    with BackTranslator("dictionary", cache_dir=tmp_path) as bt:
+        annotate(bt, text, [f])
+        annotate(bt, text, [f])
+    assert f.confidence == pytest.approx(0.7)
+    assert f.evidence["back_translation"]["prior_confidence"] == 0.6
+
+
+# --- the matcher --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def es_sources():
+    sources = known_sources("es")
+    if not any(s.source == CAL_ARENA for s in sources):
+        pytest.skip("idioms-es.toml has no 'una de cal y otra de arena'")
+    return sources
+
+
+def test_match_tolerates_inflection_and_surrounding_words(es_sources):
+    m = match_known("se presenta con uno de cal y otro de arena antes", es_sources)
+    assert m.source is not None and m.source.source == CAL_ARENA and m.score >= 85
+
+
+def test_match_needs_alignment_for_a_different_lexical_choice(es_sources):
+    back = "uno de lima y otro de arena"
+    assert match_known(back, es_sources).score < 85
+    m = match_known(back, es_sources, {"lima": frozenset({"cal"})})
+    assert m.source.source == CAL_ARENA and m.substitutions == {"lima": "cal"}
+
+
+def test_match_rejects_fragments(es_sources):
+    # partial_ratio alone would give "cal" 100 against every idiom containing it.
+    assert match_known("cal", es_sources).score < 85
+    assert match_known("de arena", es_sources).score < 85
+
+
+def test_match_tolerates_verb_final_citation_forms():
+    sources = known_sources("de")
+    if not any(s.source == "nur Bahnhof verstehen" for s in sources):
+        pytest.skip("idioms-de.toml changed")
+    m = match_known("verstehen nur Bahnhof", sources)
+    assert m.score >= 85 and "bahnhof verstehen" in m.source.folded
+
+
+# --- marian, with a tiny model built here (real loading and generate() code path) ------------
+
+
+def _build_tiny_marian(folder: Path) -> None:
+    import sentencepiece as spm
+    from transformers import MarianConfig, MarianMTModel, MarianTokenizer
+
+    corpus = folder / "corpus.txt"
+    corpus.write_text(
+        "\n".join(
+            [
+                LIME_SAND,
+                CAL_ARENA,
+                "the house is red and the sky is blue",
+                "la casa es roja y el cielo es azul",
+                "the government sends mixed signals",
+                "el gobierno da una de cal y otra de arena",
+            ]
+            * 4
+        ),
+        encoding="utf-8",
+    )
+    spm.SentencePieceTrainer.train(
+        input=str(corpus),
+        model_prefix=str(folder / "sp"),
+        vocab_size=60,
+        character_coverage=1.0,
+        hard_vocab_limit=False,
+        minloglevel=2,
+    )
+    for name in ("source.spm", "target.spm"):
+        (folder / name).write_bytes((folder / "sp.model").read_bytes())
+    sp = spm.SentencePieceProcessor(model_file=str(folder / "sp.model"))
+    vocab = {"</s>": 0, "<unk>": 1, "<pad>": 2}
+    for i in range(sp.get_piece_size()):
+        vocab.setdefault(sp.id_to_piece(i), len(vocab))
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    config = MarianConfig(
+        vocab_size=len(vocab),
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=128,
+        pad_token_id=vocab["<pad>"],
+        eos_token_id=vocab["</s>"],
+        decoder_start_token_id=vocab["<pad>"],
+        forced_eos_token_id=vocab["</s>"],
+    )
+    MarianMTModel(config).save_pretrained(folder)
+    tokenizer = MarianTokenizer(
+        str(folder / "source.spm"), str(folder / "target.spm"), str(folder / "vocab.json")
+    )
+    tokenizer.save_pretrained(folder)
+
+
+@pytest.mark.filterwarnings("ignore:Recommended. pip install sacremoses")
+def test_tiny_marian_model_loads_and_generates(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    pytest.importorskip("sentencepiece")
+    model_dir = tmp_path / "tiny-marian"
+    model_dir.mkdir()
+    _build_tiny_marian(model_dir)
+
+    messages: list[str] = []
+    text = "They gave one of lime and another of sand. The house is red."
+    f = finding(text, LIME_SAND)
+    with BackTranslator(
+        f"marian:{model_dir}", cache_dir=tmp_path / "cache", warn=messages.append
+    ) as bt:
+        assert bt.engine.name == "marian" and messages == []
+        annotate(bt, text, [f])
+        # The model really was loaded from the folder and generate() ran, once per direction.
+        assert bt.engine.calls == 2
+        assert ("en", "es") in bt.engine._models and ("es", "en") in bt.engine._models
+        out = bt.engine.translate(["the house is red", ""], "en", "es")
+    assert len(out) == 2 and all(isinstance(t, str) for t in out) and out[1] == ""
+    ev = f.evidence["back_translation"]
+    assert ev["engine"] == "marian" and ev["signature"].startswith("marian:transformers-")
+    assert isinstance(ev["text"], str) and isinstance(ev["round_trip"], str)
+
+
+def test_marian_root_folder_lookup(tmp_path):
+    from mtaudit.backtranslate.marian import find_model
+
+    for name in ("opus-mt-en-es", "es-en"):
+        d = tmp_path / name
+        d.mkdir()
+        for f in ("config.json", "source.spm", "target.spm", "vocab.json", "model.safetensors"):
+            (d / f).write_text("{}")
+    snap = tmp_path / "models--Helsinki-NLP--opus-mt-en-fr" / "snapshots" / "abc"
+    snap.mkdir(parents=True)
+    for f in ("config.json", "source.spm", "target.spm", "vocab.json", "pytorch_model.bin"):
+        (snap / f).write_text("{}")
+    assert find_model(tmp_path, "en", "es") == tmp_path / "opus-mt-en-es"
+    assert find_model(tmp_path, "es", "en") == tmp_path / "es-en"
+    assert find_model(tmp_path, "en", "fr") == snap
+    assert find_model(tmp_path, "en", "de") is None
