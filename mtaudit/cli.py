@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
+from pathlib import Path
 from typing import IO, NoReturn
 
 from mtaudit import __version__
@@ -161,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gate = scan.add_argument_group("gate")
     gate.add_argument(
+        "--decisions",
+        metavar="FILE",
+        default=None,
+        help="review decisions to apply (default: .mtaudit/decisions.json when it exists); "
+        "dismissed findings are dropped, edited suggestions used",
+    )
+    gate.add_argument(
         "--fail-on",
         type=_severity,
         default=Severity.ERROR,
@@ -255,6 +263,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 detector_options={"lm": args.lm, "lm_reference": args.lm_reference},
                 mt=None if args.mt == "off" else args.mt,
                 mt_cache_dir=args.mt_cache,
+                decisions=_load_decisions(args.decisions),
             )
         )
         auditor.preload()  # a missing LM or lexicon error shows before scanning starts
@@ -307,6 +316,19 @@ def _run_scan(args: argparse.Namespace, auditor, ingest, extra: list[tuple[str, 
     if errors:
         return ExitCode.USAGE
     return ExitCode.FINDINGS if summary.failed_documents else ExitCode.OK
+
+
+def _load_decisions(path: str | None) -> dict:
+    """Records of the review decisions file (``--decisions`` or the default, if present)."""
+    from mtaudit.review import DEFAULT_DECISIONS, Decisions
+
+    if path is None:
+        if not DEFAULT_DECISIONS.exists():
+            return {}
+        path = str(DEFAULT_DECISIONS)
+    elif not Path(path).exists():
+        raise ValueError(f"{path}: no such decisions file")
+    return Decisions.load(path).records
 
 
 def _parse_report_arg(value: str) -> tuple[str, str]:

@@ -137,6 +137,8 @@ class DocumentReport:
     verdict: str = "clean"
     source_language: str | None = None
     features: dict[str, float] = field(default_factory=dict)
+    #: findings dropped because an editor dismissed them in ``mtaudit review``
+    suppressed: int = 0
 
 
 @dataclass

@@ -31,6 +31,9 @@ class AuditOptions:
     mt: str | None = None
     #: translation cache folder; default $MTAUDIT_CACHE_DIR or ~/.cache/mtaudit
     mt_cache_dir: str | None = None
+    #: decisions from ``mtaudit review`` (fingerprint -> record); dismissed findings are
+    #: dropped, edited suggestions replace the detector's
+    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Auditor:
@@ -89,6 +92,9 @@ class Auditor:
                 # Evidence may raise or lower confidence, so the threshold comes after it.
                 self.backtranslator.annotate(document, findings, segments)
         findings = [f for f in findings if f.confidence >= self.options.min_confidence]
+        suppressed = 0
+        if self.options.decisions and findings:
+            findings, suppressed = self._apply_decisions(document, findings)
         prob = scoring.mt_probability(findings)
         return DocumentReport(
             document=document,
@@ -97,7 +103,29 @@ class Auditor:
             verdict=scoring.verdict(prob),
             source_language=scoring.source_language(findings),
             features=features,
+            suppressed=suppressed,
         )
+
+    def _apply_decisions(
+        self, document: Document, findings: list[Finding]
+    ) -> tuple[list[Finding], int]:
+        """Drop findings an editor dismissed; use the suggestions an editor wrote."""
+        from mtaudit.review import finding_fingerprint
+
+        probe = DocumentReport(document, findings)
+        kept: list[Finding] = []
+        for f in findings:
+            decision = self.options.decisions.get(finding_fingerprint(probe, f))
+            if decision is None:
+                kept.append(f)
+            elif decision.get("decision") == "dismiss":
+                continue
+            else:
+                if decision.get("decision") == "edit":
+                    f.suggestion = decision.get("suggestion")
+                f.evidence["review"] = decision.get("decision")
+                kept.append(f)
+        return kept, len(findings) - len(kept)
 
     def fails(self, report: DocumentReport) -> bool:
         """Whether this document fails the pre-publish gate."""

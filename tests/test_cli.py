@@ -200,3 +200,28 @@ def test_overlapping_findings_are_resolved():
         ]
     )
     assert [k.code for k in kept] == ["MT401", "MT102", "MT201"]
+
+
+def test_review_decisions_feed_later_scans(cli, files, tmp_path):
+    """A finding dismissed in review stops failing the gate; an edit replaces the suggestion."""
+    from mtaudit.review import Decisions, fingerprint
+
+    glued = files / "glued.txt"
+    report = cli("scan", glued, "-f", "json", "--fail-on", "warning").json()
+    assert cli("scan", glued, "--fail-on", "warning").code == ExitCode.FINDINGS
+    doc = report["documents"][0]
+    (f,) = doc["findings"]
+    sentence = "It is excluded, ”said the envoy."
+    key = fingerprint(doc["id"], f["code"], f["text"], sentence)
+    path = tmp_path / "decisions.json"
+
+    Decisions(path).record(key, {"decision": "edit", "suggestion": "” "})
+    edited = cli("scan", glued, "-f", "json", "--decisions", path).json()["documents"][0]
+    assert edited["findings"][0]["evidence"]["review"] == "edit"
+
+    Decisions(path).record(key, {"decision": "dismiss"})
+    res = cli("scan", glued, "-f", "json", "--fail-on", "warning", "--decisions", path)
+    assert res.code == ExitCode.OK
+    doc = res.json()["documents"][0]
+    assert doc["findings"] == [] and doc["suppressed"] == 1
+    assert cli("scan", glued, "--decisions", tmp_path / "missing.json").code == ExitCode.USAGE

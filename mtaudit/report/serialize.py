@@ -54,6 +54,8 @@ def document_dict(report: DocumentReport, include_text: bool = True) -> dict[str
     }
     if report.features:
         out["features"] = report.features
+    if report.suppressed:
+        out["suppressed"] = report.suppressed
     if include_text:
         out["text"] = doc.text
     return out
