@@ -261,22 +261,25 @@ def known_sources(
         if lex.language not in (lang, None):
             continue
         for entry in lex.entries:
-            source = str(entry["source"])
-            tokens = [fold(t) for t in source_tokens(source)]
-            folded = " ".join(tokens)
-            if not tokens or folded in seen:
-                continue
-            seen.add(folded)
-            out.append(
-                KnownSource(
-                    id=str(entry.get("id", source)),
-                    kind=kind,
-                    source=source,
-                    folded=folded,
-                    tokens=frozenset(tokens),
-                    content=tuple(fold(w) for w in content_words(source, lang)),
+            # Calque sources list alternatives as "a / b": each is a phrase of its own.
+            for source in (s.strip() for s in str(entry["source"]).split(" / ")):
+                tokens = [fold(t) for t in source_tokens(source)]
+                folded = " ".join(tokens)
+                content = tuple(fold(w) for w in content_words(source, lang))
+                # A bare function word ("de") would match every back-translation.
+                if not content or folded in seen:
+                    continue
+                seen.add(folded)
+                out.append(
+                    KnownSource(
+                        id=str(entry.get("id", source)),
+                        kind=kind,
+                        source=source,
+                        folded=folded,
+                        tokens=frozenset(tokens),
+                        content=content,
+                    )
                 )
-            )
     return out
 
 

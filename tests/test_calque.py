@@ -1,0 +1,494 @@
+"""MT2xx calque detector: fixture cases, MT203/MT204, false-friend context rules, the seed
+article, lexicon loading and errors, user lexicons, the literal prefilter and speed."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import mtaudit.detectors.calque as calque
+from mtaudit.detectors.base import Context
+from mtaudit.detectors.calque import (
+    RULES,
+    CalqueDetector,
+    compile_entry,
+    load_patterns,
+    required_literals,
+)
+from mtaudit.lexicons import LEXICON_DIR, LexiconError, load_file
+from mtaudit.model import SOURCE_LANGUAGES, Document, Severity
+from mtaudit.segment import segment
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+CASES = tomllib.loads((DATA / "calque_cases.toml").read_text(encoding="utf-8"))["case"]
+CALQUE_FILES = sorted(LEXICON_DIR.glob("calques-*.toml"))
+
+
+@pytest.fixture(scope="module")
+def detector() -> CalqueDetector:
+    return CalqueDetector(Context())
+
+
+def detect(detector: CalqueDetector, text: str) -> list:
+    return list(detector.detect(Document("t", text), segment(text)))
+
+
+def by_pattern(findings: list) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for f in findings:
+        out.setdefault(f.evidence["pattern"], []).append(f)
+    return out
+
+
+def _case_id(case: dict) -> str:
+    pattern = case.get("pattern", "")
+    if isinstance(pattern, list):
+        pattern = pattern[0]
+    return f"{case['lang']}-{case['expect']}-{pattern}-{case['variant'][:40]}"
+
+
+# --- fixture cases ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_case(detector, case):
+    text = case["text"]
+    findings = detect(detector, text)
+    if case["expect"] == "pass":
+        assert findings == [], [(f.evidence["pattern"], f.text) for f in findings]
+        return
+    wanted = case["pattern"] if isinstance(case["pattern"], list) else [case["pattern"]]
+    hits = [f for f in findings if f.evidence["pattern"] in wanted]
+    assert hits, f"expected {wanted}, got {[(f.evidence['pattern'], f.text) for f in findings]}"
+    f = hits[0]
+    assert f.category == "calque"
+    assert f.text == text[f.start : f.end]
+    assert f.message and f.suggestion, "every finding needs a message and a suggestion"
+    if "code" in case:
+        assert f.code == case["code"]
+    if f.code in ("MT201", "MT202"):
+        assert f.source_language == f.evidence["pattern"].split(".")[0]
+    if "span" in case:
+        assert case["span"] in f.text
+    if "suggestion" in case:
+        assert f.suggestion == case["suggestion"]
+
+
+def test_fixtures_cover_every_language_both_ways():
+    for lang in SOURCE_LANGUAGES:
+        kinds = {c["expect"] for c in CASES if c["lang"] == lang}
+        assert kinds == {"pass", "fail"}, lang
+    codes = {c.get("code") for c in CASES if c["expect"] == "fail"}
+    assert {"MT201", "MT202", "MT203", "MT204"} <= codes
+    spanish_fail = {str(c["pattern"]) for c in CASES if c["lang"] == "es" and c["expect"] == "fail"}
+    assert len(spanish_fail) >= 50
+
+
+def test_fail_cases_are_not_lexicon_examples_verbatim():
+    """Cases must exercise generalisation, not replay the lexicon's own examples."""
+    examples = {
+        e.get("example")
+        for path in CALQUE_FILES
+        for e in tomllib.loads(path.read_text(encoding="utf-8")).get("calque", [])
+    }
+    verbatim = [c["text"] for c in CASES if c["expect"] == "fail" and c["text"] in examples]
+    assert verbatim == []
+
+
+# --- the seed article ------------------------------------------------------------------
+
+SEED_EXPECTED = [
+    ("MT201", "es.citadas-fuentes", "aforementioned sources"),
+    ("MT201", "es.pais-norteamericano", "North American country"),
+    ("MT201", "es.fuente-cercana-expediente", "close to the file"),
+    ("MT201", "es.tocar-hueso", "touched the bone"),
+    ("MT203", "mt203.shape-b", "officials said Americans"),
+    ("MT204", "mt204.this-weekday-past", "this Saturday"),
+]
+
+
+def test_seed_findings(detector, seed_text):
+    findings = detect(detector, seed_text)
+    for code, pattern, span in SEED_EXPECTED:
+        hits = [
+            f
+            for f in findings
+            if f.code == code and f.evidence["pattern"] == pattern and span in f.text
+        ]
+        assert hits, f"seed: no {code} {pattern} finding containing {span!r}"
+    for f in findings:
+        assert f.message and f.suggestion, f
+        assert f.text == seed_text[f.start : f.end]
+    suggestions = {f.evidence["pattern"]: f.suggestion for f in findings}
+    assert suggestions["es.pais-norteamericano"] == "the United States"
+    assert suggestions["es.citadas-fuentes"] == "the sources"
+    assert suggestions["mt203.shape-b"] == "American officials said"
+    # "this Monday in Geneva" is a future meeting: only the two past Saturdays are MT204.
+    assert [f.text for f in findings if f.code == "MT204"] == ["this Saturday", "this Saturday"]
+
+
+# --- MT203 / MT204 ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged", "suggestion"),
+    [
+        ("The deal is close, officials said Americans during a call.", True,
+         "American officials said"),
+        ("The border will stay open, said senior officials Spanish on Monday.", True,
+         "said senior Spanish officials"),
+        ("Talks stalled, according to sources diplomatic.", True,
+         "according to diplomatic sources"),
+        ("Officials said Americans were evacuated on Friday.", False, None),
+        ("Officials warned Americans during the crisis.", False, None),
+        ("Officials said American troops would stay.", False, None),
+    ],
+)  # fmt: skip
+def test_mt203_reporting_verb_inversion(detector, text, flagged, suggestion):
+    hits = [f for f in detect(detector, text) if f.code == "MT203"]
+    assert bool(hits) is flagged, [f.text for f in hits]
+    if flagged:
+        assert hits[0].suggestion == suggestion
+        assert hits[0].source_language == "es"
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("It is not possible, they stressed this Saturday, that Moscow decides.", True),
+        ("The government approved this Tuesday the new housing law.", True),
+        ("The minister has explained this Monday that the plan is ready.", True),
+        ("The talks, which take place this Monday in Geneva, are crucial.", False),
+        ("The leaders will meet this Friday in Brussels.", False),
+        ("The vote is scheduled for this Sunday.", False),
+        ("They agreed to meet this Thursday.", False),
+        ("This Saturday's match was postponed.", False),
+    ],
+)
+def test_mt204_weekday_deixis(detector, text, flagged):
+    hits = [f for f in detect(detector, text) if f.code == "MT204"]
+    assert bool(hits) is flagged, [f.text for f in hits]
+    if flagged:
+        assert hits[0].severity is Severity.INFO
+        assert hits[0].suggestion.lower().startswith("on ")
+
+
+# --- false-friend context rules ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern", "flagged"),
+    [
+        # actualmente: only where "currently" fits
+        ("Actually there are 40 people in the shelter.", "es.actualmente", True),
+        ("The two sides are actually in negotiations over the border.", "es.actualmente", True),
+        ("The firm actually has 300 employees in Madrid.", "es.actualmente", True),
+        ("What actually happened is still unclear.", "es.actualmente", False),
+        ("Actually, I think the plan will work.", "es.actualmente", False),
+        ("They did not actually sign the contract.", "es.actualmente", False),
+        ("The attack actually happened on Tuesday.", "es.actualmente", False),
+        ("The firm actually has 300 employees, not 500 as claimed.", "es.actualmente", False),
+        # actual: 'current' office-holder vs 'real'
+        ("The actual government inherited a large deficit.", "es.actual", True),
+        ("The actual government, not the puppet one, controls the north.", "es.actual", False),
+        # embarazada needs a pregnancy context
+        ("She was embarrassed of three months when she was fired.", "es.embarazada", True),
+        ("She was embarrassed by the photos.", "es.embarazada", False),
+        # constipado needs a cold context
+        ("The singer cancelled because she is constipated and has a fever.",
+         "es.constipado", True),
+        ("Constipated patients should eat more fibre.", "es.constipado", False),
+        # librería: selling books, not lending them
+        ("The book arrives in libraries on Thursday.", "es.libreria", True),
+        ("The book is available in libraries to borrow for free.", "es.libreria", False),
+        # decepción: disappointment, not deceit
+        ("The defeat was a great deception for the supporters.", "es.decepcion", True),
+        ("He obtained the money by deception, the court heard.", "es.decepcion", False),
+        # molestar: bother, never sexual abuse
+        ("The noise of the works molested the neighbours for months.", "es.molestar", True),
+        ("The priest molested two boys, the court found.", "es.molestar", False),
+        # sensible: sensitive vs reasonable
+        ("Health data is a sensible issue for the government.", "es.sensible", True),
+        ("It would be sensible to wait for the results.", "es.sensible", False),
+        # compromiso: commitment vs deal
+        ("The bank renewed its compromise with sustainability.", "es.compromiso", True),
+        ("Negotiators reached a compromise with the unions.", "es.compromiso", False),
+        # asistir: attend vs help
+        ("Thousands of people assisted to the mass in the cathedral.",
+         ["es.asistir-a", "fr.assister-a", "it.assistere"], True),
+        ("Volunteers assisted the elderly with their shopping.", "es.asistir-a", False),
+    ],
+)  # fmt: skip
+def test_false_friend_context(detector, text, pattern, flagged):
+    wanted = pattern if isinstance(pattern, list) else [pattern]
+    hits = [f for f in detect(detector, text) if f.evidence["pattern"] in wanted]
+    assert bool(hits) is flagged, [(f.evidence["pattern"], f.text) for f in detect(detector, text)]
+    if flagged:
+        assert hits[0].code == "MT202"
+
+
+def test_hit_group_narrows_span_and_suggestion_is_capitalised(detector):
+    text = "Actually there are 12 candidates. The firm is actually under investigation."
+    hits = by_pattern(detect(detector, text))["es.actualmente"]
+    assert [f.text for f in hits] == ["Actually", "actually"]
+    assert [f.suggestion for f in hits] == ["Currently", "currently"]
+    # hit2/hit3 alternatives narrow the span too (not the whole match)
+    assert all(f.end - f.start == len("actually") for f in hits)
+
+
+# --- built-in lexicons -----------------------------------------------------------------
+
+
+def test_spanish_lexicon_size_and_fields():
+    lex = load_file(LEXICON_DIR / "calques-es.toml", "calque")
+    assert lex.language == "es"
+    assert len(lex.entries) >= 130
+    kinds = {e.get("kind", "calque") for e in lex.entries}
+    assert kinds == {"calque", "false-friend"}
+    for e in lex.entries:
+        assert e["id"].startswith("es."), e["id"]
+        assert len(e["message"]) > 40, e["id"]
+        assert e["suggestion"].strip(), e["id"]
+        assert e["provenance"].startswith("project, 2026-11"), e["id"]
+        assert e.get("example"), e["id"]
+
+
+@pytest.mark.parametrize("path", CALQUE_FILES, ids=lambda p: p.name)
+def test_every_builtin_entry_flags_its_own_example(detector, path):
+    """Each entry's regex and context rules accept the example written for it (checked per
+    pattern, so another language's overlapping entry winning the span does not hide it)."""
+    lex = load_file(path, "calque")
+    for entry in lex.entries:
+        if not entry.get("example"):
+            continue
+        p = compile_entry(lex, entry)
+        text = entry["example"]
+        seg = segment(text)
+        found = [
+            f
+            for sent in seg.sentences
+            for f in detector._lexicon(Document("t", text), seg, sent, [p])
+        ]
+        assert found, f"{entry['id']} does not flag its example {text!r}"
+        assert all(f.message and f.suggestion for f in found)
+
+
+def test_builtin_ids_are_unique_and_load():
+    patterns = load_patterns()
+    ids = [p.id for p in patterns]
+    assert len(ids) == len(set(ids))
+    assert {p.language for p in patterns} <= set(SOURCE_LANGUAGES)
+    assert sum(p.language == "es" for p in patterns) >= 130
+
+
+def test_rules_document_all_four_codes():
+    assert [r.code for r in RULES] == ["MT201", "MT202", "MT203", "MT204"]
+    assert all(r.summary and r.why and r.example and r.fix for r in RULES)
+
+
+# --- user lexicons and errors ------------------------------------------------------------
+
+USER_LEXICON = """\
+[meta]
+kind = "calque"
+language = "es"
+version = "1"
+
+[[calque]]
+id = "user.colegio"
+pattern = '''\\bthe\\s+(?P<n>public|private)\\s+colleges?\\b'''
+source = "el colegio público"
+message = "Spanish 'colegio' is a school."
+suggestion = 'the \\g<n> school'
+kind = "false-friend"
+confidence = 0.9
+provenance = "test"
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "user.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_user_calque_file_is_honoured(tmp_path):
+    path = _write(tmp_path, USER_LEXICON)
+    text = "Pupils of the public college protested on Monday."
+    plain = CalqueDetector(Context())
+    assert not [f for f in detect(plain, text) if f.evidence["pattern"] == "user.colegio"]
+    custom = CalqueDetector(Context({"calque_files": (str(path),)}))
+    (f,) = [f for f in detect(custom, text) if f.evidence["pattern"] == "user.colegio"]
+    assert f.code == "MT202"
+    assert f.text == "the public college"
+    assert f.suggestion == "the public school"
+    assert f.source_language == "es"
+    assert f.confidence == 0.9
+    # the built-in lexicons still run alongside
+    assert any(
+        x.evidence["pattern"] == "es.citadas-fuentes"
+        for x in detect(custom, "The aforementioned sources denied it.")
+    )
+
+
+SECOND_ENTRY = """
+[[calque]]
+id = "user.second"
+pattern = {pattern}
+source = "x"
+message = "A second entry."
+suggestion = "y"
+kind = {kind}
+{extra}provenance = "test"
+"""
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expect"),
+    [
+        ("pattern", "'''\\bfoo(\\b'''", "bad pattern regex"),
+        ("extra", "require = '''[unclosed'''\n", "bad require regex"),
+        ("extra", "forbid = '''(?P<x>a)(?P<x>b)'''\n", "bad forbid regex"),
+        ("kind", '"idiom"', "kind must be one of"),
+        ("extra", 'severity = "loud"\n', "unknown severity"),
+        ("extra", 'scope = "chapter"\n', "scope must be one of"),
+    ],
+)
+def test_bad_entry_raises_lexicon_error_with_path_and_line(tmp_path, field, value, expect):
+    fields = {"pattern": "'''\\bfoo\\b'''", "kind": '"calque"', "extra": ""}
+    fields[field] = value
+    body = USER_LEXICON + SECOND_ENTRY.format(**fields)
+    path = _write(tmp_path, body)
+    line = [i + 1 for i, ln in enumerate(body.splitlines()) if ln == "[[calque]]"][1]
+    with pytest.raises(LexiconError) as err:
+        load_patterns((str(path),))
+    assert str(err.value).startswith(f"{path}:{line}: "), str(err.value)
+    assert expect in str(err.value)
+    assert err.value.line == line
+    # the detector surfaces the same error when it loads the user file
+    det = CalqueDetector(Context({"calque_files": (str(path),)}))
+    with pytest.raises(LexiconError, match=re.escape(f"{path}:{line}")):
+        detect(det, "Any text.")
+
+
+def test_missing_key_and_duplicate_id_are_lexicon_errors(tmp_path):
+    missing = _write(tmp_path, USER_LEXICON.replace("suggestion = 'the \\g<n> school'\n", ""))
+    with pytest.raises(LexiconError, match=r":6: calque entry is missing suggestion"):
+        load_patterns((str(missing),))
+    dup = _write(
+        tmp_path, USER_LEXICON.replace('"user.colegio"', '"es.citadas-fuentes"'), "dup.toml"
+    )
+    with pytest.raises(LexiconError, match=r"dup\.toml:6: duplicate id 'es.citadas-fuentes'"):
+        load_patterns((str(dup),))
+
+
+def test_overlapping_findings_keep_the_more_confident(tmp_path):
+    lexicon = USER_LEXICON + SECOND_ENTRY.format(
+        pattern="'''\\bpublic\\s+college\\s+strike\\b'''", kind='"calque"',
+        extra="confidence = 0.5\n",
+    )  # fmt: skip
+    det = CalqueDetector(Context({"calque_files": (str(_write(tmp_path, lexicon)),)}))
+    text = "Teachers at the public college strike again."
+    user = [f for f in detect(det, text) if f.evidence["pattern"].startswith("user.")]
+    # "the public college" (0.9) and "public college strike" (0.5) overlap: one survives
+    assert [(f.evidence["pattern"], f.text) for f in user] == [
+        ("user.colegio", "the public college")
+    ]
+    spans = sorted((f.start, f.end) for f in detect(det, text))
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
+# --- literal prefilter -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "anchors"),
+    [
+        (r"\bthe\s+North\s+American\s+country\b", ("american",)),
+        (r"\b(?:aforementioned|aforesaid)\s+sources?\b", ("source",)),
+        (r"\bin\s+full\s+(?:debate|campaign)\b", ("campaign", "debate")),
+        (r"\breali[sz]ed\s+an?\s+operation\b", ("operation",)),
+        (r"\b(?:the\s+)?(?P<hit>manifestations?)\b", ("manifestation",)),
+        (r"\b\w+\s+of\b", None),  # nothing literal worth filtering on
+        (r"\b(?:foo\w*|\d+)\b", None),  # one alternative has no literal
+        (r"\b(?:it)?\s+(?:is|was)\b", None),  # optional and too short
+        (r"\bthe\s+(?:quoted|cited)\s+the\b", ("cited", "quoted")),  # never "the"
+    ],
+)
+def test_required_literals(pattern, anchors):
+    assert required_literals(re.compile(pattern, re.IGNORECASE)) == anchors
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "THE NORTH AMERICAN COUNTRY",
+        "the aforesaid Source",
+        "In Full Debate",
+        "realised an operation",
+        "The Manifestation",
+    ],
+)
+def test_anchors_are_found_in_any_match(text):
+    """Soundness: whatever a pattern matches contains one of its anchors (any case)."""
+    for p in load_patterns():
+        m = p.regex.search(text)
+        if m and p.anchors:
+            assert any(a in m.group(0).lower() for a in p.anchors), (p.id, text)
+
+
+def test_most_builtin_patterns_get_anchors():
+    patterns = load_patterns()
+    with_anchors = [p for p in patterns if p.anchors]
+    assert len(with_anchors) >= 0.95 * len(patterns)
+    for p in with_anchors:
+        assert all(a == a.lower() and len(a) >= 3 for a in p.anchors), p.id
+
+
+def test_prefilter_never_changes_results(monkeypatch, seed_text):
+    """Brute force (every regex on every sentence) and the prefiltered detector agree."""
+    texts = [c["text"] for c in CASES] + [seed_text]
+    fast = CalqueDetector(Context())
+    brute_ctx = Context()
+    brute_ctx.resource(
+        "calque.patterns",
+        lambda: [dataclasses.replace(p, anchors=None) for p in load_patterns()],
+    )
+    brute = CalqueDetector(brute_ctx)
+
+    def key(findings):
+        return [(f.start, f.end, f.code, f.evidence["pattern"], f.suggestion) for f in findings]
+
+    expected = {}
+    with monkeypatch.context() as m:
+        m.setattr(calque, "_inversion_anchors", lambda: ("",))
+        for t in texts:
+            expected[t] = key(detect(brute, t))
+    for t in texts:
+        assert key(detect(fast, t)) == expected[t], t
+
+
+def test_speed_600_word_article(detector):
+    words: list[str] = []
+    for c in CASES:
+        words += c["text"].split()
+    text = " ".join(words[:600])
+    detect(detector, text)  # load and compile the lexicons
+    runs = 10
+    start = time.perf_counter()
+    for _ in range(runs):
+        detect(detector, text)
+    per_doc_ms = (time.perf_counter() - start) / runs * 1000
+    # ~5 ms on a laptop; running every regex on every sentence takes ~100 ms.
+    assert per_doc_ms < 40, f"{per_doc_ms:.1f} ms per 600-word article"
