@@ -91,7 +91,7 @@ def bench_throughput(data: Path) -> None:
 def bench_marker_precision(data: Path) -> None:
     """idiom + calque + untranslated findings per 10,000 words of human-written news."""
     from mtaudit.ingest import make_document
-    from mtaudit.pipeline import Auditor, AuditOptions
+    from mtaudit.pipeline import AuditOptions, Auditor
 
     print("\n== marker precision on human news (idiom + calque + untranslated per 10k words)")
     auditor = Auditor(AuditOptions(select=("idiom", "calque", "untranslated")))

@@ -472,6 +472,7 @@ _SOURCE_WEEKDAY = {
     "sunday": "este domingo",
 }
 
+
 class CalqueDetector(Detector):
     """Flags calque phrases and false friends (lexicon) plus MT203/MT204 (coded)."""
 
