@@ -159,12 +159,26 @@ def bench_backtranslation(data: Path) -> None:
     bench_backtranslate.bench(data)
 
 
+def bench_scoring(data: Path) -> None:
+    """Document scorer: year-grouped CV AUROCs, DeepL accuracy, cross-system, reliability."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench_scoring
+
+    print("\n== document score (cross-validated; each benchmark file separately)")
+    paths = [str(data)]
+    wmt22 = data.parent.parent / "wmt22" / "dev.jsonl"
+    if wmt22.exists() and wmt22 != data:
+        paths.append(str(wmt22))
+    bench_scoring.bench(paths)
+
+
 BENCHES: dict[str, Callable[[Path], None]] = {
     "throughput": bench_throughput,
     "precision": bench_marker_precision,
     "recall": bench_idiom_recall,
     "fluency": bench_fluency,
     "backtranslation": bench_backtranslation,
+    "scoring": bench_scoring,
 }
 
 

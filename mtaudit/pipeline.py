@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from mtaudit import __version__, lexicons, scoring
@@ -52,6 +53,11 @@ class Auditor:
                 self.options.mt, cache_dir=self.options.mt_cache_dir
             )
 
+    @cached_property
+    def _fluency_lm(self) -> str | None:
+        """The fluency LM's signature: the scorer only uses LM features it was trained on."""
+        return next((d.model_signature() for d in self.detectors if d.category == "fluency"), None)
+
     def close(self) -> None:
         """Stop engine subprocesses (Apertium) and flush the translation cache."""
         if self.backtranslator is not None:
@@ -69,7 +75,7 @@ class Auditor:
         parts = [
             f"mtaudit:{__version__}",
             f"lexicons:{lexicons.signature()}",
-            f"scorer:{scoring.SCORER_VERSION}",
+            f"scorer:{scoring.scorer_version()}",
             f"detectors:{enabled}",
         ]
         parts += [sig for det in self.detectors if (sig := det.model_signature())]
@@ -95,7 +101,9 @@ class Auditor:
         suppressed = 0
         if self.options.decisions and findings:
             findings, suppressed = self._apply_decisions(document, findings)
-        prob = scoring.mt_probability(findings)
+        prob = scoring.mt_probability(
+            findings, text=document.text, features=features, fluency_lm=self._fluency_lm
+        )
         return DocumentReport(
             document=document,
             findings=findings,

@@ -11,11 +11,11 @@ confirmed literal idiom or untranslated fragment (0.6) nearly decides it; one sp
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from mtaudit.model import Finding
 
-SCORER_VERSION = "heuristic-1"
+HEURISTIC_VERSION = "heuristic-1"
 
 CATEGORY_WEIGHT: dict[str, float] = {
     "idiom": 0.6,
@@ -32,7 +32,40 @@ MT_THRESHOLD = 0.5
 SUSPECT_THRESHOLD = 0.2
 
 
-def mt_probability(findings: Iterable[Finding]) -> float:
+def scorer_version() -> str:
+    """The trained model's version (weights signature), or the heuristic's if unavailable."""
+    from mtaudit import model_score
+
+    try:
+        return f"model:{model_score.load_model().scorer_version}"
+    except model_score.WeightsError:
+        return HEURISTIC_VERSION
+
+
+def mt_probability(
+    findings: Iterable[Finding],
+    text: str | None = None,
+    features: Mapping[str, float] | None = None,
+    fluency_lm: str | None = None,
+) -> float:
+    """The calibrated probability that a document is machine-translated.
+
+    With ``text`` the trained model of :mod:`mtaudit.model_score` scores it (statistical
+    features, then marker evidence added in log-odds). Without text, or when the weights
+    file is missing or fails its signature check, the noisy-OR heuristic below is used.
+    """
+    findings = list(findings)
+    if text is not None:
+        from mtaudit import model_score
+
+        try:
+            return model_score.load_model().mt_probability(text, findings, features, fluency_lm)
+        except model_score.WeightsError:
+            pass
+    return heuristic_probability(findings)
+
+
+def heuristic_probability(findings: Iterable[Finding]) -> float:
     """Combine findings as independent evidence (noisy-OR)."""
     p_clean = 1.0
     for f in findings:
