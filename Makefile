@@ -29,7 +29,7 @@ $(STAMP_SCAN): pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(STAMP_DEV): pyproject.toml $(STAMP_SCAN)
-	$(PIP) -e '.[dev]'
+	$(PIP) -e '.[dev,ray]'
 	@touch $@
 
 # The neural extra: torch's CPU build (pinned: an unpinned torch pulls a multi-GB CUDA
