@@ -152,51 +152,19 @@ def render(
     show_clean: bool = True,
 ) -> None:
     """Draw documents as the terminal reporter does, then the summary."""
-    from rich.text import Text
-
-    from mtaudit.report.terminal import (
-        context_text,
-        evidence_lines,
-        render_summary,
-        revision_text,
-    )
+    from mtaudit.report.terminal import render_document, render_summary
 
     summary = Summary()
     for report, failed in documents:
         summary.add(report, failed)
-        if not report.findings and not show_clean:
-            continue
-        head = Text()
-        head.append(f" {report.verdict.upper()} ", style=f"verdict.{report.verdict}")
-        head.append(f" p={report.mt_probability:.2f} ")
-        if report.source_language:
-            head.append(f"from {report.source_language} ", style="muted")
-        head.append(report.document.id, style="doc.id")
-        n = len(report.findings)
-        head.append(f"  {n} finding{'s' * (n != 1)}", style="muted")
-        if failed:
-            head.append("  FAIL", style="sev.error")
-        console.print(head)
-        for f in report.findings:
-            line, col = saved.positions.get(id(f), (0, 0))
-            where = f"{line}:{col}" if line else f"@{f.start}"
-            row = Text("  ")
-            row.append(f.code, style=f"cat.{f.category}")
-            row.append(f" {f.category:<12}", style=f"cat.{f.category}")
-            row.append(f" {f.severity.label:<7}", style=f"sev.{f.severity.label}")
-            row.append(f" {where:<8} ", style="muted")
-            row.append(f.message)
-            console.print(row)
-            console.print(Text("      ").append_text(context_text(report.document.text, f)))
-            if f.suggestion is not None:
-                console.print(
-                    Text("      → ", style="suggestion").append_text(
-                        revision_text(report.document.text, f)
-                    )
-                )
-            for line_text in evidence_lines(f):
-                console.print(Text("      " + line_text, style="evidence"))
-        console.print()
+        # Saved line/column: recounting would be wrong for Markdown (markup is stripped).
+        render_document(
+            console,
+            report,
+            failed,
+            show_clean,
+            position=lambda f: saved.positions.get(id(f), (0, 0)),
+        )
     render_summary(console, summary, saved.errors)
 
 

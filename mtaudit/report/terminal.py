@@ -6,6 +6,7 @@ When stdout is not a terminal rich drops colour and the text stays plain.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import IO, Any
 
 from rich.console import Console
@@ -80,10 +81,21 @@ class TerminalReporter(Reporter):
         render_summary(self.console, summary, self._errors)
 
 
+Position = Callable[[Finding], tuple[int, int]]
+
+
 def render_document(
-    console: Console, report: DocumentReport, failed: bool = False, show_clean: bool = True
+    console: Console,
+    report: DocumentReport,
+    failed: bool = False,
+    show_clean: bool = True,
+    position: Position | None = None,
 ) -> None:
-    """Print one document's verdict line and its findings."""
+    """Print one document's verdict line and its findings.
+
+    ``position`` gives a finding's (line, column); by default it is computed from the
+    document (``mtaudit show`` passes the positions saved in the report instead).
+    """
     if not report.findings and not show_clean:
         return
     head = Text()
@@ -99,14 +111,16 @@ def render_document(
         head.append("  FAIL", style="sev.error")
     console.print(head)
     for f in report.findings:
-        render_finding(console, report, f)
+        render_finding(console, report, f, position)
     console.print()
 
 
-def render_finding(console: Console, report: DocumentReport, f: Finding) -> None:
+def render_finding(
+    console: Console, report: DocumentReport, f: Finding, position: Position | None = None
+) -> None:
     """Print a finding: code, message, its span highlighted in context, the suggestion."""
     doc = report.document
-    line, col = line_column(doc, f.start)
+    line, col = position(f) if position else line_column(doc, f.start)
     where = f"{line}:{col}" if line else f"@{f.start}"
     head = Text("  ")
     head.append(f"{f.code}", style=f"cat.{f.category}")
