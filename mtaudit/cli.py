@@ -12,10 +12,15 @@ import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from mtaudit import __version__
-from mtaudit.model import ExitCode, InputError, Severity, Summary
+from mtaudit.model import DocumentReport, ExitCode, InputError, Severity, Summary
+
+if TYPE_CHECKING:
+    from mtaudit.baseline import KnownFindings
+    from mtaudit.config import Config
+    from mtaudit.pipeline import AuditOptions, AuditorPool
 
 EPILOG = """\
 exit status:
@@ -27,6 +32,7 @@ examples:
   mtaudit scan corpora/
   mtaudit scan article.html --format json --output report.json
   mtaudit scan feed.jsonl --select idiom,calque --fail-on warning
+  mtaudit scan drafts/ --changed-since origin/main --baseline .mtaudit/baseline.json
   cat story.txt | mtaudit scan -
   mtaudit scan corpora -f html -o reports/corpus.html
   mtaudit show reports/latest.json --category idiom
@@ -129,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sel.add_argument(
         "--lm",
-        default="ngram",
+        default=None,
         metavar="SPEC",
         help="fluency LM: ngram (default), transformers (SmolLM2) or transformers:PATH",
     )
@@ -142,14 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument(
         "--min-confidence",
         type=_probability,
-        default=0.0,
+        default=None,
         metavar="P",
-        help="drop findings below this confidence (0-1)",
+        help="drop findings below this confidence (0-1; default 0)",
     )
     bt = scan.add_argument_group("back-translation")
     bt.add_argument(
         "--mt",
-        default="auto",
+        default=None,
         metavar="ENGINE",
         help="engine that back-translates suspect spans: auto (apertium if installed, else "
         "dictionary), dictionary, apertium, marian[:PATH], or off",
@@ -171,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument(
         "--fail-on",
         type=_severity,
-        default=Severity.ERROR,
+        default=None,
         metavar="SEVERITY",
         help="exit 1 on a finding at or above: info, warning, error (default: error)",
     )
@@ -181,6 +187,32 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="P",
         help="exit 1 when a document's mt_probability is at or above P",
+    )
+    gate.add_argument(
+        "--baseline",
+        metavar="FILE",
+        default=None,
+        help="findings recorded in FILE (by --write-baseline) stay in the report, marked "
+        "baselined, but do not fail the gate",
+    )
+    gate.add_argument(
+        "--write-baseline",
+        metavar="FILE",
+        default=None,
+        help="record every finding of this scan in FILE (atomically) and exit 0",
+    )
+    cfg = scan.add_argument_group("configuration")
+    cfg.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help="a config file (mtaudit.toml or pyproject.toml) applied over the discovered "
+        "ones; flags still win",
+    )
+    cfg.add_argument(
+        "--isolated",
+        action="store_true",
+        help="ignore the user's and the project's config files (--config still applies)",
     )
     inp = scan.add_argument_group("input")
     inp.add_argument(
@@ -210,6 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="largest single document to read (default: 20 MB)",
     )
+    inp.add_argument(
+        "--changed-since",
+        metavar="REV",
+        default=None,
+        help="only findings in paragraphs changed since git revision REV (working tree "
+        "against REV; untracked files count as changed)",
+    )
     scan.set_defaults(func=cmd_scan)
 
     rules = sub.add_parser("rules", help="list every finding code")
@@ -218,10 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("code", metavar="CODE")
     explain.set_defaults(func=cmd_explain)
 
-    from mtaudit import review, show
+    from mtaudit import review, server, show
 
     show.add_parser(sub)
     review.add_parser(sub)
+    server.add_parser(sub)
     return parser
 
 
@@ -246,26 +286,17 @@ def _fail(message: str) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    from mtaudit.changed import ChangedError, ChangedLines
+    from mtaudit.config import ConfigError
     from mtaudit.fluency import FluencyUnavailable
     from mtaudit.ingest import DEFAULT_INCLUDE, DEFAULT_MAX_BYTES, IngestOptions
     from mtaudit.lexicons import LexiconError
-    from mtaudit.pipeline import AuditOptions, Auditor
 
+    if args.write_baseline and args.changed_since:
+        return _fail("--write-baseline records a whole scan; it cannot take --changed-since")
     try:
         extra = [_parse_report_arg(r) for r in args.report]
-        auditor = Auditor(
-            AuditOptions(
-                select=tuple(args.select or ("MT",)),
-                ignore=tuple(args.ignore or ()),
-                min_confidence=args.min_confidence,
-                fail_on=args.fail_on,
-                fail_above=args.fail_above,
-                detector_options={"lm": args.lm, "lm_reference": args.lm_reference},
-                mt=None if args.mt == "off" else args.mt,
-                mt_cache_dir=args.mt_cache,
-                decisions=_load_decisions(args.decisions),
-            )
-        )
+        auditor = _auditor_pool(args)
         auditor.preload()  # a missing LM or lexicon error shows before scanning starts
     except (ValueError, LexiconError, FluencyUnavailable) as exc:
         return _fail(str(exc))
@@ -276,12 +307,94 @@ def cmd_scan(args: argparse.Namespace) -> int:
         max_bytes=args.max_bytes or DEFAULT_MAX_BYTES,
     )
     try:
-        return _run_scan(args, auditor, ingest, extra)
+        changed = ChangedLines(args.changed_since, args.paths) if args.changed_since else None
+        status = _run_scan(args, auditor, ingest, extra, changed)
+    except (ConfigError, ChangedError, LexiconError, FluencyUnavailable) as exc:
+        # A config file in a subfolder (or git) can still fail mid-scan; reports are aborted.
+        return _fail(str(exc))
     finally:
         auditor.close()
+    if args.write_baseline and status == ExitCode.FINDINGS:
+        return ExitCode.OK  # everything found is now in the baseline
+    return status
 
 
-def _run_scan(args: argparse.Namespace, auditor, ingest, extra: list[tuple[str, str]]) -> int:
+# Flags that are also config keys: a flag given on the command line wins over every file.
+_CONFIG_FLAGS = (
+    "select",
+    "ignore",
+    "fail_on",
+    "fail_above",
+    "min_confidence",
+    "lm",
+    "lm_reference",
+    "mt",
+    "baseline",
+    "decisions",
+)
+
+
+def _auditor_pool(args: argparse.Namespace) -> AuditorPool:
+    """An AuditorPool over the layered configuration (user, project, --config, flags)."""
+    from mtaudit.config import ConfigResolver
+    from mtaudit.pipeline import AuditorPool
+
+    cli = {k: getattr(args, k) for k in _CONFIG_FLAGS if getattr(args, k) is not None}
+    if isinstance(cli.get("fail_on"), Severity):
+        cli["fail_on"] = cli["fail_on"].label
+    for key in ("baseline", "decisions"):
+        if key in cli and not Path(cli[key]).exists():
+            raise ValueError(f"{cli[key]}: no such {key} file")
+    resolver = ConfigResolver(args.config, cli, isolated=args.isolated)
+    resolver.prefetch(args.paths)
+    known_cache: dict[tuple[str | None, str | None], KnownFindings] = {}
+
+    def options_for(config: Config) -> AuditOptions:
+        return _audit_options(config, args.mt_cache, known_cache)
+
+    first = next((p for p in args.paths if p != "-"), None)
+    return AuditorPool(
+        lambda doc: resolver.for_file(doc.path), options_for, resolver.for_path(first)
+    )
+
+
+def _audit_options(
+    config: Config,
+    mt_cache: str | None,
+    known_cache: dict[tuple[str | None, str | None], KnownFindings],
+) -> AuditOptions:
+    """AuditOptions for an effective Config; baseline/decisions files load once per scan."""
+    from mtaudit.baseline import load_known
+    from mtaudit.config import ConfigError
+    from mtaudit.pipeline import AuditOptions
+    from mtaudit.review import DEFAULT_DECISIONS
+
+    decisions = config.decisions
+    if decisions is None and DEFAULT_DECISIONS.exists():
+        decisions = str(DEFAULT_DECISIONS)
+    key = (config.baseline, decisions)
+    if key not in known_cache:
+        try:
+            known_cache[key] = load_known(config.baseline, decisions)
+        except ValueError as exc:  # the message names the file
+            raise ConfigError("", None, str(exc)) from None
+    return AuditOptions(
+        select=config.select,
+        ignore=config.ignore,
+        min_confidence=config.min_confidence,
+        fail_on=Severity.parse(config.fail_on),
+        fail_above=config.fail_above,
+        detector_options=config.detector_options(),
+        mt=None if config.mt == "off" else config.mt,
+        mt_cache_dir=mt_cache,
+        severity=tuple((p, Severity.parse(s)) for p, s in config.severity),
+        known=known_cache[key],
+    )
+
+
+def _run_scan(
+    args: argparse.Namespace, auditor, ingest, extra: list[tuple[str, str]], changed=None
+) -> int:
     """Stream every input through ``auditor`` to the reporters; return the exit status."""
     from mtaudit.pipeline import scan
 
@@ -291,18 +404,26 @@ def _run_scan(args: argparse.Namespace, auditor, ingest, extra: list[tuple[str, 
         reporters = _open_reporters(stack, [(args.format, args.output), *extra], args)
         if reporters is None:
             return ExitCode.USAGE
+        if args.write_baseline:
+            from mtaudit.baseline import BaselineWriter
+
+            stream = _atomic_stream(stack, args.write_baseline, "baseline")
+            if stream is None:
+                return ExitCode.USAGE
+            reporters.append(BaselineWriter(stream, args.write_baseline))
         for r in reporters:
             r.start(auditor.signature)
         progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
         stack.callback(progress.close)
         errors = 0
-        for item in scan(args.paths, auditor, ingest):
+        for item in scan(args.paths, auditor, ingest, changed):
             if isinstance(item, InputError):
                 errors += 1
                 print(f"mtaudit: error: {item.path}: {item.message}", file=sys.stderr)
                 for r in reporters:
                     r.error(item)
                 continue
+            _warn_unused_suppressions(item)
             failed = auditor.fails(item)
             summary.add(item, failed)
             for r in reporters:
@@ -318,17 +439,16 @@ def _run_scan(args: argparse.Namespace, auditor, ingest, extra: list[tuple[str, 
     return ExitCode.FINDINGS if summary.failed_documents else ExitCode.OK
 
 
-def _load_decisions(path: str | None) -> dict:
-    """Records of the review decisions file (``--decisions`` or the default, if present)."""
-    from mtaudit.review import DEFAULT_DECISIONS, Decisions
-
-    if path is None:
-        if not DEFAULT_DECISIONS.exists():
-            return {}
-        path = str(DEFAULT_DECISIONS)
-    elif not Path(path).exists():
-        raise ValueError(f"{path}: no such decisions file")
-    return Decisions.load(path).records
+def _warn_unused_suppressions(report: DocumentReport) -> None:
+    """One stderr line per inline suppression that silenced nothing (or is unreadable)."""
+    doc = report.document
+    for entry in doc.meta.get("unused_suppressions", ()):
+        where = f"{doc.id}:{entry['line']}" if entry.get("line") else doc.id
+        why = f" ({entry['problem']})" if entry.get("problem") else ""
+        print(
+            f"mtaudit: warning: {where}: unused suppression '{entry['comment']}'{why}",
+            file=sys.stderr,
+        )
 
 
 def _parse_report_arg(value: str) -> tuple[str, str]:
@@ -346,19 +466,15 @@ def _open_reporters(
     stack: ExitStack, targets: list[tuple[str, str | None]], args: argparse.Namespace
 ):
     """Instantiate a reporter per (format, path); files are committed only on success."""
-    from mtaudit.report import AtomicOutput, reporter_class
+    from mtaudit.report import reporter_class
 
     reporters = []
     for fmt, path in targets:
-        stream: IO[str]
+        stream: IO[str] | None
         if path and path != "-":
-            try:
-                out = AtomicOutput(path)
-            except OSError as exc:
-                _fail(f"{path}: cannot write report: {exc.strerror or exc}")
+            stream = _atomic_stream(stack, path, "report")
+            if stream is None:
                 return None
-            stack.push(lambda exc_type, exc, tb, out=out: out.abort() if exc_type else out.commit())
-            stream = out.stream
         else:
             stream = sys.stdout
         reporters.append(
@@ -367,6 +483,19 @@ def _open_reporters(
             )
         )
     return reporters
+
+
+def _atomic_stream(stack: ExitStack, path: str, what: str) -> IO[str] | None:
+    """A stream to ``path`` committed when ``stack`` closes cleanly, else discarded."""
+    from mtaudit.report import AtomicOutput
+
+    try:
+        out = AtomicOutput(path)
+    except OSError as exc:
+        _fail(f"{path}: cannot write {what}: {exc.strerror or exc}")
+        return None
+    stack.push(lambda exc_type, exc, tb, out=out: out.abort() if exc_type else out.commit())
+    return out.stream
 
 
 class _Progress:

@@ -1,21 +1,28 @@
-"""The audit pipeline: segment -> detectors -> score, one document at a time.
+"""The audit pipeline: segment -> detectors -> suppressions -> score, one document at a time.
 
 :class:`Auditor` loads what detectors need once (lexicons, models) and is then applied to
-any number of documents; :func:`scan` is the streaming generator the CLI and API use.
+any number of documents; :class:`AuditorPool` picks an Auditor per document when files
+have different configurations; :func:`scan` is the streaming generator the CLI and API use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mtaudit import __version__, lexicons, scoring
+from mtaudit import __version__, lexicons, scoring, suppress
+from mtaudit.baseline import KnownFindings, is_baselined
 from mtaudit.detectors import Context, Selection, build_detectors
 from mtaudit.ingest import IngestOptions, iter_inputs
 from mtaudit.model import Document, DocumentReport, Finding, InputError, Severity
 from mtaudit.segment import segment
+
+if TYPE_CHECKING:
+    from mtaudit.backtranslate import BackTranslator
+    from mtaudit.changed import ChangedLines
 
 
 @dataclass
@@ -35,23 +42,41 @@ class AuditOptions:
     #: decisions from ``mtaudit review`` (fingerprint -> record); dismissed findings are
     #: dropped, edited suggestions replace the detector's
     decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: per-code severity overrides: (code prefix, severity); the most specific prefix wins
+    severity: tuple[tuple[str, Severity], ...] = ()
+    #: a baseline and/or decisions (takes precedence over ``decisions`` when given)
+    known: KnownFindings | None = None
+    #: honour ``<!-- mtaudit: ... -->`` comments (inline suppressions)
+    inline_suppressions: bool = True
 
 
 class Auditor:
-    """Runs the enabled detectors and the scorer over documents."""
+    """Runs the enabled detectors and the scorer over documents.
 
-    def __init__(self, options: AuditOptions | None = None) -> None:
+    ``context`` and ``backtranslator`` may be shared with other Auditors of one scan (see
+    :class:`AuditorPool`) so lexicons, models and engine processes load once; a shared
+    back-translator is closed by whoever made it.
+    """
+
+    def __init__(
+        self,
+        options: AuditOptions | None = None,
+        *,
+        context: Context | None = None,
+        backtranslator: BackTranslator | None = None,
+    ) -> None:
         self.options = options or AuditOptions()
         self.selection = Selection.build(self.options.select, self.options.ignore)
-        self.context = Context(dict(self.options.detector_options))
+        self.context = context or Context(dict(self.options.detector_options))
         self.detectors = build_detectors(self.context, self.selection)
-        self.backtranslator = None
-        if self.options.mt and self.options.mt != "off":
-            from mtaudit.backtranslate import BackTranslator
-
-            self.backtranslator = BackTranslator(
-                self.options.mt, cache_dir=self.options.mt_cache_dir
-            )
+        self._owns_backtranslator = backtranslator is None
+        self.backtranslator = backtranslator or make_backtranslator(self.options)
+        known = self.options.known
+        if known is None and self.options.decisions:
+            known = KnownFindings(decisions=self.options.decisions)
+        self.known = known or None
+        # Longest prefix first: the first match is the most specific.
+        self._severity = sorted(self.options.severity, key=lambda p: -len(p[0]))
 
     @cached_property
     def _fluency_lm(self) -> str | None:
@@ -60,7 +85,7 @@ class Auditor:
 
     def close(self) -> None:
         """Stop engine subprocesses (Apertium) and flush the translation cache."""
-        if self.backtranslator is not None:
+        if self.backtranslator is not None and self._owns_backtranslator:
             self.backtranslator.close()
 
     def preload(self) -> None:
@@ -87,6 +112,7 @@ class Auditor:
         """Audit one document."""
         findings: list[Finding] = []
         features: dict[str, float] = {}
+        document.meta.pop("unused_suppressions", None)  # from an earlier audit
         if document.text.strip():
             segments = segment(document.text)
             for det in self.detectors:
@@ -94,13 +120,22 @@ class Auditor:
                 features.update(feats)
                 findings.extend(f for f in found if self.selection.enabled(f.code))
             findings = _resolve_overlaps(findings)
+            if self.options.inline_suppressions and document.meta.get("comments"):
+                # Before back-translation: a suppressed span is not worth translating.
+                findings, unused = suppress.apply(document, findings, segments)
+                if unused:
+                    document.meta["unused_suppressions"] = unused
             if self.backtranslator is not None:
                 # Evidence may raise or lower confidence, so the threshold comes after it.
                 self.backtranslator.annotate(document, findings, segments)
+        else:
+            segments = None
         findings = [f for f in findings if f.confidence >= self.options.min_confidence]
+        for f in findings:
+            f.severity = self.severity_of(f)
         suppressed = 0
-        if self.options.decisions and findings:
-            findings, suppressed = self._apply_decisions(document, findings)
+        if self.known and findings:
+            findings, suppressed = self.known.apply(document, findings, segments)
         prob = scoring.mt_probability(
             findings, text=document.text, features=features, fluency_lm=self._fluency_lm
         )
@@ -114,33 +149,95 @@ class Auditor:
             suppressed=suppressed,
         )
 
-    def _apply_decisions(
-        self, document: Document, findings: list[Finding]
-    ) -> tuple[list[Finding], int]:
-        """Drop findings an editor dismissed; use the suggestions an editor wrote."""
-        from mtaudit.review import finding_fingerprint
-
-        probe = DocumentReport(document, findings)
-        kept: list[Finding] = []
-        for f in findings:
-            decision = self.options.decisions.get(finding_fingerprint(probe, f))
-            if decision is None:
-                kept.append(f)
-            elif decision.get("decision") == "dismiss":
-                continue
-            else:
-                if decision.get("decision") == "edit":
-                    f.suggestion = decision.get("suggestion")
-                f.evidence["review"] = decision.get("decision")
-                kept.append(f)
-        return kept, len(findings) - len(kept)
+    def severity_of(self, finding: Finding) -> Severity:
+        """The finding's severity after the configured per-code overrides."""
+        for prefix, severity in self._severity:
+            if finding.code.startswith(prefix):
+                return severity
+        return finding.severity
 
     def fails(self, report: DocumentReport) -> bool:
-        """Whether this document fails the pre-publish gate."""
-        if any(f.severity >= self.options.fail_on for f in report.findings):
+        """Whether this document fails the pre-publish gate (baselined findings never do)."""
+        if any(f.severity >= self.options.fail_on and not is_baselined(f) for f in report.findings):
             return True
         limit = self.options.fail_above
-        return limit is not None and report.mt_probability >= limit
+        if limit is None or report.mt_probability < limit:
+            return False
+        return not (self.known is not None and self.known.excuses(report, limit))
+
+
+def make_backtranslator(options: AuditOptions) -> BackTranslator | None:
+    """The back-translation engine ``options`` ask for, or None when it is off."""
+    if not options.mt or options.mt == "off":
+        return None
+    from mtaudit.backtranslate import BackTranslator
+
+    return BackTranslator(options.mt, cache_dir=options.mt_cache_dir)
+
+
+class AuditorPool:
+    """One :class:`Auditor` per distinct configuration, chosen for each document.
+
+    ``key_for(document)`` names a document's configuration (any hashable, e.g. a
+    :class:`mtaudit.config.Config`) and ``options_for(key)`` builds its options. Auditors
+    with equal detector options share one detector :class:`Context` (lexicons and the LM
+    load once) and equal back-translation settings share one engine. The pool offers the
+    Auditor methods the scan loop uses, so it can stand in for one.
+    """
+
+    def __init__(
+        self,
+        key_for: Callable[[Document], Hashable],
+        options_for: Callable[[Hashable], AuditOptions],
+        base_key: Hashable,
+    ) -> None:
+        self._key_for = key_for
+        self._options_for = options_for
+        self._auditors: dict[Hashable, Auditor] = {}
+        self._contexts: dict[str, Context] = {}
+        self._engines: dict[tuple[str | None, str | None], BackTranslator | None] = {}
+        self.base = self.get(base_key)
+
+    def get(self, key: Hashable) -> Auditor:
+        """The Auditor for a configuration key (built, and preloaded, on first use)."""
+        auditor = self._auditors.get(key)
+        if auditor is None:
+            options = self._options_for(key)
+            ctx_key = json.dumps(options.detector_options, sort_keys=True, default=str)
+            context = self._contexts.setdefault(ctx_key, Context(dict(options.detector_options)))
+            engine_key = (options.mt, options.mt_cache_dir)
+            if engine_key not in self._engines:
+                self._engines[engine_key] = make_backtranslator(options)
+            auditor = Auditor(options, context=context, backtranslator=self._engines[engine_key])
+            if self._auditors:
+                auditor.preload()  # the first is preloaded by the caller, before the scan
+            self._auditors[key] = auditor
+        return auditor
+
+    def for_document(self, document: Document) -> Auditor:
+        return self.get(self._key_for(document))
+
+    @property
+    def auditors(self) -> list[Auditor]:
+        return list(self._auditors.values())
+
+    @property
+    def signature(self) -> str:
+        return self.base.signature
+
+    def preload(self) -> None:
+        self.base.preload()
+
+    def audit(self, document: Document) -> DocumentReport:
+        return self.for_document(document).audit(document)
+
+    def fails(self, report: DocumentReport) -> bool:
+        return self.for_document(report.document).fails(report)
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            if engine is not None:
+                engine.close()
 
 
 # A finding inside a span already explained by a more specific category adds nothing:
@@ -178,18 +275,25 @@ def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
 
 def scan(
     paths: Iterable[str],
-    auditor: Auditor | None = None,
+    auditor: Auditor | AuditorPool | None = None,
     ingest: IngestOptions | None = None,
+    changed: ChangedLines | None = None,
 ) -> Iterator[DocumentReport | InputError]:
-    """Audit every input, yielding reports and input errors as they come."""
+    """Audit every input, yielding reports and input errors as they come.
+
+    With ``changed`` (``--changed-since``), documents without changes are skipped and the
+    others keep only the findings of their changed paragraphs.
+    """
     owned = auditor is None
     auditor = auditor or Auditor()
     try:
         for item in iter_inputs(paths, ingest):
             if isinstance(item, InputError):
                 yield item
-            else:
+            elif changed is None:
                 yield auditor.audit(item)
+            elif changed.touches(item):
+                yield changed.restrict(auditor.audit(item))
     finally:
         if owned:
             auditor.close()

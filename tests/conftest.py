@@ -28,6 +28,8 @@ class CliResult:
 def _private_translation_cache(tmp_path_factory, monkeypatch):
     """Tests never read or write the user's ~/.cache/mtaudit translation cache."""
     monkeypatch.setenv("MTAUDIT_CACHE_DIR", str(tmp_path_factory.mktemp("mt-cache")))
+    # A developer's own ~/.config/mtaudit/config.toml must not change test results.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -148,6 +149,7 @@ def make_document(
         meta["source_text"] = text  # for line/column of findings in the .md file
         if comments:
             meta["comments"] = comments
+            meta["comment_lines"] = comment_lines(text)
         return Document(doc_id, prose, path, "markdown", meta, source_map)
     if fmt == "html":
         from mtaudit.ingest.html import html_to_text
@@ -155,10 +157,24 @@ def make_document(
         prose, comments = html_to_text(text)
         if comments:
             meta["comments"] = comments
+            meta["comment_lines"] = comment_lines(text, mtaudit_only=True)
         return Document(doc_id, prose, path, "html", meta)
     if fmt != "text":
         raise ValueError(f"unknown format {fmt!r}")
     return Document(doc_id, text.replace("\r\n", "\n"), path, "text", meta)
+
+
+def comment_lines(source: str, mtaudit_only: bool = False) -> list[int]:
+    """1-based line of each HTML comment in ``source`` (parallel to ``meta["comments"]``).
+
+    Inline suppressions report unused or malformed directives by their line in the file.
+    """
+    lines = []
+    for m in re.finditer(r"<!--(.*?)-->", source, re.DOTALL):
+        if mtaudit_only and not m.group(1).strip().lower().startswith("mtaudit"):
+            continue
+        lines.append(source.count("\n", 0, m.start()) + 1)
+    return lines
 
 
 def read_jsonl(stream: BinaryIO, name: str, options: IngestOptions) -> Iterator[Item]:

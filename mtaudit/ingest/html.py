@@ -73,19 +73,46 @@ def _fallback_text(source: str) -> str:
 
 
 def _locate_comments(source: str, text: str) -> list[tuple[int, str]]:
-    """Place each ``mtaudit:`` comment at the extracted-text offset of what follows it."""
+    """Place each ``mtaudit:`` comment at the extracted-text offset of what follows it.
+
+    The words after the comment are looked up in the text with any whitespace between
+    them (extraction turns block boundaries into blank lines); when what follows was
+    dropped as page chrome, the comment goes right after the words before it.
+    """
     out: list[tuple[int, str]] = []
     floor = 0
     for m in _COMMENT.finditer(source):
         body = m.group(1).strip()
         if not body.lower().startswith("mtaudit"):
             continue
-        after = _SKIP_BLOCK.sub(" ", source[m.end() : m.end() + 2000])
-        visible = " ".join(html_lib.unescape(_TAG.sub(" ", after)).split())
-        snippet = visible[:40]
-        at = text.find(snippet, floor) if snippet else -1
-        if at < 0:
-            at = len(text) if not snippet else floor
+        after = _visible_words(source[m.end() : m.end() + 2000])
+        at = _find_words(text, after[:8], floor)
+        if at is not None:
+            at = at[0]
+        else:
+            before = _visible_words(source[max(0, m.start() - 2000) : m.start()])
+            found = _find_words(text, before[-8:], floor, from_end=True)
+            at = found[1] if found else (len(text) if not after else floor)
         out.append((at, body))
         floor = at
     return out
+
+
+def _visible_words(fragment: str) -> list[str]:
+    fragment = _COMMENT.sub(" ", fragment)
+    fragment = _SKIP_BLOCK.sub(" ", fragment)
+    return html_lib.unescape(_TAG.sub(" ", fragment)).split()
+
+
+def _find_words(
+    text: str, words: list[str], floor: int, from_end: bool = False
+) -> tuple[int, int] | None:
+    """Span of the longest run of ``words`` (at least 3, or all there are) found from
+    ``floor``; with ``from_end`` the run is shortened from its start, else from its end."""
+    least = min(3, len(words))
+    for n in range(len(words), max(least, 1) - 1, -1):
+        run = words[-n:] if from_end else words[:n]
+        m = re.compile(r"\s*".join(re.escape(w) for w in run)).search(text, floor)
+        if m:
+            return m.start(), m.end()
+    return None

@@ -54,7 +54,8 @@ def markdown_to_text(source: str) -> tuple[str, list[tuple[int, int]], list[tupl
 
     Returns:
         ``(text, source_map, comments)``: the prose, its (text_offset, source_offset)
-        anchors, and ``(text_offset, comment_body)`` for each HTML comment.
+        anchors, and ``(text_offset, comment_body)`` for each HTML comment. A comment's
+        text offset is where the line holding it starts in the prose.
     """
     out = _Builder()
     comments: list[tuple[int, str]] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mtaudit.baseline import is_baselined
 from mtaudit.model import Document, DocumentReport, Finding, InputError, Summary
 
 
@@ -37,6 +38,8 @@ def finding_dict(f: Finding, document: Document | None = None) -> dict[str, Any]
     }
     if document is not None:
         out["line"], out["column"] = line_column(document, f.start)
+    if is_baselined(f):
+        out["baselined"] = True  # in the baseline: reported, but not a gate failure
     return out
 
 
@@ -56,6 +59,9 @@ def document_dict(report: DocumentReport, include_text: bool = True) -> dict[str
         out["features"] = report.features
     if report.suppressed:
         out["suppressed"] = report.suppressed
+    unused = doc.meta.get("unused_suppressions")
+    if unused:
+        out["unused_suppressions"] = unused
     if include_text:
         out["text"] = doc.text
     return out
