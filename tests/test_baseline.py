@@ -159,3 +159,25 @@ def test_document_keys_and_excuses(tmp_path):
     assert known.excuses(DocumentReport(doc, [], mt_probability=0.9), 0.6)
     assert not known.excuses(DocumentReport(doc, [], mt_probability=0.9), 0.8)
     assert not KnownFindings().excuses(DocumentReport(doc, []), 0.1)
+
+
+def test_sarif_marks_baselined_results(cli, tmp_path, monkeypatch):
+    """Code scanning must see known findings as baselined, and new ones as new."""
+    from conftest import ROOT
+
+    sarif_schema = json.loads((ROOT / "tests" / "data" / "sarif-2.1.0.schema.json").read_text())
+    story = tmp_path / "story.txt"
+    story.write_text(f"{OLD}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    common = ("--mt", "off", "-q", "--fail-on", "warning")
+    cli("scan", "story.txt", *common, "--write-baseline", "base.json")
+    story.write_text(f"{OLD}\n\n{NEW}\n", encoding="utf-8")
+    res = cli("scan", "story.txt", *common, "--baseline", "base.json", "-f", "sarif")
+    assert res.code == ExitCode.FINDINGS  # the new finding still fails the gate
+    log = json.loads(res.out)
+    jsonschema.validate(log, sarif_schema)
+    states = sorted(
+        (r["locations"][0]["physicalLocation"]["region"]["startLine"], r.get("baselineState"))
+        for r in log["runs"][0]["results"]
+    )
+    assert states == [(1, "unchanged"), (3, None)]

@@ -20,6 +20,7 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from mtaudit import __version__
+from mtaudit.baseline import is_baselined
 from mtaudit.model import Document, DocumentReport, Finding, InputError, Severity, Summary
 from mtaudit.report import Reporter
 from mtaudit.report.serialize import line_column, summary_dict
@@ -142,6 +143,11 @@ def result_dict(
     )
     if fingerprint:
         out["partialFingerprints"] = {FINGERPRINT_KEY: fingerprint}
+    if is_baselined(f):
+        # Known before the baseline was written: code scanning shows it as such, and it
+        # did not fail the gate.
+        out["baselineState"] = "unchanged"
+        out["suppressions"] = [{"kind": "external", "justification": "in the mtaudit baseline"}]
     if f.suggestion is not None and _fixable(doc, f):
         replacement: dict[str, Any] = {
             "deletedRegion": {
