@@ -172,6 +172,27 @@ def bench_scoring(data: Path) -> None:
     bench_scoring.bench(paths)
 
 
+def bench_server(_: Path) -> None:
+    """POST /v1/audit with ~600-word articles at concurrency 1 and 8: req/s, p95, drops."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench_server
+
+    print("\n== HTTP check service")
+    bench_server.bench()
+
+
+def bench_scale(data: Path) -> None:
+    """Docs/s single-process, --jobs 2, Ray with 1 and 2 workers; memory per worker."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import bench_scale
+    except ImportError as exc:  # the Ray extra is optional
+        print(f"\n== scale-out: skipped ({exc})")
+        return
+    print("\n== scale-out")
+    bench_scale.bench(data)
+
+
 BENCHES: dict[str, Callable[[Path], None]] = {
     "throughput": bench_throughput,
     "precision": bench_marker_precision,
@@ -179,6 +200,8 @@ BENCHES: dict[str, Callable[[Path], None]] = {
     "fluency": bench_fluency,
     "backtranslation": bench_backtranslation,
     "scoring": bench_scoring,
+    "server": bench_server,
+    "scale": bench_scale,
 }
 
 
