@@ -48,6 +48,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+def _jobs(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (one per CPU) or more, got {n}")
+    return n
+
+
 def _csv(value: str) -> list[str]:
     return [v for v in (p.strip() for p in value.split(",")) if v]
 
@@ -214,6 +224,38 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ignore the user's and the project's config files (--config still applies)",
     )
+    par = scan.add_argument_group("scale-out")
+    par.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="audit on N processes (0: one per CPU; default 1); reports are identical to a "
+        "single-process scan. With --engine ray: the number of Ray workers (default: every "
+        "CPU of the cluster)",
+    )
+    par.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local (default), or ray: JSONL/Parquet shards audited on a Ray cluster, results "
+        "per shard in --output-dir (needs the mtaudit[ray] extra)",
+    )
+    par.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        default=None,
+        help="--engine ray: the cluster to connect to (default: $RAY_ADDRESS, else a local "
+        "Ray on this machine's CPUs)",
+    )
+    par.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        default=None,
+        help="--engine ray: folder for SHARD.audit.jsonl, SHARD.done and summary.json; "
+        "re-running the command resumes, skipping finished shards",
+    )
     inp = scan.add_argument_group("input")
     inp.add_argument(
         "--include",
@@ -294,6 +336,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     if args.write_baseline and args.changed_since:
         return _fail("--write-baseline records a whole scan; it cannot take --changed-since")
+    if problem := _engine_problem(args):
+        return _fail(problem)
     try:
         extra = [_parse_report_arg(r) for r in args.report]
         auditor = _auditor_pool(args)
@@ -306,6 +350,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
         stdin_format=args.stdin_format,
         max_bytes=args.max_bytes or DEFAULT_MAX_BYTES,
     )
+    if args.engine == "ray":
+        try:
+            return _run_ray(args, auditor, ingest)
+        finally:
+            auditor.close()
     try:
         changed = ChangedLines(args.changed_since, args.paths) if args.changed_since else None
         status = _run_scan(args, auditor, ingest, extra, changed)
@@ -392,12 +441,69 @@ def _audit_options(
     )
 
 
+def _engine_problem(args: argparse.Namespace) -> str | None:
+    """Flags that do not go together with the chosen --engine (None when all is well)."""
+    if args.engine != "ray":
+        if args.output_dir or args.ray_address:
+            return "--output-dir and --ray-address go with --engine ray"
+        return None
+    if not args.output_dir:
+        return "--engine ray writes its results to a folder: give --output-dir DIR"
+    clash = [
+        flag
+        for flag, value in (
+            ("--output", args.output),
+            ("--report", args.report),
+            ("--write-baseline", args.write_baseline),
+            ("--changed-since", args.changed_since),
+        )
+        if value
+    ]
+    if clash:
+        return f"{', '.join(clash)}: not with --engine ray (its results go to --output-dir)"
+    return None
+
+
+def _run_ray(args: argparse.Namespace, auditor, ingest) -> int:
+    """``--engine ray``: shards -> per-shard results and summary.json in --output-dir."""
+    try:
+        import ray  # noqa: F401
+
+        from mtaudit.distributed.ray_engine import scan_to_directory
+    except ImportError:
+        return _fail("--engine ray needs Ray: pip install 'mtaudit[ray]'")
+    return scan_to_directory(
+        args.paths,
+        args.output_dir,
+        auditor,  # an AuditorPool: Ray uses its base configuration (flags, --config, project)
+        ingest,
+        address=args.ray_address,
+        workers=args.jobs or None,
+        include_text=not args.no_text,
+        quiet=args.quiet,
+    )
+
+
+def _scan_items(args: argparse.Namespace, auditor, ingest, changed):
+    """The scan's results in input order: in this process, or on --jobs processes."""
+    from mtaudit.pipeline import scan
+
+    jobs = 1 if args.jobs is None else args.jobs
+    if jobs == 0:
+        from mtaudit.distributed.local import default_jobs
+
+        jobs = default_jobs()
+    if jobs <= 1:
+        return scan(args.paths, auditor, ingest, changed)
+    from mtaudit.distributed.local import iter_reports_parallel
+
+    return iter_reports_parallel(args.paths, auditor, ingest, jobs, changed=changed)
+
+
 def _run_scan(
     args: argparse.Namespace, auditor, ingest, extra: list[tuple[str, str]], changed=None
 ) -> int:
     """Stream every input through ``auditor`` to the reporters; return the exit status."""
-    from mtaudit.pipeline import scan
-
     summary = Summary()
     started = time.perf_counter()
     with ExitStack() as stack:
@@ -416,7 +522,7 @@ def _run_scan(
         progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
         stack.callback(progress.close)
         errors = 0
-        for item in scan(args.paths, auditor, ingest, changed):
+        for item in _scan_items(args, auditor, ingest, changed):
             if isinstance(item, InputError):
                 errors += 1
                 print(f"mtaudit: error: {item.path}: {item.message}", file=sys.stderr)

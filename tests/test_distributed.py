@@ -1,0 +1,299 @@
+"""Scale-out without Ray: ``--jobs`` (process pool) and the shard reader the Ray engine uses.
+
+The contract is "same answers": a parallel scan yields exactly the items of
+``pipeline.scan``, in the same order, and a chunked shard read yields exactly what
+``ingest.read_jsonl`` yields for the whole file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import CORPORA, SHARED
+
+from mtaudit.distributed import exit_status, parse_jsonl_line
+from mtaudit.distributed.local import iter_reports_parallel
+from mtaudit.distributed.ray_engine import discover_shards, plan_shard, read_chunk
+from mtaudit.ingest import IngestOptions, read_jsonl
+from mtaudit.model import InputError, Summary
+from mtaudit.pipeline import AuditOptions, Auditor, AuditorPool, scan
+from mtaudit.report.json import JsonReporter
+from mtaudit.report.serialize import document_dict, error_dict
+
+DEV = SHARED / "bench" / "wmt-de-en" / "dev.jsonl"
+# Back-translation through the built-in glossaries: no dependence on Apertium.
+OPTIONS = AuditOptions(mt="dictionary")
+
+# Blank lines, CRLF, bad JSON / UTF-8, non-objects, missing or non-string text, ids of
+# every kind, a Markdown record: every branch of the JSONL rules.
+TRICKY_JSONL = (
+    b'{"id": "a", "text": "The talks failed, the minister said."}\n'
+    b"\n"
+    b"   \n"
+    b'{"text": "No id here, so the id is PATH:LINE."}\r\n'
+    b"not json at all\n"
+    b'{"id": 7, "text": "An integer id."}\n'
+    b"[1, 2, 3]\n"
+    b'{"id": "b"}\n'
+    b'{"id": "c", "text": 42}\n'
+    b'{"id": "", "text": "An empty id falls back to PATH:LINE."}\n'
+    b'{"id": "d", "text": "Caf\xe9 bad utf-8"}\n'
+    b'{"id": "md", "format": "markdown", "text": "# Title\\n\\nSome *bold* words."}\n'
+    b'{"id": "e", "text": "Last line without a newline."}'
+)
+
+
+def _dump(items) -> list[dict]:
+    """Items as report-v1 objects (documents with text, errors), in order."""
+    return [error_dict(i) if isinstance(i, InputError) else document_dict(i) for i in items]
+
+
+@pytest.fixture
+def mixed_folder(tmp_path):
+    """corpora/ plus inputs that fail: binary, malformed JSONL lines, a tricky JSONL."""
+    folder = tmp_path / "mixed"
+    shutil.copytree(CORPORA, folder)
+    (folder / "zz-binary.txt").write_bytes(b"\x00\x01\x02binary\x00" * 20)
+    (folder / "tricky.jsonl").write_bytes(TRICKY_JSONL)
+    return folder
+
+
+# --- --jobs: the process pool ------------------------------------------------------------
+
+
+def test_jobs_2_yields_exactly_what_a_single_process_scan_yields(mixed_folder):
+    auditor = Auditor(OPTIONS)
+    try:
+        expected = _dump(scan([str(mixed_folder)], auditor))
+    finally:
+        auditor.close()
+    got = _dump(iter_reports_parallel([str(mixed_folder)], OPTIONS, None, jobs=2, chunksize=2))
+    assert any("path" in e and "message" in e for e in got)  # errors are interleaved
+    assert got == expected
+
+
+def _json_report(items, auditor: Auditor) -> str:
+    """The bytes ``mtaudit scan -f json`` writes for ``items`` (elapsed time zeroed)."""
+    out = io.StringIO()
+    reporter = JsonReporter(out, include_text=True, show_clean=True)
+    reporter.start(auditor.signature)
+    summary = Summary()
+    for item in items:
+        if isinstance(item, InputError):
+            summary.errors += 1
+            reporter.error(item)
+        else:
+            failed = auditor.fails(item)
+            summary.add(item, failed)
+            reporter.document(item, failed)
+    reporter.finish(summary)
+    return out.getvalue()
+
+
+def test_jobs_2_json_report_is_byte_identical_on_corpora():
+    auditor = Auditor(OPTIONS)
+    try:
+        one = _json_report(scan([str(CORPORA)], auditor), auditor)
+        two = _json_report(iter_reports_parallel([str(CORPORA)], OPTIONS, None, jobs=2), auditor)
+    finally:
+        auditor.close()
+    assert json.loads(one)["summary"]["documents"] >= 7
+    assert two == one
+
+
+def _cli_has(flag: str) -> bool:
+    from mtaudit.cli import build_parser
+
+    scan_parser = build_parser()._subparsers._group_actions[0].choices["scan"]
+    return any(flag in a.option_strings for a in scan_parser._actions)
+
+
+@pytest.mark.skipif(not _cli_has("--jobs"), reason="--jobs is not wired into the CLI yet")
+def test_cli_jobs_2_matches_jobs_1(cli):
+    args = ("scan", CORPORA, "-f", "json", "--mt", "dictionary", "--isolated")
+    one, two = cli(*args, "--jobs", "1"), cli(*args, "--jobs", "2")
+    assert one.code == two.code
+    a, b = one.json(), two.json()
+    a["summary"].pop("elapsed_s"), b["summary"].pop("elapsed_s")
+    assert a == b
+
+
+def test_per_folder_configuration_reaches_the_workers(tmp_path):
+    """With an AuditorPool (folders with their own config) each document keeps its options."""
+    for sub in ("strict", "loose"):
+        (tmp_path / sub).mkdir()
+        for src in sorted(CORPORA.glob("mt-*")):
+            shutil.copy(src, tmp_path / sub / src.name)
+    options = {
+        "strict": AuditOptions(mt="dictionary"),
+        "loose": AuditOptions(mt="dictionary", select=("punctuation",)),
+    }
+
+    def make_pool() -> AuditorPool:
+        return AuditorPool(
+            lambda doc: "loose" if "/loose/" in doc.path else "strict",
+            options.__getitem__,
+            "strict",
+        )
+
+    pool = make_pool()
+    try:
+        expected = _dump(scan([str(tmp_path)], pool))
+    finally:
+        pool.close()
+    pool = make_pool()
+    try:
+        got = _dump(iter_reports_parallel([str(tmp_path)], pool, None, jobs=2))
+    finally:
+        pool.close()
+    loose = [d for d in got if "/loose/" in d["path"]]
+    assert loose and all(f["category"] == "punctuation" for d in loose for f in d["findings"])
+    assert got == expected
+
+
+def test_stopping_early_shuts_the_pool_down():
+    items = iter_reports_parallel([str(CORPORA)], OPTIONS, None, jobs=2, chunksize=1)
+    first = next(items)
+    items.close()  # the consumer stops (e.g. `| head`): no hang, no stray workers
+    assert first is not None
+
+
+def test_jobs_1_is_the_plain_scan(mixed_folder):
+    auditor = Auditor(OPTIONS)
+    try:
+        expected = _dump(scan([str(mixed_folder)], auditor))
+    finally:
+        auditor.close()
+    assert _dump(iter_reports_parallel([str(mixed_folder)], OPTIONS, None, jobs=1)) == expected
+
+
+# --- the shard reader of the Ray engine (no Ray needed) ------------------------------------
+
+
+def test_parse_jsonl_line_follows_read_jsonl_rules(tmp_path):
+    path = tmp_path / "tricky.jsonl"
+    path.write_bytes(TRICKY_JSONL)
+    expected = list(read_jsonl(io.BytesIO(TRICKY_JSONL), str(path), IngestOptions()))
+    got = []
+    for lineno, raw in enumerate(io.BytesIO(TRICKY_JSONL), start=1):
+        item = parse_jsonl_line(raw, str(path), lineno)
+        if item is not None:
+            got.append(item)
+    assert got == expected
+    assert len(expected) == 11  # 13 lines, two blank
+
+
+def test_parse_jsonl_line_limits_line_size(tmp_path):
+    raw = b'{"text": "' + b"x" * 200 + b'"}\n'
+    item = parse_jsonl_line(raw, "f.jsonl", 3, IngestOptions(max_bytes=100))
+    assert isinstance(item, InputError) and item.path == "f.jsonl:3"
+
+
+@pytest.mark.parametrize("chunk_records", [1, 2, 3, 64])
+def test_chunked_shard_read_equals_read_jsonl(tmp_path, chunk_records):
+    path = tmp_path / "tricky.jsonl"
+    path.write_bytes(b"\n\n" + TRICKY_JSONL + b"\n\n")  # leading and trailing blank lines
+    (shard,), errors = discover_shards([str(tmp_path)])
+    assert not errors and shard.name == str(path)
+    plan = plan_shard(shard, chunk_records)
+    with path.open("rb") as fh:
+        expected = list(read_jsonl(fh, str(path), IngestOptions()))
+    assert plan["records"] == len(expected) == sum(c["records"] for c in plan["chunks"])
+    got = []
+    for c in plan["chunks"]:
+        chunk = {"shard": shard.name, "uri": shard.uri, "format": "jsonl", **c}
+        records = list(read_chunk(chunk))
+        assert len(records) == c["records"]
+        got.extend(item for _, item in records)
+    assert got == expected
+
+
+def test_parquet_rows_read_like_jsonl_lines(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    rows = [
+        {"id": "p1", "text": "The talks failed, the minister said.", "source": "wire"},
+        {"id": None, "text": "No id: the id is SHARD:ROW.", "source": None},
+        {"id": "p3", "text": None, "source": "wire"},  # a null text is a record error
+    ]
+    path = tmp_path / "part-0.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=2)
+    (shard,), _ = discover_shards([str(path)])
+    plan = plan_shard(shard, chunk_records=1)
+    assert plan["records"] == 3 and len(plan["chunks"]) == 3
+    items = []
+    for c in plan["chunks"]:
+        items.extend(read_chunk({"shard": shard.name, "uri": shard.uri, "format": "parquet", **c}))
+    assert [line for line, _ in items] == [1, 2, 3]
+    assert items[0][1].id == "p1" and items[1][1].id == f"{path}:2"
+    assert isinstance(items[2][1], InputError) and items[2][1].path == f"{path}:3"
+
+
+def test_discovery_keeps_shards_and_names_missing_inputs(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "part-0.jsonl").write_text("{}\n")
+    (tmp_path / "b" / "part-0.jsonl").write_text("{}\n")
+    (tmp_path / "a" / "notes.txt").write_text("not a shard")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "x.jsonl").write_text("{}\n")
+    shards, errors = discover_shards(
+        [str(tmp_path / "a"), str(tmp_path / "b" / "part-0.jsonl"), str(tmp_path / "nope")]
+    )
+    assert [s.name for s in shards] == [
+        str(tmp_path / "a" / "part-0.jsonl"),
+        str(tmp_path / "b" / "part-0.jsonl"),
+    ]
+    assert len({s.stem for s in shards}) == 2  # same file name, distinct result files
+    assert [e.path for e in errors] == [str(tmp_path / "nope")]
+
+
+def test_exit_status_follows_the_scan_contract():
+    assert exit_status({"error_count": 0, "failed_documents": 0}) == 0
+    assert exit_status({"error_count": 0, "failed_documents": 3}) == 1
+    assert exit_status({"error_count": 1, "failed_documents": 3}) == 2
+
+
+@pytest.mark.skipif(not DEV.exists(), reason="shared/bench/wmt-de-en/dev.jsonl is not present")
+def test_jobs_2_on_dev_subset(tmp_path):
+    subset = tmp_path / "dev40.jsonl"
+    with DEV.open(encoding="utf-8") as fh:
+        subset.write_text("".join(next(fh) for _ in range(40)), encoding="utf-8")
+    auditor = Auditor(OPTIONS)
+    try:
+        expected = _dump(scan([str(subset)], auditor))
+    finally:
+        auditor.close()
+    assert _dump(iter_reports_parallel([str(subset)], OPTIONS, None, jobs=2)) == expected
+    assert Path(subset).exists()
+
+
+def test_uri_shards_are_listed_and_read_through_pyarrow(tmp_path):
+    """``scheme://`` inputs go through pyarrow's filesystems (file:// stands in for s3://)."""
+    pytest.importorskip("pyarrow")
+    (tmp_path / "feed").mkdir()
+    path = tmp_path / "feed" / "part-0.jsonl"
+    path.write_bytes(TRICKY_JSONL)
+    (shard,), errors = discover_shards([f"file://{tmp_path / 'feed'}"])
+    assert not errors and shard.name == shard.uri == f"file://{path}"
+    plan = plan_shard(shard, chunk_records=4)
+    got = []
+    for c in plan["chunks"]:
+        got.extend(read_chunk({"shard": shard.name, "uri": shard.uri, "format": "jsonl", **c}))
+    expected = list(read_jsonl(io.BytesIO(TRICKY_JSONL), shard.name, IngestOptions()))
+    assert [item for _, item in got] == expected
+
+
+def test_a_shard_list_file_names_the_inputs(tmp_path):
+    for name in ("b.jsonl", "a.jsonl"):
+        (tmp_path / name).write_text('{"text": "x"}\n')
+    listing = tmp_path / "shards.txt"
+    listing.write_text(f"# today's shards\n{tmp_path / 'b.jsonl'}\n\n{tmp_path / 'a.jsonl'}\n")
+    shards, errors = discover_shards([f"@{listing}", f"@{tmp_path / 'missing.txt'}"])
+    assert [s.name for s in shards] == [str(tmp_path / "b.jsonl"), str(tmp_path / "a.jsonl")]
+    assert [e.path for e in errors] == [str(tmp_path / "missing.txt")]
