@@ -13,14 +13,14 @@ cheap, and Ray is only needed for the ``mtaudit[ray]`` extra.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import sys
 from typing import TYPE_CHECKING, Any
 
-from mtaudit.ingest import IngestOptions, make_document
-from mtaudit.model import Document, ExitCode, InputError
+# parse_jsonl_line is re-exported: the Ray engine reads shards with it.
+from mtaudit.ingest import make_document, parse_jsonl_line
+from mtaudit.model import ExitCode
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from mtaudit.distributed.local import iter_reports_parallel
@@ -92,45 +92,6 @@ def peak_rss_mb() -> float:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # ru_maxrss is KiB on Linux but bytes on macOS.
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
-
-
-def parse_jsonl_line(
-    raw: bytes, name: str, lineno: int, options: IngestOptions | None = None
-) -> Document | InputError | None:
-    """One JSONL line -> a Document, an InputError naming ``name:LINENO``, or None if blank.
-
-    The same rules, ids and messages as :func:`mtaudit.ingest.read_jsonl` (the tests
-    compare the two line by line); it exists because a shard is read in chunks that start
-    mid-file, and ids of records without an ``id`` embed the absolute line number.
-    """
-    options = options or IngestOptions()
-    where = f"{name}:{lineno}"
-    if not raw.strip():
-        return None
-    if len(raw) > options.max_bytes:
-        return InputError(where, f"line is over the {options.max_bytes / 1e6:.0f} MB limit")
-    try:
-        record = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        return InputError(where, f"invalid UTF-8 at byte {exc.start} of the line")
-    except json.JSONDecodeError as exc:
-        return InputError(where, f"malformed JSON: {exc.msg} (column {exc.colno})")
-    if not isinstance(record, dict):
-        return InputError(where, "each line must be a JSON object with a 'text' field")
-    text = record.get("text")
-    if not isinstance(text, str):
-        return InputError(where, "missing or non-string 'text' field")
-    rid = record.get("id")
-    doc_id = str(rid) if isinstance(rid, (str, int)) and rid != "" else where
-    meta = {k: v for k, v in record.items() if k not in ("text", "id")}
-    meta["line"] = lineno
-    fmt = record.get("format", "text")
-    try:
-        return make_document(
-            text, name, fmt if fmt in ("text", "markdown", "html") else "text", doc_id, meta
-        )
-    except ValueError as exc:
-        return InputError(where, str(exc))
 
 
 def exit_status(summary: dict[str, Any]) -> int:

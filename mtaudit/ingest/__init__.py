@@ -183,35 +183,44 @@ def read_jsonl(stream: BinaryIO, name: str, options: IngestOptions) -> Iterator[
     A malformed line becomes an error naming ``path:LINE``; the other lines still count.
     """
     for lineno, raw in enumerate(stream, start=1):
-        where = f"{name}:{lineno}"
-        if not raw.strip():
-            continue
-        if len(raw) > options.max_bytes:
-            yield InputError(where, f"line is over the {options.max_bytes / 1e6:.0f} MB limit")
-            continue
-        try:
-            record = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            yield InputError(where, f"invalid UTF-8 at byte {exc.start} of the line")
-            continue
-        except json.JSONDecodeError as exc:
-            yield InputError(where, f"malformed JSON: {exc.msg} (column {exc.colno})")
-            continue
-        if not isinstance(record, dict):
-            yield InputError(where, "each line must be a JSON object with a 'text' field")
-            continue
-        text = record.get("text")
-        if not isinstance(text, str):
-            yield InputError(where, "missing or non-string 'text' field")
-            continue
-        rid = record.get("id")
-        doc_id = str(rid) if isinstance(rid, (str, int)) and rid != "" else where
-        meta = {k: v for k, v in record.items() if k not in ("text", "id")}
-        meta["line"] = lineno
-        fmt = record.get("format", "text")
-        try:
-            yield make_document(
-                text, name, fmt if fmt in ("text", "markdown", "html") else "text", doc_id, meta
-            )
-        except ValueError as exc:
-            yield InputError(where, str(exc))
+        item = parse_jsonl_line(raw, name, lineno, options)
+        if item is not None:
+            yield item
+
+
+def parse_jsonl_line(
+    raw: bytes, name: str, lineno: int, options: IngestOptions | None = None
+) -> Document | InputError | None:
+    """One JSONL line -> a Document, an InputError naming ``name:LINENO``, or None if blank.
+
+    Shared by :func:`read_jsonl` and the Ray engine, which reads shards in chunks that
+    start mid-file (ids of records without an ``id`` embed the absolute line number).
+    """
+    options = options or IngestOptions()
+    where = f"{name}:{lineno}"
+    if not raw.strip():
+        return None
+    if len(raw) > options.max_bytes:
+        return InputError(where, f"line is over the {options.max_bytes / 1e6:.0f} MB limit")
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return InputError(where, f"invalid UTF-8 at byte {exc.start} of the line")
+    except json.JSONDecodeError as exc:
+        return InputError(where, f"malformed JSON: {exc.msg} (column {exc.colno})")
+    if not isinstance(record, dict):
+        return InputError(where, "each line must be a JSON object with a 'text' field")
+    text = record.get("text")
+    if not isinstance(text, str):
+        return InputError(where, "missing or non-string 'text' field")
+    rid = record.get("id")
+    doc_id = str(rid) if isinstance(rid, (str, int)) and rid != "" else where
+    meta = {k: v for k, v in record.items() if k not in ("text", "id")}
+    meta["line"] = lineno
+    fmt = record.get("format", "text")
+    try:
+        return make_document(
+            text, name, fmt if fmt in ("text", "markdown", "html") else "text", doc_id, meta
+        )
+    except ValueError as exc:
+        return InputError(where, str(exc))
