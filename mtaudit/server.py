@@ -65,6 +65,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mtaudit import __version__
+from mtaudit.cli import _probability as _flag_probability  # 0..1 flags, as in scan
 from mtaudit.model import Severity
 from mtaudit.server_openapi import MAX_ID_CHARS, MAX_TOKENS, openapi_document, selection_tokens
 
@@ -1019,16 +1020,6 @@ def _seconds(value: str) -> float:
     return s
 
 
-def _fraction(value: str) -> float:
-    try:
-        p = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not 0.0 <= p <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
-    return p
-
-
 def _csv(value: str) -> list[str]:
     return [v for v in (p.strip() for p in value.split(",")) if v]
 
@@ -1172,7 +1163,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     aud.add_argument(
         "--min-confidence",
-        type=_fraction,
+        type=_flag_probability,
         default=None,
         metavar="P",
         help="drop findings below this confidence (0-1)",
@@ -1185,7 +1176,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     aud.add_argument(
         "--fail-above",
-        type=_fraction,
+        type=_flag_probability,
         default=None,
         metavar="P",
         help="pass=false when mt_probability is at or above P",

@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mtaudit.cli import _severity  # the same --min-severity parsing as scan --fail-on
 from mtaudit.model import (
     CATEGORIES,
     Document,
@@ -176,13 +177,6 @@ def _categories(value: str) -> list[str]:
             f"unknown category {unknown[0]!r}; choose from {', '.join(CATEGORIES)}"
         )
     return cats
-
-
-def _severity(value: str) -> Severity:
-    try:
-        return Severity.parse(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
