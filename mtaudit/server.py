@@ -65,7 +65,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mtaudit import __version__
-from mtaudit.cli import _probability as _flag_probability  # 0..1 flags, as in scan
+from mtaudit.cli import (  # the scan command's flag parsers
+    _int_at_least,
+)
+from mtaudit.cli import _probability as _flag_probability
 from mtaudit.model import Severity
 from mtaudit.server_openapi import MAX_ID_CHARS, MAX_TOKENS, openapi_document, selection_tokens
 
@@ -983,24 +986,8 @@ class BackgroundServer:
 # --- command line -------------------------------------------------------------------------
 
 
-def _positive_int(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
-    return n
-
-
-def _count(value: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {n}")
-    return n
+_positive_int = _int_at_least(1, "at least 1")
+_count = _int_at_least(0, "0 or more")
 
 
 def _port(value: str) -> int:

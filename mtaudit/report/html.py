@@ -149,22 +149,18 @@ class Spool:
         self._file.close()
 
 
-class HtmlReporter(Reporter):
-    """Spools each document, then writes the page with documents sorted by probability."""
+class SpooledReporter(Reporter):
+    """A reporter that spools documents and writes everything at ``finish`` (HTML, Markdown).
+
+    Documents are sorted by probability before anything is written, so they wait in a
+    temp-file :class:`Spool` rather than in memory; subclasses implement ``_write``.
+    """
 
     def __init__(self, stream: IO[str], **options: Any) -> None:
         super().__init__(stream, **options)
         self._spool = Spool()
-        self._order: list[tuple[float, int]] = []  # (-mt_probability, spool index)
         self._errors: list[InputError] = []
         self._signature = ""
-
-    def start(self, signature: str) -> None:
-        self._signature = signature
-
-    def document(self, report: DocumentReport, failed: bool) -> None:
-        index = self._spool.add(script_json(html_document_dict(report, failed)))
-        self._order.append((-report.mt_probability, index))
 
     def error(self, error: InputError) -> None:
         self._errors.append(error)
@@ -174,6 +170,24 @@ class HtmlReporter(Reporter):
             self._write(summary)
         finally:
             self._spool.close()
+
+    def _write(self, summary: Summary) -> None:
+        raise NotImplementedError
+
+
+class HtmlReporter(SpooledReporter):
+    """Spools each document, then writes the page with documents sorted by probability."""
+
+    def __init__(self, stream: IO[str], **options: Any) -> None:
+        super().__init__(stream, **options)
+        self._order: list[tuple[float, int]] = []  # (-mt_probability, spool index)
+
+    def start(self, signature: str) -> None:
+        self._signature = signature
+
+    def document(self, report: DocumentReport, failed: bool) -> None:
+        index = self._spool.add(script_json(html_document_dict(report, failed)))
+        self._order.append((-report.mt_probability, index))
 
     def _write(self, summary: Summary) -> None:
         css, js = _asset("report.css"), _asset("report.js")

@@ -15,10 +15,9 @@ from __future__ import annotations
 import re
 from typing import IO, Any
 
-from mtaudit.model import CATEGORIES, DocumentReport, Finding, InputError, Summary
-from mtaudit.report import Reporter
+from mtaudit.model import CATEGORIES, DocumentReport, Finding, Summary
 from mtaudit.report.diff import revise
-from mtaudit.report.html import Spool
+from mtaudit.report.html import SpooledReporter
 from mtaudit.report.serialize import line_column
 
 CONTEXT_CHARS = 70
@@ -162,15 +161,13 @@ def document_section(
     return "\n".join(out) + "\n"
 
 
-class MarkdownReporter(Reporter):
+class MarkdownReporter(SpooledReporter):
     """Spools per-document sections; writes summary then sections (highest probability first)."""
 
     def __init__(self, stream: IO[str], **options: Any) -> None:
         super().__init__(stream, **options)
-        self._spool = Spool()
         # (-probability, arrival, spool index, id, verdict, failed, findings)
         self._rows: list[tuple[float, int, int, str, str, bool, int]] = []
-        self._errors: list[InputError] = []
         self._rules: dict[str, str] = {}
 
     def start(self, signature: str) -> None:
@@ -193,15 +190,6 @@ class MarkdownReporter(Reporter):
                 len(report.findings),
             )
         )
-
-    def error(self, error: InputError) -> None:
-        self._errors.append(error)
-
-    def finish(self, summary: Summary) -> None:
-        try:
-            self._write(summary)
-        finally:
-            self._spool.close()
 
     def _write(self, summary: Summary) -> None:
         w = self.stream.write
