@@ -142,12 +142,13 @@ def bench_idiom_recall(_: Path) -> None:
 
 
 def bench_fluency(data: Path) -> None:
-    """Sentences/s of the n-gram and transformers LMs; MT601 rate on human news."""
+    """Sentences/s of the n-gram and transformers LMs; MT601/MT602 rates on human news."""
     sys.path.insert(0, str(ROOT / "bench"))
     import bench_fluency
 
     print("\n== fluency language models")
-    bench_fluency.bench(data)
+    wmt22 = data.parent.parent / "wmt22" / "dev.jsonl"
+    bench_fluency.bench(data, extra=[wmt22] if wmt22.exists() and wmt22 != data else [])
 
 
 def bench_backtranslation(data: Path) -> None:

@@ -97,4 +97,8 @@ def _normalise(token: str) -> str:
 
 def build_detectors(context: Context, selection: Selection) -> list[Detector]:
     """Instantiate the detectors that have at least one enabled rule."""
-    return [cls(context) for cls in detector_classes() if selection.wants_detector(cls)]
+    return [
+        cls(context, [r.code for r in cls.rules if selection.enabled(r.code)])
+        for cls in detector_classes()
+        if selection.wants_detector(cls)
+    ]

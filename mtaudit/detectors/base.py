@@ -7,7 +7,7 @@ documents each code it can emit as a :class:`Rule` — that metadata is what
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -57,8 +57,14 @@ class Detector:
     category: ClassVar[str]
     rules: ClassVar[tuple[Rule, ...]]
 
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, enabled_codes: Iterable[str] | None = None) -> None:
         self.context = context
+        #: The rules the scan wants (None: all); lets a detector skip work nobody reads.
+        self.enabled_codes = None if enabled_codes is None else frozenset(enabled_codes)
+
+    def wants(self, code: str) -> bool:
+        """Whether rule ``code`` is enabled for this scan."""
+        return self.enabled_codes is None or code in self.enabled_codes
 
     def detect(self, document: Document, segments: Segmentation) -> Iterator[Finding]:
         """Yield findings for ``document``; ``segments`` holds its paragraphs/sentences."""

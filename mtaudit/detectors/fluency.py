@@ -21,17 +21,26 @@ A sentence is flagged only when it is an outlier twice over:
    reference's IQR/1.349) above the document's median sentence, so a text that is hard
    throughout (a results table, a list of names) is not flagged sentence by sentence.
 
+A second, local test (MT602, :mod:`mtaudit.fluency.agreement`) catches what a sentence
+average dilutes: a quantifier and its noun that disagree in number ("so many interest",
+"every days"), flagged when the n-gram LM finds the agreeing edit far likelier. It always
+uses the n-gram LM (a core dependency), whichever LM the sentence test uses, because its
+threshold was measured with that LM.
+
 Document-level statistics (:func:`document_fluency_stats`) go to the scoring model as
-features whether or not any sentence is flagged.
+features whether or not any sentence is flagged; MT602 findings do not change them.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Iterator, Sequence
 
 from mtaudit.detectors.base import Detector, Rule
 from mtaudit.fluency import Reference, Scorer, SentenceScore, get_scorer, load_reference
+from mtaudit.fluency.agreement import GAIN_THRESHOLD, AgreementIssue, find_agreement_issues
+from mtaudit.fluency.agreement import quantifiers as _quantifiers
 from mtaudit.model import Document, Finding, Severity
 from mtaudit.segment import Segmentation
 
@@ -55,6 +64,23 @@ RULES = (
         "withdraw the reform, whatever the protesters demand').",
         Severity.INFO,
     ),
+    Rule(
+        "MT602",
+        "number-disagreement",
+        "fluency",
+        "A quantifier and the noun after it disagree in number ('so many interest', "
+        "'every days'), and an English language model finds the agreeing form far likelier.",
+        "Spanish, Italian, Portuguese and French quantifiers agree with their noun in "
+        "gender and number ('tanto interés', 'cada día'); a literal translation often "
+        "picks the English quantifier of the wrong number. The check proposes the edits "
+        "that would make the pair agree (change the quantifier, or the noun's number) and "
+        "flags the pair only when the n-gram language model finds the edited sentence at "
+        "least 12 times likelier. Quantifiers are listed in "
+        "mtaudit/lexicons/quantifiers-en.toml.",
+        "The talks showed so many interest in peace as mistrust.",
+        "Make them agree: 'so much interest in peace'.",
+        Severity.WARNING,
+    ),
 )
 
 SUGGESTION = "Rewrite this sentence idiomatically; it reads as a literal translation."
@@ -76,6 +102,18 @@ FEATURE_KEYS = (
     "fluency_outlier_share",
     "fluency_ref_percentile_mean",
 )
+
+
+# Sentences without any listed quantifier skip the agreement test (most of them).
+_QUANTIFIER_RE: re.Pattern[str] | None = None
+
+
+def _quantifier_re() -> re.Pattern[str]:
+    global _QUANTIFIER_RE
+    if _QUANTIFIER_RE is None:
+        words = "|".join(sorted(map(re.escape, _quantifiers()), key=len, reverse=True))
+        _QUANTIFIER_RE = re.compile(rf"\b(?:{words})\b", re.IGNORECASE)
+    return _QUANTIFIER_RE
 
 
 class _NGramSignature:
@@ -158,8 +196,19 @@ class FluencyDetector(Detector):
         path = self.context.options.get("lm_reference")
         return self.context.resource("fluency.reference", lambda: load_reference(self.scorer, path))
 
+    @property
+    def agreement_lm(self):
+        """The n-gram LM for MT602: the sentence scorer itself when it is the n-gram LM."""
+        from mtaudit.fluency.ngram import NGramScorer
+
+        if isinstance(self.scorer, NGramScorer):
+            return self.scorer
+        return self.context.resource("fluency.ngram", NGramScorer)
+
     def preload(self) -> None:
         self.reference  # noqa: B018 - loads the scorer too; raises FluencyUnavailable
+        if self.wants("MT602"):
+            self.agreement_lm  # noqa: B018
 
     def model_signature(self) -> str | None:
         return self.scorer.signature
@@ -173,6 +222,50 @@ class FluencyDetector(Detector):
         spans = segments.sentences
         if not spans:
             return [], {}
+        agreement = self._agreement_findings(document, spans) if self.wants("MT602") else []
+        findings, features = self._outlier_findings(document, spans)
+        return sorted(findings + agreement, key=lambda f: (f.start, f.code)), features
+
+    def _agreement_findings(self, document: Document, spans) -> list[Finding]:
+        """MT602 for every quantifier-noun pair the LM wants to agree."""
+        out: list[Finding] = []
+        pattern = _quantifier_re()
+        for span in spans:
+            sentence = span.text(document.text)
+            if not pattern.search(sentence):
+                continue
+            for issue in find_agreement_issues(self.agreement_lm, sentence):
+                out.append(self._agreement_finding(document, span.start, issue))
+        return out
+
+    def _agreement_finding(self, document: Document, offset: int, issue: AgreementIssue) -> Finding:
+        ratio = issue.likelihood_ratio
+        ratio_text = f"{ratio:,.0f}" if ratio < 1e6 else "over a million"
+        changed = "quantifier" if issue.edit == "quantifier" else "noun's number"
+        # 0.6 at the threshold, rising to 0.9 for a gain three nats above it.
+        confidence = 0.6 + 0.1 * min(3.0, issue.gain - GAIN_THRESHOLD)
+        return self.finding(
+            "MT602",
+            document,
+            offset + issue.start,
+            offset + issue.end,
+            f"'{issue.text}': the quantifier and its noun disagree in number; an English "
+            f"language model finds '{issue.replacement}' {ratio_text} times likelier here "
+            "(a literal translation often keeps the source's agreement).",
+            suggestion=issue.replacement,
+            confidence=confidence,
+            evidence={
+                "alternative": issue.replacement,
+                "edit": changed,
+                "log_likelihood_gain": issue.gain,
+                "lm": self.agreement_lm.signature,
+            },
+        )
+
+    def _outlier_findings(
+        self, document: Document, spans
+    ) -> tuple[list[Finding], dict[str, float]]:
+        """MT601 and the document features, from whole-sentence scores."""
         scorer, ref = self.scorer, self.reference
         scores = scorer.score([s.text(document.text) for s in spans])
         scored = [

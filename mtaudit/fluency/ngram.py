@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mtaudit.fluency import FluencyUnavailable, SentenceScore
 
-__all__ = ["NGramScorer", "OOV_NLL", "lm_tokens", "model_path"]
+__all__ = ["NGramScorer", "OOV_NLL", "lm_token_spans", "lm_tokens", "model_path"]
 
 # LogMath base of the returned integers: pocketsphinx's default (Config()["logbase"]).
 _LOG_BASE = 1.0001
@@ -212,6 +212,35 @@ class NGramScorer:
         with self._lock:
             return lm_tokens(sentence, self._word_forms)
 
+    def token_spans(self, sentence: str) -> list[tuple[str, int, int]]:
+        """The LM words of ``sentence`` with the character span of the word each came from."""
+        with self._lock:
+            return lm_token_spans(sentence, self._word_forms)
+
+    def window_logprob(self, tokens: Sequence[str], start: int, stop: int) -> float:
+        """Log-probability (nats) of ``tokens[start:stop]`` given the tokens before them.
+
+        Position ``len(tokens)`` is the end-of-sentence event. Costs follow
+        :meth:`score_tokens`: an OOV word costs ``oov_nll`` and leaves an unknown history.
+        Comparing two token lists that differ only inside the window (plus the two tokens
+        after it, the trigram's reach) compares the whole sentences' probabilities.
+        """
+        total = 0.0
+        with self._lock:
+            for j in range(max(0, start), min(stop, len(tokens) + 1)):
+                word = tokens[j] if j < len(tokens) else _EOS
+                if word != _EOS and self._unigram_nll(word) is None:
+                    total -= self.oov_nll
+                    continue
+                hist = [
+                    _BOS if k < 0 else (tokens[k] if self._unigram_nll(tokens[k]) else _OOV)
+                    for k in (j - 1, j - 2)
+                ]
+                # At the sentence start the history is only <s> (see score_tokens).
+                words = [word, hist[0]] if hist[0] == _BOS else [word, *hist]
+                total += self._lm.prob(words) * _TO_NATS
+        return total
+
     # -- scoring ------------------------------------------------------------------------
 
     def score_tokens(self, tokens: Sequence[str]) -> SentenceScore:
@@ -260,13 +289,30 @@ def _lowercase(surface: str) -> tuple[str, ...]:
 
 def lm_tokens(sentence: str, forms: Callable[[str], Sequence[str]] = _lowercase) -> list[str]:
     """Tokenise ``sentence`` to spoken-form words; ``forms`` maps each word to LM words."""
-    out: list[str] = []
+    return [tok for tok, _, _ in lm_token_spans(sentence, forms)]
+
+
+def lm_token_spans(
+    sentence: str, forms: Callable[[str], Sequence[str]] = _lowercase
+) -> list[tuple[str, int, int]]:
+    """Like :func:`lm_tokens`, with each word's (start, end) in ``sentence``.
+
+    A source word that becomes several LM words ("2008", "U.S.") gives each the same span.
+    (``str.translate`` of the quote table maps one character to one, so offsets hold.)
+    """
+    out: list[tuple[str, int, int]] = []
     for m in _TOKEN.finditer(sentence.translate(_QUOTES)):
         kind = m.lastgroup  # the last group that matched: word, acr, or num/suf
         if kind == "word":
-            out.extend(forms(m.group("word")))
+            words: Sequence[str] = forms(m.group("word"))
         elif kind == "acr":
-            out.extend(f"{c}." for c in m.group("acr").lower() if c != ".")
+            words = [f"{c}." for c in m.group("acr").lower() if c != "."]
         else:
-            out.extend(number_words(m.group("num"), m.group("suf"), m.group("cur")))
+            words = number_words(m.group("num"), m.group("suf"), m.group("cur"))
+        if kind in ("word", "acr"):
+            start, end = m.span(kind)
+        else:  # the numeral with its currency sign and suffix, without the space between
+            start = m.start("cur") if m.group("cur") else m.start("num")
+            end = m.end("suf") if m.group("suf") else m.end("num")
+        out.extend((w, start, end) for w in words)
     return out

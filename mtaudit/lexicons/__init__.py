@@ -30,6 +30,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "boilerplate": ("pattern", "message", "provenance"),
     "english_idiom": ("phrase",),
     "loanword": ("word",),
+    "quantifier": ("word", "number"),
 }
 
 
