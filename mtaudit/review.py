@@ -301,11 +301,36 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--decisions",
         metavar="FILE",
-        default=str(DEFAULT_DECISIONS),
-        help=f"where decisions are kept (default: {DEFAULT_DECISIONS})",
+        default=None,
+        help="where decisions are kept (default: the config's `decisions` setting, as "
+        f"`mtaudit scan` reads it, else {DEFAULT_DECISIONS})",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help="a config file applied over the discovered ones (for its `decisions` setting)",
+    )
+    parser.add_argument(
+        "--isolated",
+        action="store_true",
+        help="ignore the user's and the project's config files (--config still applies)",
     )
     parser.set_defaults(func=cmd_review)
     return parser
+
+
+def decisions_path(args: argparse.Namespace) -> Path:
+    """``--decisions``, else the ``decisions`` setting of the config that applies in the
+    current folder (the one ``mtaudit scan`` would use), else the default file. Reviews
+    and later scans must agree on the file, or dismissals never reach the gate."""
+    if args.decisions:
+        return Path(args.decisions)
+    from mtaudit.config import ConfigResolver
+
+    # ConfigError is a ValueError that names the file and line: the caller reports it.
+    config = ConfigResolver(args.config, {}, isolated=args.isolated).for_path(None)
+    return Path(config.decisions) if config.decisions else DEFAULT_DECISIONS
 
 
 def cmd_review(
@@ -318,7 +343,7 @@ def cmd_review(
 
     try:
         saved = load_report(args.report)
-        decisions = Decisions.load(args.decisions)
+        decisions = Decisions.load(decisions_path(args))
     except (ReportError, ValueError) as exc:
         print(f"mtaudit: error: {exc}", file=sys.stderr)
         return ExitCode.USAGE

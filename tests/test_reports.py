@@ -654,6 +654,31 @@ def test_review_eof_quits_without_losing_decisions(saved_report, tmp_path):
     assert code == 0 and len(json.loads(decisions.read_text())["decisions"]) == 1
 
 
+def test_review_uses_the_configs_decisions_file(saved_report, tmp_path, monkeypatch):
+    """Without --decisions, review writes where the project config says scans read."""
+    from mtaudit import review
+
+    project = tmp_path / "desk"
+    project.mkdir()
+    (project / "mtaudit.toml").write_text('decisions = "team/decisions.json"\n', "utf-8")
+    monkeypatch.chdir(project)
+    console = Console(file=io.StringIO(), width=160, force_terminal=False)
+    target = project / "team" / "decisions.json"
+    args = _subcommand(review, "review", str(saved_report))
+    assert args.func(args, console=console, stream=ScriptedInput("d\nq\n", target)) == 0
+    assert len(json.loads(target.read_text())["decisions"]) == 1
+    assert not (project / ".mtaudit").exists()
+    # --isolated ignores the project file; --decisions always wins.
+    args = _subcommand(review, "review", str(saved_report), "--isolated")
+    assert review.decisions_path(args) == review.DEFAULT_DECISIONS
+    args = _subcommand(review, "review", str(saved_report), "--decisions", "x.json")
+    assert review.decisions_path(args) == Path("x.json")
+    # A broken config is a usage error naming the file, not a traceback.
+    (project / "mtaudit.toml").write_text("decisions = [\n", "utf-8")
+    args = _subcommand(review, "review", str(saved_report))
+    assert args.func(args, console=console, stream=io.StringIO("")) == 2
+
+
 def test_fingerprint_survives_edits_elsewhere_but_not_in_its_sentence():
     from mtaudit.review import finding_context, fingerprint
 
