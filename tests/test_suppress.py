@@ -198,3 +198,24 @@ def test_markdown_comment_offsets_and_lines():
     for (at, body), para in zip(doc.meta["comments"], (P2, P4, P5, P6), strict=True):
         following = doc.text[at:].lstrip()
         assert following.startswith(para) or body.endswith("enable MT401"), body
+
+
+def test_markdown_suppressions_shown_as_code_are_not_suppressions():
+    """A style guide that *shows* how to suppress (in a fence, an indented block or an
+    inline code span) must not silence the findings after it."""
+    source = (
+        "# How to silence a rule\n\n"
+        "```markdown\n<!-- mtaudit: disable MT401 -->\n```\n\n"
+        "    <!-- mtaudit: disable -->\n\n"
+        "Write `<!-- mtaudit: ignore MT401 -->` before a paragraph.\n\n"
+        f"{P1}\n\n"
+        "<!-- mtaudit: ignore MT401 -->\n"
+        f"{P2}\n"
+    )
+    doc = make_document(source, "guide.md", "markdown")
+    assert [body for _, body in doc.meta["comments"]] == ["mtaudit: ignore MT401"]
+    assert doc.meta["comment_lines"] == [13]
+    f1 = _finding(doc.text, " ”said")
+    f2 = _finding(doc.text, " ”said", after=doc.text.index(P2))
+    kept, unused = suppress.apply(doc, [f1, f2])
+    assert kept == [f1] and unused == []

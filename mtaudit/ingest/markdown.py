@@ -32,6 +32,7 @@ _INLINE = re.compile(
     re.VERBOSE,
 )
 _COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
+_CODE_SPAN = re.compile(r"(`+)[^`]*?\1")
 
 
 @dataclass
@@ -59,11 +60,13 @@ def markdown_to_text(source: str) -> tuple[str, list[tuple[int, int]], list[tupl
     """
     out = _Builder()
     comments: list[tuple[int, str]] = []
-    # Comments may span lines: blank them first (same length keeps offsets valid).
+    # Comments may span lines: blank them first (same length keeps offsets valid). Only
+    # those outside code are kept: a fenced example of a suppression is not a suppression.
     masked = list(source)
     comment_at: dict[int, str] = {}
-    for m in _COMMENT.finditer(source):
+    for m in prose_comments(source):
         comment_at[m.start()] = m.group(1).strip()
+    for m in _COMMENT.finditer(source):
         for i in range(m.start(), m.end()):
             if masked[i] != "\n":
                 masked[i] = " "
@@ -103,6 +106,32 @@ def markdown_to_text(source: str) -> tuple[str, list[tuple[int, int]], list[tupl
         out.emit("\n", None)
     text = "".join(out.parts)
     return text, out.anchors, comments
+
+
+def prose_comments(source: str) -> list[re.Match[str]]:
+    """The HTML comments of ``source`` outside fenced, indented and inline code."""
+    code: list[tuple[int, int]] = []  # (start, end) source ranges of code
+    fence: str | None = None
+    pos = 0
+    for line in source.splitlines(keepends=True):
+        line_start, pos = pos, pos + len(line)
+        body = line.rstrip("\r\n")
+        if fence:
+            if body.strip().startswith(fence):
+                fence = None
+            code.append((line_start, pos))
+            continue
+        m = _FENCE.match(body)
+        if m:
+            fence = m.group(1)[:3]
+            code.append((line_start, pos))
+        elif body.startswith(("    ", "\t")) and not body.lstrip().startswith(("-", "*", "+")):
+            code.append((line_start, pos))
+        else:
+            code.extend(
+                (line_start + c.start(), line_start + c.end()) for c in _CODE_SPAN.finditer(body)
+            )
+    return [m for m in _COMMENT.finditer(source) if not any(a <= m.start() < b for a, b in code)]
 
 
 def _emit_inline(line: str, start: int, end: int, line_start: int, out: _Builder) -> None:
