@@ -1,6 +1,6 @@
 """``make bench``: throughput, memory and marker precision, measured on real news.
 
-Each timing runs in a fresh interpreter so peak RSS (``ru_maxrss``) belongs to that scan
+Each timing runs in a fresh interpreter so peak RSS (``VmHWM``) belongs to that scan
 alone. Figures are printed as a table; quote them as ratios when comparing.
 
 Usage: python bench/run.py [--data ../shared/bench/wmt-de-en/dev.jsonl] [--only NAME ...]
@@ -30,8 +30,15 @@ t0 = time.perf_counter()
 with contextlib.redirect_stderr(io.StringIO()):
     code = main(args)
 elapsed = time.perf_counter() - t0
-print(json.dumps({"code": code, "seconds": elapsed,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM is this process image's own peak. ru_maxrss is not: Linux carries the parent's
+# peak over fork+exec, so after the fluency section has loaded SmolLM2 in the parent,
+# every child would report the parent's 2 GB.
+try:
+    with open("/proc/self/status") as fh:
+        peak_kb = next(int(ln.split()[1]) for ln in fh if ln.startswith("VmHWM:"))
+except (OSError, StopIteration):
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"code": code, "seconds": elapsed, "peak_mb": peak_kb / 1024}))
 """
 
 
