@@ -12,6 +12,11 @@ every other given file whole — what the shipped weights are trained on). A cro
 check trains on DeepL + human and tests on Google + human, and vice versa (wmt-de-en,
 leave-one-year-out).
 
+Length check (train ``all``): every held-out document longer than 100, 150 and 300 words is
+also scored on its prefix of that many words (cut at a sentence end), to see whether short
+texts are scored as reliably as whole documents: the share of human prefixes at >= 0.5,
+MT recall, AUROC and ECE per length.
+
 Usage: python bench/bench_scoring.py --data ../shared/bench/wmt-de-en/dev.jsonl \\
            --data ../shared/bench/wmt22/dev.jsonl [--no-fluency] [--json OUT]
 """
@@ -36,10 +41,14 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import train as T  # noqa: E402
 
-from mtaudit.model_score import ScoreModel, content_signature, sigmoid  # noqa: E402
+from mtaudit.model_score import ScoreModel, content_signature  # noqa: E402
 
 SEED = 13
 OWN_FOLDS = 5  # group folds for a single-year file
+#: Prefix lengths (words) of the length check.
+PREFIX_LENGTHS = (100, 150, 300)
+#: Extra keyword arguments for ``train.fit`` (experiments set them; the bench keeps none).
+FIT_OPTIONS: dict[str, Any] = {}
 
 
 def _is_ht(origin: str) -> bool:
@@ -67,8 +76,15 @@ def _model(weights: dict[str, Any]) -> ScoreModel:
 
 def _predict(model: ScoreModel, docs: Sequence[T.DocFeatures]) -> np.ndarray:
     """Calibrated statistical probability (no markers: WMT data has next to none)."""
-    z = [model.intercept + model.ngram_logit(d.ngrams) + model.dense_logit(d.dense) for d in docs]
-    return np.array([sigmoid(model.calib_a * v + model.calib_b) for v in z])
+    return np.array(
+        [
+            model.calibrate(
+                model.intercept + model.ngram_logit(d.ngrams) + model.dense_logit(d.dense),
+                d.words,
+            )
+            for d in docs
+        ]
+    )
 
 
 def _fit(recs: Sequence[T.Record], docs: Sequence[T.DocFeatures]) -> ScoreModel:
@@ -79,6 +95,7 @@ def _fit(recs: Sequence[T.Record], docs: Sequence[T.DocFeatures]) -> ScoreModel:
             [r.dataset for r in recs],
             T.group_keys(recs),
             seed=SEED,
+            **FIT_OPTIONS,
         )
     )
 
@@ -90,10 +107,14 @@ def cross_validate(
     extra_docs: list[T.DocFeatures] | None = None,
     train_filter: Any = None,
     test_filter: Any = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold probabilities for ``test_recs`` (NaN where ``test_filter`` is False)."""
+    prefixes: dict[int, list[T.DocFeatures | None]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
+    """Out-of-fold probabilities for ``test_recs`` (NaN where ``test_filter`` is False),
+    the folds, and the same for each document's prefixes (NaN where it has none)."""
     folds = test_folds(test_recs)
     p = np.full(len(test_recs), np.nan)
+    prefixes = prefixes or {}
+    p_pre = {n: np.full(len(test_recs), np.nan) for n in prefixes}
     keep_tr = np.array([train_filter(r) if train_filter else True for r in test_recs])
     keep_te = np.array([test_filter(r) if test_filter else True for r in test_recs])
     for k in sorted(set(folds)):
@@ -105,7 +126,11 @@ def cross_validate(
         docs = [test_docs[i] for i in tr] + list(extra_docs or [])
         model = _fit(recs, docs)
         p[te] = _predict(model, [test_docs[i] for i in te])
-    return p, folds
+        for n, pre in prefixes.items():
+            idx = [i for i in te if pre[i] is not None]
+            if idx:
+                p_pre[n][idx] = _predict(model, [pre[i] for i in idx])
+    return p, folds, p_pre
 
 
 def _auc(y: np.ndarray, p: np.ndarray, mask: np.ndarray) -> float | None:
@@ -162,6 +187,37 @@ def metrics(recs: Sequence[T.Record], p: np.ndarray) -> dict[str, Any]:
     return out
 
 
+def length_check(
+    recs: Sequence[T.Record], p_full: np.ndarray, p_pre: dict[int, np.ndarray]
+) -> dict[str, dict[str, Any]]:
+    """Per prefix length: human share at >= 0.5 (all, translations, originals), MT recall,
+    AUROC and balanced ECE; ``full`` is the same on whole documents."""
+    y = np.array([r.label for r in recs])
+    ht = np.array([_is_ht(r.origin) for r in recs])
+    orig = np.array([_is_original(r.origin) for r in recs])
+    out = {}
+    for name, p in [("full", p_full)] + [(str(n), v) for n, v in sorted(p_pre.items())]:
+        ok = ~np.isnan(p)
+        flag = ok & (np.nan_to_num(p) >= 0.5)
+
+        def share(mask: np.ndarray, flag: np.ndarray = flag, ok: np.ndarray = ok) -> float:
+            m = mask & ok
+            return round(float(flag[m].mean()), 4) if m.any() else float("nan")
+
+        w = T.sample_weights(y[ok], [r.dataset for r, k in zip(recs, ok, strict=True) if k])
+        out[name] = {
+            "documents": int(ok.sum()),
+            "human_at_0.5": share(y == 0),
+            "ht_at_0.5": share(ht),
+            "original_at_0.5": share(orig),
+            "mt_recall_at_0.5": share(y == 1),
+            "auroc_mt_vs_human": _auc(y, p, ok),
+            "auroc_mt_vs_ht": _auc(y, p, ok & ((y == 1) | ht)),
+            "ece_balanced": T.reliability_table(p[ok], y[ok], w)[1],
+        }
+    return out
+
+
 def feature_cost(recs: Sequence[T.Record], model: ScoreModel, fluency: Any) -> dict[str, float]:
     """Milliseconds per document: text features + scoring, and the fluency LM features."""
     times = []
@@ -196,20 +252,27 @@ def bench(data_paths: Sequence[str], use_fluency: bool = True) -> dict[str, Any]
             if len({r.year for r in recs}) >= 3
             else f"{OWN_FOLDS} source-document group folds"
         }
-        p_own, _ = cross_validate(recs, docs)
+        prefixes = {}
+        for n in PREFIX_LENGTHS:
+            texts = [T.prefix_text(r.text, n) for r in recs]
+            prefixes[n] = [None if t is None else T.featurize_text(t, fluency) for t in texts]
+        extra_r = [r for n, (rs, _) in sets.items() if n != name for r in rs]
+        extra_d = [d for n, (_, ds) in sets.items() if n != name for d in ds]
+        p_own, _, pre_own = cross_validate(recs, docs, prefixes=None if extra_r else prefixes)
         res["own"] = metrics(recs, p_own)
-        if len(sets) > 1:
-            extra_r = [r for n, (rs, _) in sets.items() if n != name for r in rs]
-            extra_d = [d for n, (_, ds) in sets.items() if n != name for d in ds]
-            p_all, _ = cross_validate(recs, docs, extra_r, extra_d)
+        if extra_r:
+            p_all, _, pre_all = cross_validate(recs, docs, extra_r, extra_d, prefixes=prefixes)
             res["all"] = metrics(recs, p_all)
+            res["length_check"] = length_check(recs, p_all, pre_all)
+        else:
+            res["length_check"] = length_check(recs, p_own, pre_own)
         origins = {r.origin for r in recs}
         if any(o.startswith("deepl") for o in origins) and any(
             o.startswith("google") for o in origins
         ):
             res["cross_system"] = {}
             for train_sys, test_sys in (("deepl", "google"), ("google", "deepl")):
-                p, _ = cross_validate(
+                p, _, _ = cross_validate(
                     recs,
                     docs,
                     train_filter=lambda r, s=test_sys: not r.origin.startswith(s),
@@ -264,6 +327,11 @@ def _print(name: str, res: dict[str, Any]) -> None:
         print(f"  {row['bin']}  {row['n']:5d}  {row['predicted']:.3f}  {row['observed']:.3f}")
     for k, v in res.get("cross_system", {}).items():
         print(f"cross-system {k}: " + ", ".join(f"{a}={_fmt(b)}" for a, b in v.items()))
+    print(f"length check (train {last}; prefixes cut at a sentence end):")
+    cols = list(next(iter(res["length_check"].values())))
+    print(f"  {'words':>6s}" + "".join(f"{c:>18s}" for c in cols))
+    for n, row in res["length_check"].items():
+        print(f"  {n:>6s}" + "".join(f"{_fmt(row[c]):>18s}" for c in cols))
     print("cost: " + ", ".join(f"{k}={v}" for k, v in res["cost"].items()))
 
 

@@ -15,9 +15,21 @@ Two layers, applied in this order:
      with its training mean, i.e. contributes nothing; fluency features from another LM
      than the one recorded in the weights (``fluency_lm``) are dropped the same way.
 
-   Its raw logit ``z`` is calibrated by Platt scaling, ``sigmoid(a*z + b)`` with ``a > 0``,
-   fitted on out-of-fold logits, so the map is monotone and 0.7 means about 70% *at a 50%
-   prior* (training weights give MT and human documents, and each data set, equal mass).
+   Its raw logit ``z`` is calibrated by *length-aware* Platt scaling, fitted on
+   out-of-fold logits of whole documents and of 80/150/300-word chunks of them::
+
+       t = clip((log(words) - log(lo)) / (log(hi) - log(lo)), 0, 1)
+       p = sigmoid(slope(t) * z + intercept(t))
+       slope(t) = (1 - t) * slope_lo + t * slope_hi,  0 < slope_lo <= slope_hi
+
+   i.e. Platt scaling on ``[z, z*log(words), log(words)]`` with ``log(words)`` clamped to
+   the fitted range ``[lo, hi]``. Both end slopes are positive, so the map is strictly
+   increasing in ``z`` at every length (:meth:`ScoreModel.from_dict` refuses a file where
+   it is not), and the slope never grows as a text gets shorter: a short text carries less
+   style evidence, so the same logit means less. Below ``lo`` words (shorter than any
+   calibration sample) the calibrated log-odds are further scaled by ``words / lo``
+   toward the prior. 0.7 means about 70% *at a 50% prior* (training weights give MT and
+   human documents, and each data set, equal mass).
 
 2. **Marker evidence** on top, in log-odds: each finding category adds
    ``cap * (1 - exp(-rate * sum(confidence) / cap))`` — ``rate`` log-odds for the first
@@ -60,9 +72,6 @@ MARKER_LOG_ODDS: dict[str, tuple[float, float]] = {
 }
 _DEFAULT_MARKER = (0.3, 1.0)
 
-# Below this many words the statistical evidence is shrunk toward the prior (logit 0):
-# the model was trained on documents of 39+ words and a caption says little about style.
-MIN_WORDS_FULL_WEIGHT = 40
 # Keeps logit() finite when a calibrated probability is rounded to 0 or 1.
 _EPS = 1e-6
 
@@ -130,8 +139,11 @@ class ScoreModel:
     dense_scale: tuple[float, ...]
     dense_coef: tuple[float, ...]  # per standardised feature
     intercept: float
-    calib_a: float
-    calib_b: float
+    #: Calibration (see the module docstring): slopes and intercepts at ``calib_words[0]``
+    #: and ``calib_words[1]`` words, interpolated in log(words) between them.
+    calib_slope: tuple[float, float]
+    calib_intercept: tuple[float, float]
+    calib_words: tuple[float, float]
     #: Signature of the LM the fluency_* inputs were computed with (None: no fluency inputs).
     #: Only pass fluency features from a detector running that LM: other LMs' surprisal
     #: is on another scale.
@@ -149,9 +161,7 @@ class ScoreModel:
         if not len(ng["vocab"]) == len(ng["idf"]) == len(ng["coef"]):
             raise WeightsError("n-gram vocab, idf and coef differ in length")
         dense = data["dense"]
-        calib = data["calibration"]
-        if calib["method"] != "platt" or float(calib["a"]) <= 0:
-            raise WeightsError("calibration must be Platt scaling with a > 0 (monotone)")
+        slope, intercept, words = _calibration(data["calibration"])
         return cls(
             version=str(data["version"]),
             signature=signature,
@@ -164,8 +174,9 @@ class ScoreModel:
             dense_scale=tuple(float(x) for x in dense["scale"]),
             dense_coef=tuple(float(x) for x in dense["coef"]),
             intercept=float(data["intercept"]),
-            calib_a=float(calib["a"]),
-            calib_b=float(calib["b"]),
+            calib_slope=slope,
+            calib_intercept=intercept,
+            calib_words=words,
             fluency_lm=dense.get("fluency_lm"),
         )
 
@@ -219,9 +230,26 @@ class ScoreModel:
             self.intercept + self.ngram_logit(feats.ngram_counts(text)) + self.dense_logit(values)
         )
 
-    def calibrate(self, z: float) -> float:
+    def calibrated_logit(self, z: float, words: int | None = None) -> float:
+        """Calibrated log-odds of raw logit ``z`` for a text of ``words`` words.
+
+        Strictly increasing in ``z`` at every length; ``words=None`` means full length.
+        """
+        lo, hi = self.calib_words
+        n = hi if words is None else max(float(words), 0.0)
+        t = 0.0 if n <= lo else 1.0 if n >= hi else math.log(n / lo) / math.log(hi / lo)
+        slope = (1.0 - t) * self.calib_slope[0] + t * self.calib_slope[1]
+        shift = (1.0 - t) * self.calib_intercept[0] + t * self.calib_intercept[1]
+        out = slope * z + shift
+        if n < lo:
+            # Shorter than any calibration sample: no data to say how little such a text
+            # tells; shrink toward the prior in proportion to its length.
+            out *= n / lo
+        return out
+
+    def calibrate(self, z: float, words: int | None = None) -> float:
         """Calibrated probability for raw logit ``z`` (monotone increasing in ``z``)."""
-        return sigmoid(self.calib_a * z + self.calib_b)
+        return sigmoid(self.calibrated_logit(z, words))
 
     def score(
         self,
@@ -243,9 +271,7 @@ class ScoreModel:
             p = 0.0 if markers == 0 else sigmoid(markers)
             return ScoreBreakdown(0.0, 0.5, markers, p, 0)
         z = self.raw_logit(text, features)
-        stat_logit = self.calib_a * z + self.calib_b
-        # Short texts: shrink the statistical evidence toward the prior (why: see constant).
-        stat_logit *= min(1.0, words / MIN_WORDS_FULL_WEIGHT)
+        stat_logit = self.calibrated_logit(z, words)
         p_stat = sigmoid(stat_logit)
         return ScoreBreakdown(z, p_stat, markers, sigmoid(stat_logit + markers), words)
 
@@ -263,6 +289,43 @@ class ScoreModel:
     def scorer_version(self) -> str:
         """For report signatures: model version and the start of the weights' sha256."""
         return f"{self.version}+{self.signature[:12]}"
+
+
+def _calibration(
+    calib: Mapping[str, Any],
+) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float]]:
+    """Slopes, intercepts and word range of a calibration block, checked to be monotone.
+
+    ``platt-length`` (see the module docstring) or the older length-blind ``platt``
+    (``sigmoid(a*z + b)``, shrunk toward the prior below 40 words).
+    """
+    try:
+        if calib["method"] == "platt":
+            a, b = float(calib["a"]), float(calib["b"])
+            slope, intercept, words = (a, a), (b, b), (40.0, 41.0)
+        elif calib["method"] == "platt-length":
+            slope = (float(calib["slope"][0]), float(calib["slope"][1]))
+            intercept = (float(calib["intercept"][0]), float(calib["intercept"][1]))
+            words = (float(calib["words"][0]), float(calib["words"][1]))
+        else:
+            raise WeightsError(f"unknown calibration method {calib['method']!r}")
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        if isinstance(exc, WeightsError):
+            raise
+        raise WeightsError(f"malformed calibration block: {exc!r}") from None
+    values = slope + intercept + words
+    if not all(math.isfinite(v) for v in values):
+        raise WeightsError("calibration parameters must be finite")
+    # The slope is linear in t between the two ends, so positive ends make it positive at
+    # every length: the map is strictly increasing in the raw logit everywhere.
+    if not (slope[0] > 0 and slope[1] > 0):
+        raise WeightsError("calibration must be strictly increasing in z (slopes > 0)")
+    # A shorter text carries less evidence: never a steeper map than at full length.
+    if slope[0] > slope[1]:
+        raise WeightsError("calibration slope must not decrease with length")
+    if not 1.0 <= words[0] < words[1]:
+        raise WeightsError("calibration word range must satisfy 1 <= lo < hi")
+    return slope, intercept, words
 
 
 def read_weights(path: str | Path | None = None) -> dict[str, Any]:

@@ -11,9 +11,21 @@ they lie (the data is never copied into the project). Output: a JSON-only weight
 
 Model: L2 logistic regression on [TF-IDF of abstract 1-2-grams | standardised dense
 features x ``DENSE_SCALE``]; sample weights give every data set, and within it MT and human
-documents, equal mass (a 50% prior, whatever the mix of the files). Platt calibration is
-fitted on out-of-fold logits from group folds (by year; by source document for a file with
-fewer than 3 years), so no source document is on both sides of a fold.
+documents, equal mass (a 50% prior, whatever the mix of the files).
+
+Length augmentation: a model fitted on whole news articles (most several hundred words) is
+overconfident on short texts, whose style statistics are noisier. So every document also
+contributes consecutive 80/150/300-word chunks of itself (cut at sentence ends), which
+share the document's label, cross-validation group and training mass (the document and its
+chunks weigh what the document alone did).
+
+Calibration is length-aware Platt scaling (see :mod:`mtaudit.model_score`), fitted on the
+out-of-fold logits of documents *and* chunks from group folds (by year; by source document
+for a file with fewer than 3 years), so no source document — nor any chunk of it — is on
+both sides of a fold. It is constrained to be strictly increasing in the logit at every
+length, and never more confident about a shorter text at the same logit; its weights
+balance MT and human within each length bin, so it cannot learn that length itself
+predicts the label (WMT original-English articles are longer than the translations).
 
 The training core (:func:`featurize`, :func:`fit`) is importable for ``bench/`` and the
 tests; it needs numpy, scipy and scikit-learn, which inference does not.
@@ -33,6 +45,8 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
+from scipy.optimize import minimize
+from scipy.special import expit
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -47,6 +61,7 @@ from mtaudit.model_score import (  # noqa: E402
     canonical_json,
     content_signature,
 )
+from mtaudit.segment import segment  # noqa: E402
 
 MODEL_VERSION = "lr-abstract-ngram-1"
 #: Inverse L2 strength (chosen by leave-one-year-out CV on wmt-de-en: 3-30 are within 0.01
@@ -60,6 +75,18 @@ MIN_DF = 8
 DENSE_SCALE = 0.02
 #: Folds for the out-of-fold logits the calibration is fitted on.
 CALIB_FOLDS = 5
+#: Length augmentation: besides the whole document, training and calibration see
+#: consecutive chunks of it of about these many words, cut at sentence boundaries (only
+#: lengths under 2/3 of the document, so a chunk is never almost the whole of it).
+CHUNK_LENGTHS: tuple[int, ...] = (80, 150, 300)
+#: At most this many chunks per document and length (evenly spaced through the document).
+MAX_CHUNKS = 4
+#: Share of a document's training mass given to its chunks of each length (split evenly
+#: among them); the whole document keeps the rest, so every document weighs as before.
+CHUNK_SHARE = 1 / 6
+#: Length-aware calibration: log(words) is clamped to this range (shorter texts are
+#: shrunk toward the prior by :mod:`mtaudit.model_score`).
+CALIB_WORDS = (80.0, 1000.0)
 #: Significant digits kept in the file: ~1e-4 agreement with the fit, stable bytes, < 200 KB.
 DIGITS = 5
 
@@ -82,6 +109,12 @@ class DocFeatures:
 
     ngrams: dict[str, int]
     dense: dict[str, float] = field(default_factory=dict)
+    #: Word count as :mod:`mtaudit.model_score` counts them (the calibration's length).
+    words: int = 0
+    #: For a chunk, the length it was cut for (:data:`CHUNK_LENGTHS`); 0 for a document.
+    length: int = 0
+    #: Features of the document's length-augmentation chunks (:func:`chunk_texts`).
+    chunks: list[DocFeatures] = field(default_factory=list)
 
 
 def load_records(paths: Iterable[str | Path]) -> list[Record]:
@@ -192,17 +225,108 @@ def fluency_featurizer() -> Callable[[str], dict[str, float]] | None:
     return run
 
 
+def word_count(text: str) -> int:
+    """Words as the scorer counts them."""
+    return len(F.WORD.findall(text))
+
+
+def _sentence_pieces(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, words) of every sentence of ``text`` that has words."""
+    out = []
+    for s in segment(text).sentences:
+        n = word_count(text[s.start : s.end])
+        if n:
+            out.append((s.start, s.end, n))
+    return out
+
+
+def chunk_texts(text: str, length: int, max_chunks: int = MAX_CHUNKS) -> list[str]:
+    """Consecutive pieces of ``text`` of ``length``+ words, cut at sentence ends.
+
+    Empty when the text is under 1.5 x ``length`` words; a tail shorter than ``length`` is
+    dropped. More than ``max_chunks`` pieces are thinned to evenly spaced ones.
+    """
+    pieces = _sentence_pieces(text)
+    if sum(n for _, _, n in pieces) < 1.5 * length:
+        return []
+    chunks, start, acc = [], None, 0
+    for s, e, n in pieces:
+        start = s if start is None else start
+        acc += n
+        if acc >= length:
+            chunks.append(text[start:e])
+            start, acc = None, 0
+    if len(chunks) > max_chunks:
+        step = (len(chunks) - 1) / (max_chunks - 1) if max_chunks > 1 else 0
+        chunks = [chunks[round(i * step)] for i in range(max_chunks)]
+    return chunks
+
+
+def prefix_text(text: str, length: int) -> str | None:
+    """The first sentences of ``text`` up to ``length``+ words (None: not shorter)."""
+    end, acc = None, 0
+    for _, e, n in _sentence_pieces(text):
+        acc += n
+        end = e
+        if acc >= length:
+            break
+    if end is None or acc < length or not text[end:].strip():
+        return None
+    return text[:end]
+
+
+def featurize_text(text: str, fluency: Callable[[str], dict[str, float]] | None) -> DocFeatures:
+    """Features of one text (no chunks)."""
+    dense = F.extract(text)
+    if fluency is not None:
+        dense.update(fluency(text))
+    return DocFeatures(dict(F.ngram_counts(text)), dense, word_count(text))
+
+
 def featurize(
-    records: Sequence[Record], fluency: Callable[[str], dict[str, float]] | None = None
+    records: Sequence[Record],
+    fluency: Callable[[str], dict[str, float]] | None = None,
+    chunk_lengths: Sequence[int] = CHUNK_LENGTHS,
 ) -> list[DocFeatures]:
-    """N-gram counts and dense features of every record (fluency ones when given)."""
+    """Features of every record (fluency ones when given) and of its chunks."""
     out = []
     for r in records:
-        dense = F.extract(r.text)
-        if fluency is not None:
-            dense.update(fluency(r.text))
-        out.append(DocFeatures(dict(F.ngram_counts(r.text)), dense))
+        doc = featurize_text(r.text, fluency)
+        for length in chunk_lengths:
+            for c in chunk_texts(r.text, length):
+                doc.chunks.append(featurize_text(c, fluency))
+                doc.chunks[-1].length = length
+        out.append(doc)
     return out
+
+
+def expand_chunks(
+    docs: Sequence[DocFeatures], weights: np.ndarray, chunk_share: float = CHUNK_SHARE
+) -> tuple[list[DocFeatures], np.ndarray, np.ndarray, np.ndarray]:
+    """Training samples: every document, then its chunks.
+
+    Returns the samples, their weights (a document and its chunks together weigh what the
+    document alone weighed: ``chunk_share`` per chunk length present, split among its
+    chunks), the index of each sample's document, and a whole-document mask.
+    """
+    samples: list[DocFeatures] = list(docs)
+    w = [float(x) for x in weights]
+    parent = list(range(len(docs)))
+    for i, d in enumerate(docs):
+        if chunk_share <= 0 or not d.chunks:
+            continue
+        by_len: dict[int, list[DocFeatures]] = {}
+        for c in d.chunks:
+            by_len.setdefault(c.length, []).append(c)
+        for group in by_len.values():
+            for c in group:
+                samples.append(c)
+                w.append(weights[i] * chunk_share / len(group))
+                parent.append(i)
+        w[i] = weights[i] * (1.0 - chunk_share * len(by_len))
+    whole = np.zeros(len(samples), bool)
+    whole[: len(docs)] = True
+    return samples, np.array(w), np.array(parent), whole
 
 
 def sample_weights(labels: np.ndarray, datasets: Sequence[str]) -> np.ndarray:
@@ -231,18 +355,26 @@ class _Fitted:
         dense_names: Sequence[str],
         c_reg: float,
         min_df: int,
+        whole: np.ndarray | None = None,
     ) -> None:
+        """``whole`` marks the whole documents among ``docs`` (default: all): vocabulary,
+        idf and the dense features' mean and scale are document statistics, so chunks
+        (which would count one document several times) do not enter them."""
         self.dense_names = list(dense_names)
+        whole = np.ones(len(docs), bool) if whole is None else whole
+        stats_docs = [d for d, k in zip(docs, whole, strict=True) if k]
         self.vec = TfidfVectorizer(
             analyzer=_identity, min_df=min_df, sublinear_tf=True, dtype=np.float64
         )
-        x_ng = self.vec.fit_transform([_expand(d.ngrams) for d in docs])
+        self.vec.fit([_expand(d.ngrams) for d in stats_docs])
+        x_ng = self.vec.transform([_expand(d.ngrams) for d in docs])
         dense = self._dense_matrix(docs)
         # Mean-impute missing values (a document with no scorable sentence has no fluency).
-        self.mean = np.nanmean(dense, axis=0) if len(dense) else np.zeros(0)
+        stats_dense = dense[whole]
+        self.mean = np.nanmean(stats_dense, axis=0) if len(stats_dense) else np.zeros(0)
         self.mean = np.where(np.isfinite(self.mean), self.mean, 0.0)
         filled = np.where(np.isnan(dense), self.mean, dense)
-        scale = filled.std(axis=0)
+        scale = filled[whole].std(axis=0)
         self.scale = np.where(scale > 1e-12, scale, 1.0)
         x = sparse.hstack(
             [x_ng, sparse.csr_matrix((filled - self.mean) / self.scale * DENSE_SCALE)]
@@ -305,6 +437,63 @@ def fit_platt(z: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[float, float
     return a, float(lr.intercept_[0])
 
 
+#: Smallest calibration slope: the map stays strictly increasing in the raw logit.
+MIN_SLOPE = 1e-3
+
+
+def length_position(words: np.ndarray, calib_words: Sequence[float] = CALIB_WORDS) -> np.ndarray:
+    """``t`` of :mod:`mtaudit.model_score`: log(words) mapped onto [0, 1] over the range."""
+    lo, hi = calib_words
+    n = np.clip(np.asarray(words, dtype=float), lo, hi)
+    return np.log(n / lo) / np.log(hi / lo)
+
+
+def fit_platt_length(
+    z: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    words: np.ndarray,
+    calib_words: Sequence[float] = CALIB_WORDS,
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Length-aware Platt scaling by weighted maximum likelihood.
+
+    ``logit = slope(t) * z + intercept(t)``, both linear in ``t`` (:func:`length_position`),
+    i.e. Platt scaling on ``[z, z*log(words), log(words)]`` with log(words) clamped.
+    Constrained to ``MIN_SLOPE <= slope_lo <= slope_hi``: increasing in ``z`` at every
+    length, and never more confident about a shorter text at the same logit. Returns
+    ``((slope_lo, slope_hi), (intercept_lo, intercept_hi))``.
+    """
+    t = length_position(words, calib_words)
+    y = np.asarray(y, dtype=float)
+    w = np.asarray(w, dtype=float) / np.sum(w)
+    a0, b0 = fit_platt(z, y, w * len(w))
+
+    def unpack(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        slope = p[0] + p[1] * t  # p[0] = slope_lo, p[1] = slope_hi - slope_lo >= 0
+        shift = p[2] * (1 - t) + p[3] * t
+        return slope, shift
+
+    def loss(p: np.ndarray) -> tuple[float, np.ndarray]:
+        slope, shift = unpack(p)
+        s = slope * z + shift
+        # log(1 + exp(-s)) for y=1, log(1 + exp(s)) for y=0, stably.
+        nll = np.logaddexp(0.0, np.where(y > 0, -s, s))
+        g = (expit(s) - y) * w  # d loss / d s
+        grad = np.array([np.sum(g * z), np.sum(g * z * t), np.sum(g * (1 - t)), np.sum(g * t)])
+        return float(np.sum(w * nll)), grad
+
+    res = minimize(
+        loss,
+        np.array([max(a0, MIN_SLOPE), 0.0, b0, b0]),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(MIN_SLOPE, None), (0.0, None), (None, None), (None, None)],
+        options={"maxiter": 10000, "ftol": 1e-14, "gtol": 1e-10},
+    )
+    p = res.x
+    return (float(p[0]), float(p[0] + p[1])), (float(p[2]), float(p[3]))
+
+
 def reliability_table(
     p: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, bins: int = 10
 ) -> tuple[list[dict[str, float]], float]:
@@ -342,42 +531,135 @@ def fit(
     c_reg: float = C_REG,
     min_df: int = MIN_DF,
     calib_folds: int = CALIB_FOLDS,
+    chunk_share: float = CHUNK_SHARE,
+    length_calibration: bool = True,
+    balance_lengths: bool = True,
 ) -> dict[str, Any]:
-    """Fit the model and its calibration; return the weights dict (without metadata)."""
-    y = np.asarray(labels, dtype=int)
-    w = sample_weights(y, datasets)
+    """Fit the model and its calibration; return the weights dict (without metadata).
+
+    Each document's chunks (``DocFeatures.chunks``) are extra samples with the document's
+    label, data set and group (so no fold splits a document from its chunks) and a share
+    ``chunk_share`` per length of its weight (:func:`expand_chunks`). The calibration is
+    fitted on the out-of-fold logits of documents and chunks, length-aware unless
+    ``length_calibration`` is False (then plain Platt scaling).
+    """
+    y_doc = np.asarray(labels, dtype=int)
+    w_doc = sample_weights(y_doc, datasets)
     if dense_names is None:
         dense_names = dense_names_for(docs)
+    samples, w, parent, whole = expand_chunks(docs, w_doc, chunk_share)
+    y = y_doc[parent]
+    words = np.array([s.words for s in samples], dtype=float)
+    doc_folds = fold_ids(groups, min(calib_folds, len(set(groups))), seed)
+    folds = doc_folds[parent]
     # Out-of-fold logits for calibration: the full model's in-sample logits are overconfident.
-    folds = fold_ids(groups, min(calib_folds, len(set(groups))), seed)
     oof = np.zeros(len(y))
     for k in sorted(set(folds)):
         tr, te = folds != k, folds == k
         if len(set(y[tr])) < 2:
             raise ValueError("a calibration fold has only one class; give more groups")
         part = _Fitted(
-            [d for d, t in zip(docs, tr, strict=True) if t],
+            [d for d, t in zip(samples, tr, strict=True) if t],
             y[tr],
             w[tr],
             dense_names,
             c_reg,
             min_df,
+            whole[tr],
         )
-        oof[te] = part.logits([d for d, t in zip(docs, te, strict=True) if t])
-    a, b = fit_platt(oof, y, w)
-    full = _Fitted(docs, y, w, dense_names, c_reg, min_df)
+        oof[te] = part.logits([d for d, t in zip(samples, te, strict=True) if t])
+    if length_calibration:
+        lengths = np.array([s.length for s in samples])
+        sets = np.asarray(datasets)[parent]
+        w_cal = length_balanced_weights(w, y, words, lengths, sets) if balance_lengths else w
+        slope, shift = fit_platt_length(oof, y, w_cal, words)
+        calib_words = CALIB_WORDS
+    else:
+        a, b = fit_platt(oof, y, w)
+        slope, shift, calib_words = (a, a), (b, b), (40.0, 41.0)
+    slope = (_round(slope[0]), _round(slope[1]))
+    shift = (_round(shift[0]), _round(shift[1]))
+    full = _Fitted(samples, y, w, dense_names, c_reg, min_df, whole)
     out = full.to_dict()
-    p_oof = 1.0 / (1.0 + np.exp(-(a * oof + b)))
-    table, ece = reliability_table(p_oof, y, w)
+    s_oof = calibrated_logits(oof, words, slope, shift, calib_words)
+    p_oof = 1.0 / (1.0 + np.exp(-s_oof))
+    table, ece = reliability_table(p_oof[whole], y[whole], w_doc)
+    by_length = {}
+    for name, mask in length_bins(np.array([s.length for s in samples])).items():
+        by_length[name] = {
+            "samples": int(mask.sum()),
+            "ece": reliability_table(p_oof[mask], y[mask], w[mask])[1],
+        }
     out["calibration"] = {
-        "method": "platt",
-        "a": _round(a),
-        "b": _round(b),
-        "fitted_on": f"out-of-fold logits, {len(set(folds))} group folds",
+        "method": "platt-length",
+        "slope": list(slope),
+        "intercept": list(shift),
+        "words": list(calib_words),
+        "fitted_on": (
+            f"out-of-fold logits of {int(whole.sum())} documents and {int((~whole).sum())} "
+            f"chunks, {len(set(folds))} group folds"
+        ),
         "prior": 0.5,
         "reliability_oof": table,
         "ece_oof": ece,
+        "ece_oof_by_length": by_length,
     }
+    return out
+
+
+#: Length bins (words) of whole documents for :func:`length_balanced_weights`.
+DOC_LENGTH_EDGES = (150, 300, 600)
+
+
+def length_balanced_weights(
+    w: np.ndarray,
+    y: np.ndarray,
+    words: np.ndarray,
+    lengths: np.ndarray,
+    datasets: Sequence[str] | None = None,
+) -> np.ndarray:
+    """``w`` rescaled so MT and human have equal mass within every (data set, length bin).
+
+    Chunks (``lengths`` > 0) are binned by the length they were cut for, documents by
+    :data:`DOC_LENGTH_EDGES`. In WMT, original-English articles are longer than translated
+    ones, so unbalanced, a length-aware calibration would learn "long means human" — a
+    trait of the data set, not of translation. Balanced, the length terms can only learn
+    how the meaning of the raw logit changes with length. Each bin keeps its total mass.
+    """
+    doc_bins = -1 - np.searchsorted(DOC_LENGTH_EDGES, words, side="right")
+    bins = np.where(lengths > 0, lengths, doc_bins)
+    sets = (
+        np.zeros(len(w), int) if datasets is None else np.unique(datasets, return_inverse=True)[1]
+    )
+    out = np.asarray(w, dtype=float).copy()
+    for cell in sorted(set(zip(sets.tolist(), bins.tolist(), strict=True))):
+        m = (sets == cell[0]) & (bins == cell[1])
+        mass = out[m].sum()
+        masses = [out[m & (y == c)].sum() for c in (0, 1)]
+        if min(masses) <= 0:
+            continue
+        for c, mc in zip((0, 1), masses, strict=True):
+            out[m & (y == c)] *= mass / (2 * mc)
+    return out
+
+
+def calibrated_logits(
+    z: np.ndarray,
+    words: np.ndarray,
+    slope: Sequence[float],
+    shift: Sequence[float],
+    calib_words: Sequence[float] = CALIB_WORDS,
+) -> np.ndarray:
+    """Vectorised :meth:`mtaudit.model_score.ScoreModel.calibrated_logit`."""
+    t = length_position(words, calib_words)
+    out = (slope[0] + (slope[1] - slope[0]) * t) * z + shift[0] + (shift[1] - shift[0]) * t
+    return out * np.minimum(1.0, np.asarray(words, dtype=float) / calib_words[0])
+
+
+def length_bins(lengths: np.ndarray) -> dict[str, np.ndarray]:
+    """Masks of samples by chunk length (``DocFeatures.length``; 0: whole documents)."""
+    out = {f"chunks_{n}": lengths == n for n in sorted(set(lengths.tolist())) if n}
+    out["documents"] = lengths == 0
     return out
 
 
@@ -423,6 +705,11 @@ def build_weights(
                 "dense_scale": DENSE_SCALE,
                 "calib_folds": fit_options.get("calib_folds", CALIB_FOLDS),
                 "class_balance": "equal mass per (data set, label)",
+                "chunks": {
+                    "lengths": list(CHUNK_LENGTHS),
+                    "max_per_length": MAX_CHUNKS,
+                    "share_per_length": _round(fit_options.get("chunk_share", CHUNK_SHARE)),
+                },
             },
             "training_data": data_description or [],
         }
@@ -467,7 +754,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"wrote {args.out}: {len(weights['ngrams']['vocab'])} n-grams, "
         f"{len(weights['dense']['names'])} dense features (fluency: {flu is not None}), "
-        f"{size / 1024:.0f} KiB, OOF ECE {cal['ece_oof']}, signature {weights['signature'][:16]}"
+        f"{size / 1024:.0f} KiB, OOF ECE {cal['ece_oof']}, calibration slope {cal['slope']} "
+        f"intercept {cal['intercept']} over {cal['words']} words, "
+        f"signature {weights['signature'][:16]}"
     )
     return 0
 
@@ -480,6 +769,7 @@ __all__ = [
     "DocFeatures",
     "Record",
     "build_weights",
+    "chunk_texts",
     "featurize",
     "fit",
     "fluency_featurizer",

@@ -1,5 +1,6 @@
-"""The trained scoring model: weights file integrity, calibration monotonicity, marker
-evidence, train/inference parity and deterministic training."""
+"""The trained scoring model: weights file integrity, calibration monotonicity and length
+awareness, marker evidence, train/inference parity, length augmentation and deterministic
+training."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import importlib.util
 import json
 import math
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -76,6 +78,47 @@ def test_tampered_weights_are_rejected() -> None:
     data["intercept"] = data["intercept"] + 1.0
     with pytest.raises(M.WeightsError, match="signature"):
         M.ScoreModel.from_dict(data)
+    data = M.read_weights()
+    data["calibration"]["slope"] = [x * 2 for x in data["calibration"]["slope"]]
+    with pytest.raises(M.WeightsError, match="signature"):
+        M.ScoreModel.from_dict(data)
+
+
+def _with_calibration(**calib) -> dict:
+    data = M.read_weights()
+    data["calibration"] = dict(data["calibration"], **calib)
+    data["signature"] = M.content_signature(data)  # a well-signed file, bad content
+    return data
+
+
+@pytest.mark.parametrize(
+    "calib",
+    [
+        {"slope": [-0.5, 1.0]},  # decreasing in z for short texts
+        {"slope": [1.0, 0.0]},  # flat at full length
+        {"slope": [2.0, 1.0]},  # more confident about short texts than long ones
+        {"slope": [float("nan"), 1.0]},
+        {"intercept": [0.0, float("inf")]},
+        {"words": [300, 80]},
+        {"words": [0, 80]},
+        {"slope": [1.0]},
+        {"method": "isotonic"},
+    ],
+)
+def test_non_monotone_or_malformed_calibration_is_refused(calib: dict) -> None:
+    with pytest.raises(M.WeightsError):
+        M.ScoreModel.from_dict(_with_calibration(**calib))
+
+
+def test_legacy_platt_calibration_still_loads() -> None:
+    data = M.read_weights()
+    data["calibration"] = {"method": "platt", "a": 1.5, "b": -0.2}
+    model = M.ScoreModel.from_dict(data, verify=False)
+    assert model.calibrate(1.0, 500) == pytest.approx(M.sigmoid(1.3))
+    assert model.calibrated_logit(1.0, 20) == pytest.approx(1.3 * 20 / 40)
+    with pytest.raises(M.WeightsError, match="increasing"):
+        data["calibration"]["a"] = 0.0
+        M.ScoreModel.from_dict(data, verify=False)
 
 
 def test_model_loads_once(model: M.ScoreModel) -> None:
@@ -86,12 +129,39 @@ def test_model_loads_once(model: M.ScoreModel) -> None:
 # -- calibration ---------------------------------------------------------------------------
 
 
-def test_calibration_map_is_monotone(model: M.ScoreModel) -> None:
-    assert model.calib_a > 0
+LENGTHS = (1, 10, 39, 80, 100, 146, 150, 300, 500, 1000, 5000, None)
+
+
+@pytest.mark.parametrize("words", LENGTHS)
+def test_calibration_map_is_monotone_at_every_length(model: M.ScoreModel, words) -> None:
+    assert min(model.calib_slope) > 0
     grid = [x / 10 for x in range(-100, 101)]
-    probs = [model.calibrate(z) for z in grid]
+    logits = [model.calibrated_logit(z, words) for z in grid]
+    assert all(b > a for a, b in zip(logits, logits[1:], strict=False))  # strictly
+    probs = [model.calibrate(z, words) for z in grid]
     assert all(0.0 <= p <= 1.0 for p in probs)
     assert all(b >= a for a, b in zip(probs, probs[1:], strict=False))
+
+
+def test_calibration_is_length_aware(model: M.ScoreModel) -> None:
+    """The same logit counts for less in a shorter text: the calibrated log-odds' slope in
+    z never grows as the text gets shorter, and below the calibrated range the log-odds
+    shrink toward the prior (0) in proportion to the length."""
+    lo, hi = model.calib_words
+    assert model.calib_slope[0] <= model.calib_slope[1]
+
+    def slope(words):
+        return model.calibrated_logit(1.0, words) - model.calibrated_logit(0.0, words)
+
+    slopes = [slope(n) for n in (1, 10, lo / 2, lo, 100, 150, 300, 600, hi, 3 * hi, None)]
+    assert all(b >= a - 1e-12 for a, b in zip(slopes, slopes[1:], strict=False))
+    assert slope(lo / 2) < slope(hi)
+    for z in (-4.0, -1.0, 0.5, 3.0):
+        at_lo = model.calibrated_logit(z, int(lo))
+        assert model.calibrated_logit(z, 10) == pytest.approx(at_lo * 10 / lo)
+        assert abs(model.calibrated_logit(z, 10)) < abs(at_lo)
+    # Beyond the fitted range the map is clamped; None means full length.
+    assert model.calibrate(2.0, 10 * hi) == model.calibrate(2.0, hi) == model.calibrate(2.0)
 
 
 def test_probability_non_decreasing_in_raw_logit(model: M.ScoreModel) -> None:
@@ -101,6 +171,64 @@ def test_probability_non_decreasing_in_raw_logit(model: M.ScoreModel) -> None:
     scored = sorted((model.score(t).raw_logit, model.score(t).probability) for t in texts)
     probs = [p for _, p in scored]
     assert all(b >= a - 1e-12 for a, b in zip(probs, probs[1:], strict=False))
+
+
+def test_length_platt_fit_recovers_and_constrains() -> None:
+    train = _train_module()
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    words = np.exp(rng.uniform(np.log(50), np.log(2000), 6000))
+    z = rng.normal(0, 2, len(words))
+    t = train.length_position(words)
+    true = (0.8 + 1.2 * t) * z + 0.3 - 0.4 * t  # less confident when short
+    y = (rng.random(len(z)) < 1 / (1 + np.exp(-true))).astype(int)
+    (s_lo, s_hi), (b_lo, b_hi) = train.fit_platt_length(z, y, np.ones(len(z)), words)
+    assert s_lo == pytest.approx(0.8, abs=0.15) and s_hi == pytest.approx(2.0, abs=0.25)
+    assert b_lo == pytest.approx(0.3, abs=0.2) and b_hi == pytest.approx(-0.1, abs=0.2)
+    # Data where short texts look *more* reliable: the fit keeps slope_lo <= slope_hi.
+    wrong = (2.0 - 1.2 * t) * z
+    y = (rng.random(len(z)) < 1 / (1 + np.exp(-wrong))).astype(int)
+    (s_lo, s_hi), _ = train.fit_platt_length(z, y, np.ones(len(z)), words)
+    assert 0 < s_lo <= s_hi
+    # Useless logits: slopes stay positive (never inverted).
+    (s_lo, s_hi), _ = train.fit_platt_length(z, 1 - (z > 0).astype(int), np.ones(len(z)), words)
+    assert s_lo >= train.MIN_SLOPE and s_hi >= s_lo
+
+
+def test_length_balanced_calibration_weights() -> None:
+    train = _train_module()
+    import numpy as np
+
+    # Long documents mostly human, short ones mostly MT: balancing removes that cue.
+    words = np.array([100, 100, 100, 1000, 1000, 1000, 80, 80, 150])
+    lengths = np.array([0, 0, 0, 0, 0, 0, 80, 80, 150])
+    y = np.array([1, 1, 0, 0, 0, 1, 1, 0, 1])
+    w = np.array([1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 0.5, 0.5, 0.3])
+    out = train.length_balanced_weights(w, y, words, lengths)
+    for m in (words == 100, words == 1000, lengths == 80):
+        assert out[m & (y == 1)].sum() == pytest.approx(out[m & (y == 0)].sum())
+        assert out[m].sum() == pytest.approx(w[m].sum())
+    assert out[8] == w[8]  # a one-class bin is left alone
+    # Per data set: each (data set, bin) cell is balanced on its own.
+    sets = ["a", "a", "b", "a", "b", "b", "a", "a", "a"]
+    out = train.length_balanced_weights(w, y, words, lengths, sets)
+    assert out[0] == w[0] and out[2] == w[2]  # one-class cells
+    m = (words == 1000) & (np.array(sets) == "b")
+    assert out[m & (y == 0)].sum() == pytest.approx(out[m & (y == 1)].sum())
+
+
+def test_calibration_parity_train_vs_inference(model: M.ScoreModel) -> None:
+    train = _train_module()
+    import numpy as np
+
+    zs = np.array([-3.0, -0.5, 0.0, 0.7, 2.5] * 6)
+    words = np.repeat([5, 60, 80, 146, 700, 4000], 5)
+    got = train.calibrated_logits(
+        zs, words, model.calib_slope, model.calib_intercept, model.calib_words
+    )
+    want = [model.calibrated_logit(float(z), int(n)) for z, n in zip(zs, words, strict=True)]
+    assert np.allclose(got, want, atol=1e-12)
 
 
 def test_platt_fit_keeps_slope_positive() -> None:
@@ -147,9 +275,11 @@ def test_marker_strength_order_and_saturation() -> None:
 def test_empty_and_short_texts(model: M.ScoreModel) -> None:
     assert model.mt_probability("") == 0.0
     short = model.score("The minister also said so.")
-    # Shrunk toward the 50% prior: less extreme than the same evidence at full weight.
+    assert short.words == 5
+    # Shrunk toward the 50% prior: less extreme than the same evidence at full length.
     full = model.calibrate(short.raw_logit)
     assert abs(short.probability - 0.5) <= abs(full - 0.5) + 1e-12
+    assert short.probability == pytest.approx(model.calibrate(short.raw_logit, 5))
 
 
 # -- features and inference ----------------------------------------------------------------
@@ -212,6 +342,49 @@ def _synthetic_records(train):
     return records
 
 
+def _long_text(base: str, rng: random.Random, sentences: int) -> str:
+    sents = [x.rstrip(".") + "." for x in base.split(". ")]
+    return " ".join(rng.choice(sents) for _ in range(sentences))
+
+
+def test_chunks_are_cut_at_sentence_ends() -> None:
+    train = _train_module()
+    rng = random.Random(1)
+    text = _long_text(HUMAN_LIKE + " " + MT_LIKE, rng, 60)
+    total = train.word_count(text)
+    for length in (80, 150, 300):
+        chunks = train.chunk_texts(text, length, max_chunks=100)
+        assert chunks and all(train.word_count(c) >= length for c in chunks)
+        assert all(c.endswith(".") and c[0].isupper() and c in text for c in chunks)
+        assert len(chunks) <= total // length
+        if len(chunks) > 2:  # thinned to evenly spaced ones, first and last kept
+            assert train.chunk_texts(text, length, max_chunks=2) == [chunks[0], chunks[-1]]
+    assert train.chunk_texts(text, total) == []  # a chunk must be well under the whole
+    prefix = train.prefix_text(text, 100)
+    assert prefix and text.startswith(prefix) and train.word_count(prefix) >= 100
+    assert train.prefix_text(text, total + 1) is None
+
+
+def test_chunks_keep_each_documents_mass() -> None:
+    train = _train_module()
+    import numpy as np
+
+    rng = random.Random(2)
+    records = [
+        train.Record(str(i), i % 2, "x", 2000, _long_text(HUMAN_LIKE, rng, n), "s")
+        for i, n in enumerate((3, 12, 25, 70))
+    ]
+    docs = train.featurize(records)
+    assert [len(d.chunks) > 0 for d in docs] == [False, True, True, True]
+    w = np.array([1.0, 2.0, 0.5, 1.5])
+    samples, sw, parent, whole = train.expand_chunks(docs, w)
+    assert len(samples) == len(docs) + sum(len(d.chunks) for d in docs)
+    assert whole.sum() == len(docs) and not whole[len(docs) :].any()
+    for i in range(len(docs)):
+        assert sw[parent == i].sum() == pytest.approx(w[i])
+    assert (sw > 0).all()
+
+
 def test_training_is_deterministic_and_learns() -> None:
     train = _train_module()
     records = _synthetic_records(train)
@@ -221,6 +394,30 @@ def test_training_is_deterministic_and_learns() -> None:
     w2 = train.build_weights(records, train.featurize(records), seed=5, **opts)
     assert M.canonical_json(w1) == M.canonical_json(w2)
     model = M.ScoreModel.from_dict(w1)  # signature verified
+    mt = [model.score(r.text).probability for r in records if r.label]
+    human = [model.score(r.text).probability for r in records if not r.label]
+    assert min(mt) > max(human)
+
+
+def test_training_with_chunks_is_deterministic() -> None:
+    """Length augmentation on a small synthetic split: same bytes twice, chunks used."""
+    train = _train_module()
+    rng = random.Random(4)
+    records = []
+    for year in range(2001, 2005):
+        for i in range(5):
+            for label, base in ((0, HUMAN_LIKE), (1, MT_LIKE)):
+                text = _long_text(base, rng, rng.randint(8, 30))
+                records.append(train.Record(f"{year}-{label}-{i}", label, "x", year, text, "s"))
+    opts = {"min_df": 2, "calib_folds": 3}
+    w1 = train.build_weights(records, train.featurize(records), seed=5, **opts)
+    w2 = train.build_weights(records, train.featurize(records), seed=5, **opts)
+    assert M.canonical_json(w1) == M.canonical_json(w2)
+    calib = w1["calibration"]
+    assert calib["method"] == "platt-length"
+    assert int(re.search(r"and (\d+) chunks", calib["fitted_on"]).group(1)) > 0
+    assert 0 < calib["slope"][0] <= calib["slope"][1]
+    model = M.ScoreModel.from_dict(w1)
     mt = [model.score(r.text).probability for r in records if r.label]
     human = [model.score(r.text).probability for r in records if not r.label]
     assert min(mt) > max(human)
