@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from mtaudit.segment import WORD, segment
 
-FEATURE_VERSION = "tfeat-2"
+FEATURE_VERSION = "tfeat-3"
 
 #: Document features the fluency detector (per-sentence LM surprisal) adds to a report.
 FLUENCY_FEATURES: tuple[str, ...] = (
@@ -141,11 +141,19 @@ _TTR_WINDOW = 100
 _HAPAX_WINDOW = 300
 
 
+# Abbreviations are one token, not a word and a sentence-final period: "a.m.", "U.S.",
+# "Mr." would otherwise read as ". W_short" or "CAP . CAP", which looks like sentence
+# structure. Dotted letters are matched by shape; these titles by name.
+_TITLE_WORDS = "Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Gen|Col|Lt|Sgt|Capt|Gov|Sen|Rep|Rev|vs"
+
 # Abstract token stream for n-gram features: function words and punctuation stay, every
 # content word becomes its shape class. Its unigrams and bigrams ("W_ing to", ", the",
 # "also W_s") are the main evidence of the scoring model: function-word and punctuation
 # sequences reflect the source's syntax and carry no topic.
-_ABSTRACT_TOKEN = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*|``|''|[^\w\s]")
+_ABSTRACT_TOKEN = re.compile(
+    rf"(?P<abbr>(?:[^\W\d_]\.){{2,}}|\b(?:{_TITLE_WORDS})\.(?=\s))"
+    r"|[^\W_]+(?:['’\-][^\W_]+)*|``|''|[^\w\s]"
+)
 # Typographic variants are pooled (quote styles, dashes, currency symbols) so the model
 # learns punctuation *use*, not one publisher's typesetting.
 _PUNCT_CLASS: dict[str, str] = {
@@ -173,11 +181,16 @@ def abstract_tokens(text: str) -> list[str]:
 
     Function words and :data:`LIGHT_WORDS` stay as they are; other content words map to
     ``W_<suffix class>`` (``W_short`` under 5 letters, ``W_x`` with no class), capitalised
-    words to ``CAP``, numbers to ``NUM``, clitics to ``'s``, ``'t``...
+    words to ``CAP``, numbers to ``NUM``, clitics to ``'s``, ``'t``..., abbreviations
+    to ``CAP`` ("U.S.", "Mr.") or ``ABBR`` ("a.m.", "e.g.").
     """
     out: list[str] = []
-    for tok in _ABSTRACT_TOKEN.findall(text):
+    for m in _ABSTRACT_TOKEN.finditer(text):
+        tok = m.group()
         first = tok[0]
+        if m.group("abbr"):
+            out.append("CAP" if first.isupper() else "ABBR")
+            continue
         if not first.isalnum():
             out.append(_PUNCT_CLASS.get(tok, tok))
             continue
@@ -321,9 +334,15 @@ def _window_stats(lower: Sequence[str]) -> tuple[float, float, float]:
 
 
 def extract(text: str) -> dict[str, float]:
-    """Translationese features of ``text`` (all rates; zeros for an empty text)."""
+    """Translationese features of ``text`` (all rates; zeros for an empty text).
+
+    Line breaks count as spaces: the training documents (WMT) are single lines, with the
+    headline run into the first sentence, so a headline on a line of its own would be a
+    kind of "sentence" the model never saw.
+    """
     names = feature_names()
     feats = dict.fromkeys(names, 0.0)
+    text = " ".join(text.split())
     seg = segment(text)
     sent_tokens = [_tokens(text[s.start : s.end]) for s in seg.sentences]
     sent_tokens = [t for t in sent_tokens if t]

@@ -300,6 +300,23 @@ def test_abstract_tokens_hide_content_words() -> None:
     assert toks[:2] == ["the", "W_er"] and "CUR" in toks and "'d" in toks and '"' in toks
 
 
+def test_abbreviations_are_one_token_not_a_sentence_end() -> None:
+    toks = F.abstract_tokens("At 10 a.m. Mr. Reyes met U.S. envoys, e.g. Ms. Li. He said no.")
+    assert toks == (
+        ["at", "NUM", "ABBR", "CAP", "CAP", "W_short", "CAP", "W_s", ","]
+        + ["ABBR", "CAP", "CAP", ".", "he", "said", "no", "."]
+    )
+
+
+def test_line_breaks_do_not_change_the_features() -> None:
+    """Training texts are single lines (headline run into the text); a document with its
+    headline on a line of its own must get the same features."""
+    one_line = "Library reopens after restoration " + HUMAN_LIKE
+    with_breaks = "Library reopens after restoration\n\n" + HUMAN_LIKE.replace(". ", ".\n", 1)
+    assert F.extract(with_breaks) == F.extract(one_line)
+    assert F.ngram_counts(with_breaks) == F.ngram_counts(one_line)
+
+
 def test_fluency_feature_names_match_the_detector() -> None:
     fluency = pytest.importorskip("mtaudit.detectors.fluency")
     assert tuple(fluency.FEATURE_KEYS) == F.FLUENCY_FEATURES
