@@ -310,6 +310,16 @@ def test_features_are_present_and_sane(seed_text):
     assert _detect("Yes.")[1] == {}  # nothing long enough to score
 
 
+def test_features_treat_line_breaks_as_spaces():
+    """The scoring model's training texts are single lines (headline run into the first
+    sentence); a headline on its own line must not change the document features."""
+    headline = "City raises parking fees downtown"
+    _, on_its_line = _detect(headline + "\n\n" + CLEAN_NEWS)
+    _, run_in = _detect(headline + " " + CLEAN_NEWS)
+    assert on_its_line == run_in
+    assert on_its_line != _detect(CLEAN_NEWS)[1]
+
+
 def test_document_fluency_stats_accepts_scores_or_values(ngram):
     scores = ngram.score([s.text(CLEAN_NEWS) for s in segment(CLEAN_NEWS).sentences])
     assert set(document_fluency_stats(scores)) == set(FEATURE_KEYS)

@@ -28,7 +28,8 @@ uses the n-gram LM (a core dependency), whichever LM the sentence test uses, bec
 threshold was measured with that LM.
 
 Document-level statistics (:func:`document_fluency_stats`) go to the scoring model as
-features whether or not any sentence is flagged; MT602 findings do not change them.
+features whether or not any sentence is flagged; MT602 findings do not change them. They
+are taken over the text with line breaks read as spaces, as in the model's training data.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from mtaudit.fluency import Reference, Scorer, SentenceScore, get_scorer, load_r
 from mtaudit.fluency.agreement import GAIN_THRESHOLD, AgreementIssue, find_agreement_issues
 from mtaudit.fluency.agreement import quantifiers as _quantifiers
 from mtaudit.model import Document, Finding, Severity
-from mtaudit.segment import Segmentation
+from mtaudit.segment import Segmentation, segment
 
 RULES = (
     Rule(
@@ -262,18 +263,34 @@ class FluencyDetector(Detector):
             },
         )
 
+    def _feature_scores(self, text: str, known: dict[str, SentenceScore]) -> list:
+        """Sentence scores for the document features, over the text with line breaks as
+        spaces: the scoring model was trained on single-line documents (a headline run
+        into the first sentence), so a headline scored as a sentence of its own would be
+        a skew between training and use. Sentences already scored are not scored again."""
+        flat = " ".join(text.split())
+        sentences = [s.text(flat) for s in segment(flat).sentences]
+        missing = [t for t in dict.fromkeys(sentences) if t not in known]
+        if missing:
+            known = {**known, **dict(zip(missing, self.scorer.score(missing), strict=True))}
+        ref = self.reference
+        return [known[t] for t in sentences if known[t].tokens >= ref.min_tokens]
+
     def _outlier_findings(
         self, document: Document, spans
     ) -> tuple[list[Finding], dict[str, float]]:
         """MT601 and the document features, from whole-sentence scores."""
         scorer, ref = self.scorer, self.reference
-        scores = scorer.score([s.text(document.text) for s in spans])
+        texts = [s.text(document.text) for s in spans]
+        scores = scorer.score(texts)
         scored = [
             (span, sc)
             for span, sc in zip(spans, scores, strict=True)
             if sc.tokens >= ref.min_tokens
         ]
-        features = document_fluency_stats([sc for _, sc in scored], ref)
+        features = document_fluency_stats(
+            self._feature_scores(document.text, dict(zip(texts, scores, strict=True))), ref
+        )
         if not scored:
             return [], features
         if len(scored) >= MIN_DOC_SENTENCES:
