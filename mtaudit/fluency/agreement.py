@@ -134,6 +134,8 @@ def _verb_like(lm: NGramScorer, word: str, plural_subject: bool) -> bool:
     subject is "they" ("many believe" vs "the believe").
     """
     subjects = ("they", "we") if plural_subject else ("it", "he")
+    # "x" is a neutral left word: no trigram "x it changes" exists, so both sides back off
+    # to the pronoun/article bigram, which is the comparison wanted.
     as_verb = max(lm.window_logprob(["x", s, word], 2, 3) for s in subjects)
     return as_verb >= lm.window_logprob(["x", "the", word], 2, 3)
 
