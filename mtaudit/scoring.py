@@ -86,8 +86,14 @@ def source_language(findings: Iterable[Finding]) -> str | None:
     """The language with the most confidence-weighted marker evidence, or None."""
     votes: dict[str, float] = defaultdict(float)
     for f in findings:
+        weight = f.confidence * CATEGORY_WEIGHT.get(f.category, 0.1)
         if f.source_language:
-            votes[f.source_language] += f.confidence * CATEGORY_WEIGHT.get(f.category, 0.1)
+            votes[f.source_language] += weight
+        else:
+            # A shape shared by several languages' lexicons: split the vote between them.
+            shared = f.evidence.get("source_languages") or ()
+            for lang in shared:
+                votes[lang] += weight / len(shared)
     if not votes:
         return None
     return max(sorted(votes), key=lambda lang: votes[lang])

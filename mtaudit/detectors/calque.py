@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -670,12 +670,30 @@ def _match_case(original: str, suggestion: str) -> str:
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
-    """Drop findings that overlap a more confident (then longer) one; keep text order."""
+    """Drop findings that overlap a more confident (then longer) one; keep text order.
+
+    The same English shape can be a calque from several languages ("counted with": es
+    *contar con*, pt *contar com*). When patterns of different languages match over the
+    kept finding's span, it names no single source language (the one that sorted first
+    would be arbitrary) and lists them all in ``evidence["source_languages"]``; the
+    document's source-language vote splits between them.
+    """
     kept: list[Finding] = []
     for f in sorted(findings, key=lambda f: (-f.confidence, -(f.end - f.start), f.start)):
         if all(f.end <= k.start or f.start >= k.end for k in kept):
             kept.append(f)
-    return sorted(kept, key=lambda f: (f.start, f.end))
+    out = []
+    for k in kept:
+        languages = {
+            f.source_language
+            for f in findings
+            if f.source_language and f.start < k.end and k.start < f.end
+        }
+        if len(languages) > 1:
+            evidence = {**k.evidence, "source_languages": sorted(languages)}
+            k = replace(k, source_language=None, evidence=evidence)
+        out.append(k)
+    return sorted(out, key=lambda f: (f.start, f.end))
 
 
 DETECTORS = (CalqueDetector,)
