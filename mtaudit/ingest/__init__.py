@@ -143,15 +143,13 @@ def make_document(
     meta = dict(meta or {})
     doc_id = doc_id if doc_id is not None else path
     if fmt == "markdown":
-        from mtaudit.ingest.markdown import markdown_to_text, prose_comments
+        from mtaudit.ingest.markdown import markdown_to_text
 
-        prose, source_map, comments = markdown_to_text(text)
+        prose, source_map, comments, lines = markdown_to_text(text)
         meta["source_text"] = text  # for line/column of findings in the .md file
         if comments:
             meta["comments"] = comments
-            meta["comment_lines"] = [
-                text.count("\n", 0, m.start()) + 1 for m in prose_comments(text)
-            ]
+            meta["comment_lines"] = lines
         return Document(doc_id, prose, path, "markdown", meta, source_map)
     if fmt == "html":
         from mtaudit.ingest.html import html_to_text

@@ -10,6 +10,7 @@ offset in the prose) for inline suppressions.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -50,51 +51,41 @@ class _Builder:
         self.length += len(text)
 
 
-def markdown_to_text(source: str) -> tuple[str, list[tuple[int, int]], list[tuple[int, str]]]:
+def markdown_to_text(
+    source: str,
+) -> tuple[str, list[tuple[int, int]], list[tuple[int, str]], list[int]]:
     """Strip Markdown markup.
 
     Returns:
-        ``(text, source_map, comments)``: the prose, its (text_offset, source_offset)
-        anchors, and ``(text_offset, comment_body)`` for each HTML comment. A comment's
-        text offset is where the line holding it starts in the prose.
+        ``(text, source_map, comments, comment_lines)``: the prose, its (text_offset,
+        source_offset) anchors, ``(text_offset, comment_body)`` for each HTML comment
+        outside code, and each such comment's 1-based line in ``source``. A comment's text
+        offset is where the line holding it starts in the prose.
     """
     out = _Builder()
     comments: list[tuple[int, str]] = []
     # Comments may span lines: blank them first (same length keeps offsets valid). Only
     # those outside code are kept: a fenced example of a suppression is not a suppression.
+    found = prose_comments(source)
     masked = list(source)
-    comment_at: dict[int, str] = {}
-    for m in prose_comments(source):
-        comment_at[m.start()] = m.group(1).strip()
     for m in _COMMENT.finditer(source):
         for i in range(m.start(), m.end()):
             if masked[i] != "\n":
                 masked[i] = " "
     src = "".join(masked)
 
-    fence: str | None = None
-    pos = 0
-    pending_comments = sorted(comment_at.items())
-    for line in src.splitlines(keepends=True):
-        line_start, pos = pos, pos + len(line)
+    pending_comments = [(m.start(), m.group(1).strip()) for m in found]
+    for line_start, pos, body, is_code in _lines(src):
         while pending_comments and pending_comments[0][0] < pos:
             comments.append((out.length, pending_comments.pop(0)[1]))
-        body = line.rstrip("\r\n")
-        if fence:
-            if body.strip().startswith(fence):
-                fence = None
+        if (
+            is_code
+            or not body.strip()
+            or _HR.match(body)
+            or _TABLE_SEP.match(body)
+            or _SETEXT.match(body)
+        ):
             out.emit("\n", None)
-            continue
-        m = _FENCE.match(body)
-        if m:
-            fence = m.group(1)[:3]
-            out.emit("\n", None)
-            continue
-        if not body.strip() or _HR.match(body) or _TABLE_SEP.match(body) or _SETEXT.match(body):
-            out.emit("\n", None)
-            continue
-        if body.startswith(("    ", "\t")) and not body.lstrip().startswith(("-", "*", "+")):
-            out.emit("\n", None)  # indented code block
             continue
         prefix = _PREFIX.match(body)
         start = prefix.end() if prefix else 0
@@ -105,12 +96,13 @@ def markdown_to_text(source: str) -> tuple[str, list[tuple[int, int]], list[tupl
         _emit_inline(body, start, end, line_start, out)
         out.emit("\n", None)
     text = "".join(out.parts)
-    return text, out.anchors, comments
+    lines = [source.count("\n", 0, m.start()) + 1 for m in found]
+    return text, out.anchors, comments, lines
 
 
-def prose_comments(source: str) -> list[re.Match[str]]:
-    """The HTML comments of ``source`` outside fenced, indented and inline code."""
-    code: list[tuple[int, int]] = []  # (start, end) source ranges of code
+def _lines(source: str) -> Iterator[tuple[int, int, str, bool]]:
+    """``(start, end, body, is_code)`` for each line: fenced blocks (fences included) and
+    indented code blocks are code."""
     fence: str | None = None
     pos = 0
     for line in source.splitlines(keepends=True):
@@ -119,13 +111,22 @@ def prose_comments(source: str) -> list[re.Match[str]]:
         if fence:
             if body.strip().startswith(fence):
                 fence = None
-            code.append((line_start, pos))
-            continue
-        m = _FENCE.match(body)
-        if m:
+            is_code = True
+        elif m := _FENCE.match(body):
             fence = m.group(1)[:3]
-            code.append((line_start, pos))
-        elif body.startswith(("    ", "\t")) and not body.lstrip().startswith(("-", "*", "+")):
+            is_code = True
+        else:
+            is_code = body.startswith(("    ", "\t")) and not body.lstrip().startswith(
+                ("-", "*", "+")
+            )
+        yield line_start, pos, body, is_code
+
+
+def prose_comments(source: str) -> list[re.Match[str]]:
+    """The HTML comments of ``source`` outside fenced, indented and inline code."""
+    code: list[tuple[int, int]] = []  # (start, end) source ranges of code
+    for line_start, pos, body, is_code in _lines(source):
+        if is_code:
             code.append((line_start, pos))
         else:
             code.extend(
