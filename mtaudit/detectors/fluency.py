@@ -37,6 +37,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Iterator, Sequence
+from functools import cache
 
 from mtaudit.detectors.base import Detector, Rule
 from mtaudit.fluency import Reference, Scorer, SentenceScore, get_scorer, load_reference
@@ -105,16 +106,11 @@ FEATURE_KEYS = (
 )
 
 
-# Sentences without any listed quantifier skip the agreement test (most of them).
-_QUANTIFIER_RE: re.Pattern[str] | None = None
-
-
+@cache
 def _quantifier_re() -> re.Pattern[str]:
-    global _QUANTIFIER_RE
-    if _QUANTIFIER_RE is None:
-        words = "|".join(sorted(map(re.escape, _quantifiers()), key=len, reverse=True))
-        _QUANTIFIER_RE = re.compile(rf"\b(?:{words})\b", re.IGNORECASE)
-    return _QUANTIFIER_RE
+    """Any listed quantifier: sentences without one (most) skip the agreement test."""
+    words = "|".join(sorted(map(re.escape, _quantifiers()), key=len, reverse=True))
+    return re.compile(rf"\b(?:{words})\b", re.IGNORECASE)
 
 
 class _NGramSignature:
@@ -263,18 +259,22 @@ class FluencyDetector(Detector):
             },
         )
 
-    def _feature_scores(self, text: str, known: dict[str, SentenceScore]) -> list:
+    def _feature_scores(
+        self, text: str, sentences: list[str], scores: list[SentenceScore]
+    ) -> list[SentenceScore]:
         """Sentence scores for the document features, over the text with line breaks as
         spaces: the scoring model was trained on single-line documents (a headline run
         into the first sentence), so a headline scored as a sentence of its own would be
         a skew between training and use. Sentences already scored are not scored again."""
         flat = " ".join(text.split())
-        sentences = [s.text(flat) for s in segment(flat).sentences]
-        missing = [t for t in dict.fromkeys(sentences) if t not in known]
-        if missing:
-            known = {**known, **dict(zip(missing, self.scorer.score(missing), strict=True))}
-        ref = self.reference
-        return [known[t] for t in sentences if known[t].tokens >= ref.min_tokens]
+        if flat != text:  # else the pipeline's sentences are the flat text's sentences
+            known = dict(zip(sentences, scores, strict=True))
+            sentences = [s.text(flat) for s in segment(flat).sentences]
+            missing = [t for t in dict.fromkeys(sentences) if t not in known]
+            if missing:
+                known.update(zip(missing, self.scorer.score(missing), strict=True))
+            scores = [known[t] for t in sentences]
+        return [sc for sc in scores if sc.tokens >= self.reference.min_tokens]
 
     def _outlier_findings(
         self, document: Document, spans
@@ -288,9 +288,7 @@ class FluencyDetector(Detector):
             for span, sc in zip(spans, scores, strict=True)
             if sc.tokens >= ref.min_tokens
         ]
-        features = document_fluency_stats(
-            self._feature_scores(document.text, dict(zip(texts, scores, strict=True))), ref
-        )
+        features = document_fluency_stats(self._feature_scores(document.text, texts, scores), ref)
         if not scored:
             return [], features
         if len(scored) >= MIN_DOC_SENTENCES:
