@@ -88,6 +88,7 @@ def _severity(value: str) -> Severity:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from mtaudit.config import add_config_arguments
     from mtaudit.report import FORMATS
 
     parser = _Parser(
@@ -220,18 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="record every finding of this scan in FILE (atomically) and exit 0",
     )
     cfg = scan.add_argument_group("configuration")
-    cfg.add_argument(
-        "--config",
-        metavar="FILE",
-        default=None,
-        help="a config file (mtaudit.toml or pyproject.toml) applied over the discovered "
-        "ones; flags still win",
-    )
-    cfg.add_argument(
-        "--isolated",
-        action="store_true",
-        help="ignore the user's and the project's config files (--config still applies)",
-    )
+    add_config_arguments(cfg)
     par = scan.add_argument_group("scale-out")
     par.add_argument(
         "-j",

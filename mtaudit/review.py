@@ -305,17 +305,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="where decisions are kept (default: the config's `decisions` setting, as "
         f"`mtaudit scan` reads it, else {DEFAULT_DECISIONS})",
     )
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        default=None,
-        help="a config file applied over the discovered ones (for its `decisions` setting)",
-    )
-    parser.add_argument(
-        "--isolated",
-        action="store_true",
-        help="ignore the user's and the project's config files (--config still applies)",
-    )
+    from mtaudit.config import add_config_arguments
+
+    add_config_arguments(parser, "only its `decisions` setting is used here")
     parser.set_defaults(func=cmd_review)
     return parser
 

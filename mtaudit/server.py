@@ -1061,6 +1061,8 @@ def settings_from_args(args: argparse.Namespace) -> ServeSettings:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``mtaudit serve`` on the CLI's subparsers."""
+    from mtaudit.config import add_config_arguments
+
     parser = subparsers.add_parser(
         "serve",
         help="run the HTTP check service (POST /v1/audit)",
@@ -1122,18 +1124,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     aud = parser.add_argument_group(
         "audit defaults (as for 'mtaudit scan -' in this folder; a request's config overrides)"
     )
-    aud.add_argument(
-        "--config",
-        metavar="FILE",
-        default=None,
-        help="a config file (mtaudit.toml or pyproject.toml) applied over the discovered "
-        "ones; flags still win",
-    )
-    aud.add_argument(
-        "--isolated",
-        action="store_true",
-        help="ignore the user's and the project's config files (--config still applies)",
-    )
+    add_config_arguments(aud)
     aud.add_argument(
         "--select",
         type=_csv,
