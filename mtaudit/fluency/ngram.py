@@ -232,14 +232,21 @@ class NGramScorer:
                 if word != _EOS and self._unigram_nll(word) is None:
                     total -= self.oov_nll
                     continue
-                hist = [
-                    _BOS if k < 0 else (tokens[k] if self._unigram_nll(tokens[k]) else _OOV)
+                h1, h2 = (
+                    _BOS if k < 0 else tokens[k] if self.in_vocab(tokens[k]) else _OOV
                     for k in (j - 1, j - 2)
-                ]
-                # At the sentence start the history is only <s> (see score_tokens).
-                words = [word, hist[0]] if hist[0] == _BOS else [word, *hist]
-                total += self._lm.prob(words) * _TO_NATS
+                )
+                total += self._logprob(word, h1, h2) * _TO_NATS
         return total
+
+    def _logprob(self, word: str, h1: str, h2: str) -> int:
+        """LogMath log P(word | h2 h1); after <s> the history is <s> alone.
+
+        Never passes prob() more than 3 words (the LM's order anyway): pocketsphinx 5.1's
+        wrapper allocates len(words) *bytes* for the word pointers, which only works
+        because glibc's smallest allocation holds three pointers.
+        """
+        return self._lm.prob([word, h1, h2]) if h1 != _BOS else self._lm.prob([word, _BOS])
 
     # -- scoring ------------------------------------------------------------------------
 
@@ -252,15 +259,12 @@ class NGramScorer:
         """
         if not tokens:
             return SentenceScore(0.0, 0, 0, 0.0)
-        prob = self._lm.prob
+        logprob = self._logprob
         unigram = self._unigram_nll
         total = 0  # log-prob in LogMath units
         context_free = 0.0  # nats
         oov = 0
         h2, h1 = _BOS, _BOS  # trigram history, most recent last
-        # Never pass prob() more than 3 words (the LM's order anyway): pocketsphinx 5.1's
-        # wrapper allocates len(words) *bytes* for the word pointers, which only works
-        # because glibc's smallest allocation holds three pointers.
         with self._lock:
             for tok in tokens:
                 uni = unigram(tok)
@@ -268,10 +272,10 @@ class NGramScorer:
                     oov += 1
                     h2, h1 = h1, _OOV
                     continue
-                total += prob([tok, h1, h2]) if h1 != _BOS else prob([tok, _BOS])
+                total += logprob(tok, h1, h2)
                 context_free += uni
                 h2, h1 = h1, tok
-            total += prob([_EOS, h1, h2]) if h1 != _BOS else prob([_EOS, _BOS])
+            total += logprob(_EOS, h1, h2)
             context_free += unigram(_EOS) or 0.0
         n = len(tokens) + 1  # the words plus the end-of-sentence event
         nll = -total * _TO_NATS + oov * self.oov_nll
