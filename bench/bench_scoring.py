@@ -4,7 +4,8 @@ For each data file, documents are split into folds so that no group is on both s
 year (leave-one-year-out) for a file with 3+ years (wmt-de-en: 2008-2016), by source
 document (5 group folds; every MT version and the human translation of a story together)
 for a single-year file (wmt22). Each fold trains the full pipeline of ``scripts/train.py``
-(regression + out-of-fold Platt calibration, nested inside the training part) and scores
+(regression + out-of-fold Platt calibration, nested inside the training part; calibrated
+on the wmt-de-en part when it is in the training data, as the shipped model is) and scores
 the held-out documents through :mod:`mtaudit.model_score`'s pure-Python inference.
 
 Two training regimes per file: ``own`` (only that file's other folds) and ``all`` (plus

@@ -1,12 +1,13 @@
-"""Translationese features: cheap, topic-free statistics of one English document.
+"""Translationese features: cheap statistics of one English document.
 
 Machine and human translations of the same source document tell the same story, so the
-only useful signal is *how* it is told: which function words carry the syntax, how long
-and how varied sentences are, how much the vocabulary varies and repeats, how punctuation
-is used. Everything here is computed from the text alone in one or two passes (a few
-milliseconds for a news article) and never looks at content words themselves, only at
-their shape (suffix, capitalisation, length), so a model trained on these features cannot
-learn the topics of its training documents.
+only useful signal is *how* it is told: which function words carry the syntax, which
+words render the source's, how long and how varied sentences are, how much the vocabulary
+varies and repeats, how punctuation is used. Everything here is computed from the text
+alone in one or two passes (a few milliseconds for a news article). The dense features
+never look at content words themselves, only at their shape (suffix, capitalisation,
+length); the n-grams (:func:`ngram_counts`) also see lower-case content words, but never
+names or numbers, so a model cannot learn who or what its training stories were about.
 
 :func:`extract` returns a flat ``{name: value}`` dict; every value is a rate or a ratio,
 so documents of different lengths are comparable. Fluency-LM statistics are computed by
@@ -23,7 +24,7 @@ from functools import lru_cache
 
 from mtaudit.segment import WORD, segment
 
-FEATURE_VERSION = "tfeat-3"
+FEATURE_VERSION = "tfeat-4"
 
 #: Document features the fluency detector (per-sentence LM surprisal) adds to a report.
 FLUENCY_FEATURES: tuple[str, ...] = (
@@ -148,8 +149,9 @@ _TITLE_WORDS = "Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Gen|Col|Lt|Sgt|Capt|Gov|Sen|Rep|Rev|v
 
 # Abstract token stream for n-gram features: function words and punctuation stay, every
 # content word becomes its shape class. Its unigrams and bigrams ("W_ing to", ", the",
-# "also W_s") are the main evidence of the scoring model: function-word and punctuation
-# sequences reflect the source's syntax and carry no topic.
+# "also W_s") are half the evidence of the scoring model: function-word and punctuation
+# sequences reflect the source's syntax and carry no topic. (The other half, lexical
+# n-grams, is built on the same stream: see ngram_counts.)
 _ABSTRACT_TOKEN = re.compile(
     rf"(?P<abbr>(?:[^\W\d_]\.){{2,}}|\b(?:{_TITLE_WORDS})\.(?=\s))"
     r"|[^\W_]+(?:['’\-][^\W_]+)*|``|''|[^\w\s]"
@@ -176,23 +178,17 @@ _PUNCT_CLASS: dict[str, str] = {
 }
 
 
-def abstract_tokens(text: str) -> list[str]:
-    """``text`` as function words, normalised punctuation and content-word shape classes.
-
-    Function words and :data:`LIGHT_WORDS` stay as they are; other content words map to
-    ``W_<suffix class>`` (``W_short`` under 5 letters, ``W_x`` with no class), capitalised
-    words to ``CAP``, numbers to ``NUM``, clitics to ``'s``, ``'t``..., abbreviations
-    to ``CAP`` ("U.S.", "Mr.") or ``ABBR`` ("a.m.", "e.g.").
-    """
-    out: list[str] = []
+def _token_stream(text: str) -> list[tuple[str, str | None]]:
+    """``(abstract token, lower-case content word or None)`` for every token of ``text``."""
+    out: list[tuple[str, str | None]] = []
     for m in _ABSTRACT_TOKEN.finditer(text):
         tok = m.group()
         first = tok[0]
         if m.group("abbr"):
-            out.append("CAP" if first.isupper() else "ABBR")
+            out.append(("CAP" if first.isupper() else "ABBR", None))
             continue
         if not first.isalnum():
-            out.append(_PUNCT_CLASS.get(tok, tok))
+            out.append((_PUNCT_CLASS.get(tok, tok), None))
             continue
         low = tok.lower()
         clitic = _CONTRACTION.search(low)
@@ -205,23 +201,55 @@ def abstract_tokens(text: str) -> list[str]:
             or (clitic and low in _NEGATED_AUX)
             or (low in LIGHT_WORDS and not first.isupper())
         ):
-            out.append(low)
+            out.append((low, None))
         elif first.isdigit():
-            out.append("NUM")
+            out.append(("NUM", None))
         elif first.isupper():
-            out.append("CAP")
+            out.append(("CAP", None))
         else:
-            out.append("W_" + (_suffix_class(low) or ("short" if len(low) < 5 else "x")))
+            shape = "W_" + (_suffix_class(low) or ("short" if len(low) < 5 else "x"))
+            out.append((shape, None if clitic else low))
         if clitic:
-            out.append("'" + clitic.group()[1:])
+            out.append(("'" + clitic.group()[1:], None))
     return out
 
 
+def abstract_tokens(text: str) -> list[str]:
+    """``text`` as function words, normalised punctuation and content-word shape classes.
+
+    Function words and :data:`LIGHT_WORDS` stay as they are; other content words map to
+    ``W_<suffix class>`` (``W_short`` under 5 letters, ``W_x`` with no class), capitalised
+    words to ``CAP``, numbers to ``NUM``, clitics to ``'s``, ``'t``..., abbreviations
+    to ``CAP`` ("U.S.", "Mr.") or ``ABBR`` ("a.m.", "e.g.").
+    """
+    return [tok for tok, _ in _token_stream(text)]
+
+
 def ngram_counts(text: str) -> Counter[str]:
-    """Counts of the abstract unigrams and bigrams (joined by a space) of ``text``."""
-    toks = abstract_tokens(text)
+    """The scoring model's n-grams of ``text``: abstract and lexical, joined by a space.
+
+    - Abstract unigrams and bigrams of :func:`abstract_tokens` ("W_ing to", ", the").
+    - Lexical grams, marked ``~``: every lower-case content word (``~euros``), and every
+      bigram with one, the word itself in place of its shape (``~million euros``,
+      ``~in addition``). Which word a translation picks for the source's ("euros" for
+      *Euro*, "perpetrators" for *Täter*, "in addition" for *außerdem*) is the main
+      evidence that separates MT from human translation of the *same* text (+0.04 AUROC
+      HT vs DeepL in leave-one-year-out CV on wmt-de-en). Capitalised words (names),
+      numbers and abbreviations never appear as themselves, so the model cannot learn
+      who or what a training story was about; and since each MT document has a human
+      translation of the same source in the training data, the topic words of a story
+      weigh on both sides of the label.
+    """
+    stream = _token_stream(text)
+    toks = [tok for tok, _ in stream]
     counts = Counter(toks)
     counts.update(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))
+    counts.update(f"~{word}" for _, word in stream if word)
+    counts.update(
+        f"~{wa or a} {wb or b}"
+        for (a, wa), (b, wb) in zip(stream, stream[1:], strict=False)
+        if wa or wb
+    )
     return counts
 
 

@@ -6,9 +6,10 @@ Two layers, applied in this order:
    ``mtaudit/data/score-weights.json``): a logistic regression over
 
    - the TF-IDF vector (sublinear tf, smoothed idf, L2-normalised, as scikit-learn's
-     ``TfidfVectorizer``) of the document's *abstract* unigrams and bigrams
-     (:func:`mtaudit.features.ngram_counts`: function words, punctuation and content-word
-     shape classes, never content words themselves), and
+     ``TfidfVectorizer``) of the document's unigrams and bigrams
+     (:func:`mtaudit.features.ngram_counts`): *abstract* ones over function words,
+     punctuation and content-word shape classes, and *lexical* ones (``~``) over
+     lower-case content words (never names or numbers), and
    - standardised dense features (:func:`mtaudit.features.extract` minus the function-word
      rates, plus the fluency detector's ``fluency_*`` statistics when the model was trained
      with them). A dense feature missing at inference (fluency detector disabled) is imputed

@@ -61,7 +61,8 @@ def model() -> M.ScoreModel:
 
 def test_weights_file_is_signed_json_and_small() -> None:
     raw = M.WEIGHTS_PATH.read_bytes()
-    assert len(raw) < 200 * 1024
+    # ~20k n-grams (abstract and lexical) with idf and coefficient: about half a megabyte.
+    assert len(raw) < 640 * 1024
     data = json.loads(raw)
     assert data["format"] == M.WEIGHTS_FORMAT
     assert data["signature"] == M.content_signature(data)
@@ -167,7 +168,10 @@ def test_calibration_is_length_aware(model: M.ScoreModel) -> None:
 def test_probability_non_decreasing_in_raw_logit(model: M.ScoreModel) -> None:
     rng = random.Random(7)
     sentences = (HUMAN_LIKE + " " + MT_LIKE).split(". ")
-    texts = [". ".join(rng.sample(sentences, 5)) + "." for _ in range(40)]
+    texts = [". ".join(rng.sample(sentences, 6)) + "." for _ in range(40)]
+    # At one length: the calibration is length-aware, so only same-length texts compare.
+    texts = [t[: list(F.WORD.finditer(t))[59].end()] for t in texts]
+    assert {len(F.WORD.findall(t)) for t in texts} == {60}
     scored = sorted((model.score(t).raw_logit, model.score(t).probability) for t in texts)
     probs = [p for _, p in scored]
     assert all(b >= a - 1e-12 for a, b in zip(probs, probs[1:], strict=False))
@@ -298,6 +302,26 @@ def test_abstract_tokens_hide_content_words() -> None:
     toks = F.abstract_tokens("The minister said Berlin’s “reform” costs €5 billion, and they'd go.")
     assert "minister" not in toks and "reform" not in toks and "billion" not in toks
     assert toks[:2] == ["the", "W_er"] and "CUR" in toks and "'d" in toks and '"' in toks
+
+
+def test_lexical_ngrams_keep_lower_case_words_but_never_names_or_numbers() -> None:
+    counts = F.ngram_counts(
+        "In addition, the perpetrators paid 5 million euros to Siemens in Munich, she'd said."
+    )
+    lexical = {g for g in counts if g.startswith("~")}
+    # Content words as themselves, and in bigrams with their neighbours' abstract tokens.
+    assert {"~perpetrators", "~euros", "~million euros", "~the perpetrators"} <= lexical
+    assert "~euros to" in lexical and "~NUM million" in lexical
+    # "In addition": the function word (case-folded) with the word it governs.
+    assert "~in addition" in lexical and "in W_tion" in counts
+    # Bigrams of function words and punctuation only are abstract, never doubled as ~.
+    assert ", the" in counts and not any(g in lexical for g in ("~, the", "~in", "~the"))
+    # Names, numbers and clitic hosts never appear as words.
+    assert not any(w in g for g in lexical for w in ("siemens", "munich", "Siemens", "5"))
+    assert "~she" not in lexical and "she 'd" in counts
+    # The abstract grams are unchanged: the lexical ones come on top.
+    toks = F.abstract_tokens("the perpetrators paid")
+    assert toks == ["the", "W_s", "W_short"] and counts["the W_s"] == 1
 
 
 def test_abbreviations_are_one_token_not_a_sentence_end() -> None:
@@ -440,6 +464,46 @@ def test_training_with_chunks_is_deterministic() -> None:
     assert min(mt) > max(human)
 
 
+def test_sample_weights_balance_classes_within_a_data_set_by_size() -> None:
+    train = _train_module()
+    import numpy as np
+
+    labels = np.array([1] * 90 + [0] * 10 + [1] * 5 + [0] * 15)
+    sets = ["big"] * 100 + ["small"] * 20
+    w = train.sample_weights(labels, sets)
+    assert w.mean() == pytest.approx(1.0)
+    big, small = np.arange(120) < 100, np.arange(120) >= 100
+    for m in (big, small):  # MT and human equal mass within each data set
+        assert w[m & (labels == 1)].sum() == pytest.approx(w[m & (labels == 0)].sum())
+    # ... and each data set weighs as its documents (5:1), not 1:1.
+    assert w[big].sum() / w[small].sum() == pytest.approx(5.0)
+    # A data set with one class only keeps its documents' mass too.
+    w1 = train.sample_weights(np.array([1, 1, 0, 1]), ["a", "a", "b", "b"])
+    assert w1[:2].sum() == pytest.approx(w1[2:].sum())
+
+
+def test_calibration_is_fitted_on_the_chosen_data_sets() -> None:
+    train = _train_module()
+    assert train.calibration_sets(["b", "a", "a"], ["a"]) == ["a"]
+    assert train.calibration_sets(["b", "a"], ["zzz"]) == ["a", "b"]  # none present: all
+    assert train.calibration_sets(["b", "a"], None) == ["a", "b"]
+    records = _synthetic_records(train)
+    for i, r in enumerate(records):  # every 4th document in a second data set
+        r.dataset = "other" if i % 4 == 0 else "synthetic"
+    docs = train.featurize(records, chunk_lengths=())
+    opts = {"min_df": 2, "calib_folds": 3}
+    only = train.build_weights(records, docs, seed=5, calibrate_on=["synthetic"], **opts)
+    both = train.build_weights(records, docs, seed=5, calibrate_on=[], **opts)
+    n_syn = sum(r.dataset == "synthetic" for r in records)
+    assert only["calibration"]["data_sets"] == ["synthetic"]
+    assert only["calibration"]["fitted_on"].startswith(f"out-of-fold logits of {n_syn} doc")
+    assert both["calibration"]["data_sets"] == ["other", "synthetic"]
+    assert both["calibration"]["fitted_on"].startswith(f"out-of-fold logits of {len(docs)} ")
+    # Same regression either way; only the calibration differs.
+    assert only["ngrams"] == both["ngrams"] and only["calibration"] != both["calibration"]
+    assert only["options"]["calibrate_on"] == ["synthetic"]
+
+
 def test_inference_matches_training_regression() -> None:
     train = _train_module()
     import numpy as np
@@ -458,3 +522,25 @@ def test_inference_matches_training_regression() -> None:
     expected = fitted.logits(docs)
     got = [model.raw_logit(r.text) for r in records]
     assert max(abs(a - b) for a, b in zip(expected, got, strict=True)) < 1e-3
+
+
+# -- the shipped weights on the bundled documents (the issue's done-when) ---------------------
+
+
+def test_shipped_model_scores_the_seed_and_the_bundled_corpus(cli) -> None:
+    """Seed >= 0.9; every ``corpora/clean-*`` document clean; every ``mt-*`` one MT.
+
+    Full pipeline (markers + statistical model) with the committed weights, so a retrain
+    that breaks any of these fails here, not only in the golden reports.
+    """
+    from conftest import CORPORA, SEED
+
+    docs = sorted(CORPORA.glob("clean-*")) + sorted(CORPORA.glob("mt-*"))
+    res = cli("scan", str(SEED), *map(str, docs), "-f", "json", "--quiet")
+    assert res.code == 1, res.err  # the MT documents fail the gate
+    by_path = {Path(d["path"]).name: d for d in res.json()["documents"]}
+    assert by_path[SEED.name]["mt_probability"] >= 0.9
+    for doc in docs:
+        got = by_path[doc.name]
+        expected = "clean" if doc.name.startswith("clean-") else "machine-translated"
+        assert got["verdict"] == expected, (doc.name, got["mt_probability"])
