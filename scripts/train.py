@@ -592,7 +592,8 @@ def fit(
         oof[te] = part.logits([d for d, t in zip(samples, te, strict=True) if t])
     cal_sets = calibration_sets(datasets, calibrate_on)
     sets = np.asarray(datasets)[parent]
-    w_in = np.where(np.isin(sets, cal_sets), w, 0.0)
+    calibrating = np.isin(sets, cal_sets)  # per sample (documents and chunks)
+    w_in = np.where(calibrating, w, 0.0)
     if length_calibration:
         lengths = np.array([s.length for s in samples])
         w_cal = length_balanced_weights(w_in, y, words, lengths, sets) if balance_lengths else w_in
@@ -607,11 +608,11 @@ def fit(
     out = full.to_dict()
     s_oof = calibrated_logits(oof, words, slope, shift, calib_words)
     p_oof = 1.0 / (1.0 + np.exp(-s_oof))
-    in_cal = np.isin(np.asarray(datasets), cal_sets)
-    table, ece = reliability_table(p_oof[whole][in_cal], y[whole][in_cal], w_doc[in_cal])
+    docs_in = calibrating[whole]
+    table, ece = reliability_table(p_oof[whole][docs_in], y[whole][docs_in], w_doc[docs_in])
     by_length = {}
     for name, mask in length_bins(np.array([s.length for s in samples])).items():
-        mask = mask & (w_in > 0)
+        mask = mask & calibrating
         by_length[name] = {
             "samples": int(mask.sum()),
             "ece": reliability_table(p_oof[mask], y[mask], w[mask])[1],
@@ -622,8 +623,8 @@ def fit(
         "intercept": list(shift),
         "words": list(calib_words),
         "fitted_on": (
-            f"out-of-fold logits of {int((whole & (w_in > 0)).sum())} documents and "
-            f"{int((~whole & (w_in > 0)).sum())} chunks, {len(set(folds))} group folds"
+            f"out-of-fold logits of {int((whole & calibrating).sum())} documents and "
+            f"{int((~whole & calibrating).sum())} chunks, {len(set(folds))} group folds"
         ),
         "data_sets": list(cal_sets),
         "prior": 0.5,
