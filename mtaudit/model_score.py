@@ -30,7 +30,8 @@ Two layers, applied in this order:
    style evidence, so the same logit means less. Below ``lo`` words (shorter than any
    calibration sample) the calibrated log-odds are further scaled by ``words / lo``
    toward the prior. 0.7 means about 70% *at a 50% prior* (training weights give MT and
-   human documents, and each data set, equal mass).
+   human documents equal mass) on the population it was calibrated on (the weights file's
+   ``calibration.data_sets``: German->English news).
 
 2. **Marker evidence** on top, in log-odds: each finding category adds
    ``cap * (1 - exp(-rate * sum(confidence) / cap))`` — ``rate`` log-odds for the first

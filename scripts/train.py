@@ -129,29 +129,48 @@ class DocFeatures:
 
 
 def load_records(paths: Iterable[str | Path]) -> list[Record]:
-    """Read JSONL files; ``dataset`` is the file's folder name (wmt-de-en, wmt22)."""
+    """Read JSONL files; ``dataset`` is the file's folder name (wmt-de-en, wmt22).
+
+    Raises ValueError naming ``file:line`` for an unreadable file, a line that is not a
+    JSON object with ``id``, ``label`` ("mt"/"human") and ``text``, or a file with none.
+    """
     out: list[Record] = []
     for p in paths:
         path = Path(p)
         name = path.parent.name or path.stem
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                r = json.loads(line)
-                if r["label"] not in ("mt", "human"):
-                    raise ValueError(f"{path}: bad label {r['label']!r} in {r.get('id')}")
-                out.append(
-                    Record(
-                        id=str(r["id"]),
-                        label=int(r["label"] == "mt"),
-                        origin=str(r.get("origin", "")),
-                        year=int(r.get("year") or 0),
-                        text=str(r["text"]),
-                        dataset=name,
-                    )
-                )
+        before = len(out)
+        try:
+            with path.open(encoding="utf-8") as fh:
+                for lineno, line in enumerate(fh, 1):
+                    if line.strip():
+                        out.append(_record(line, name, f"{path}:{lineno}"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: cannot read: {exc}") from None
+        if len(out) == before:
+            raise ValueError(f"{path}: no labelled documents")
     return out
+
+
+def _record(line: str, dataset: str, where: str) -> Record:
+    """One JSONL line as a :class:`Record` (ValueError naming ``where`` if malformed)."""
+    try:
+        r = json.loads(line)
+        if r["label"] not in ("mt", "human"):
+            raise ValueError(f"bad label {r['label']!r} (expected 'mt' or 'human')")
+        return Record(
+            id=str(r["id"]),
+            label=int(r["label"] == "mt"),
+            origin=str(r.get("origin", "")),
+            year=int(r.get("year") or 0),
+            text=str(r["text"]),
+            dataset=dataset,
+        )
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where}: not JSON: {exc.msg}") from None
+    except KeyError as exc:
+        raise ValueError(f"{where}: missing field {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
 
 
 def describe_files(paths: Iterable[str | Path], records: Sequence[Record]) -> list[dict]:
@@ -594,8 +613,8 @@ def fit(
     sets = np.asarray(datasets)[parent]
     calibrating = np.isin(sets, cal_sets)  # per sample (documents and chunks)
     w_in = np.where(calibrating, w, 0.0)
+    lengths = np.array([s.length for s in samples])
     if length_calibration:
-        lengths = np.array([s.length for s in samples])
         w_cal = length_balanced_weights(w_in, y, words, lengths, sets) if balance_lengths else w_in
         slope, shift = fit_platt_length(oof, y, w_cal, words)
         calib_words = CALIB_WORDS
@@ -607,11 +626,11 @@ def fit(
     full = _Fitted(samples, y, w, dense_names, c_reg, min_df, whole)
     out = full.to_dict()
     s_oof = calibrated_logits(oof, words, slope, shift, calib_words)
-    p_oof = 1.0 / (1.0 + np.exp(-s_oof))
+    p_oof = expit(s_oof)
     docs_in = calibrating[whole]
     table, ece = reliability_table(p_oof[whole][docs_in], y[whole][docs_in], w_doc[docs_in])
     by_length = {}
-    for name, mask in length_bins(np.array([s.length for s in samples])).items():
+    for name, mask in length_bins(lengths).items():
         mask = mask & calibrating
         by_length[name] = {
             "samples": int(mask.sum()),
@@ -780,22 +799,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"'all' for every file (default: {', '.join(CALIBRATE_ON)} when given, else all)",
     )
     args = ap.parse_args(argv)
-    records = load_records(args.data)
+    try:
+        records = load_records(args.data)
+    except ValueError as exc:
+        ap.error(str(exc))
     fit_options: dict[str, Any] = {}
     if args.calibrate_on:
+        names = sorted({r.dataset for r in records})
+        unknown = [c for c in args.calibrate_on if c != "all" and c not in names]
+        if unknown:
+            ap.error(f"--calibrate-on {', '.join(unknown)}: not a --data set ({', '.join(names)})")
         fit_options["calibrate_on"] = [] if "all" in args.calibrate_on else args.calibrate_on
     flu = None if args.fluency == "off" else fluency_featurizer()
     if args.fluency == "on" and flu is None:
         ap.error("--fluency on, but the fluency detector could not be loaded")
     docs = featurize(records, flu)
-    weights = build_weights(
-        records,
-        docs,
-        args.seed,
-        describe_files(args.data, records),
-        fluency_lm=getattr(flu, "lm_signature", None),
-        **fit_options,
-    )
+    try:
+        weights = build_weights(
+            records,
+            docs,
+            args.seed,
+            describe_files(args.data, records),
+            fluency_lm=getattr(flu, "lm_signature", None),
+            **fit_options,
+        )
+    except ValueError as exc:  # e.g. one class only, or too few groups for the folds
+        ap.error(f"cannot train on {', '.join(args.data)}: {exc}")
     write_weights(weights, args.out)
     size = Path(args.out).stat().st_size
     cal = weights["calibration"]

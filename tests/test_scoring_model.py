@@ -544,3 +544,41 @@ def test_shipped_model_scores_the_seed_and_the_bundled_corpus(cli) -> None:
         got = by_path[doc.name]
         expected = "clean" if doc.name.startswith("clean-") else "machine-translated"
         assert got["verdict"] == expected, (doc.name, got["mt_probability"])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "no labelled documents"),
+        (b'{"id": 1, "label": "mt"\n', ":1: not JSON"),
+        (b'{"id": 1, "label": "mt", "text": "x"}\n{"id": 2, "text": "y"}\n', ":2: missing field"),
+        (b'{"id": 1, "label": "MT", "text": "x"}\n', ":1: bad label 'MT'"),
+        (b"\xd0\x00\xff binary", "cannot read"),
+    ],
+)
+def test_training_data_errors_are_one_line_naming_the_file(tmp_path, capsys, content, message):
+    train = _train_module()
+    data = tmp_path / "set" / "dev.jsonl"
+    data.parent.mkdir()
+    data.write_bytes(content)
+    out = tmp_path / "w.json"
+    with pytest.raises(SystemExit) as exc:
+        train.main(["--data", str(data), "--out", str(out), "--fluency", "off"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert str(data) in err and message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_calibrate_on_must_name_a_data_set(tmp_path, capsys) -> None:
+    train = _train_module()
+    data = tmp_path / "wmt-x" / "dev.jsonl"
+    data.parent.mkdir()
+    data.write_text('{"id": 1, "label": "mt", "text": "A b."}\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as exc:
+        train.main(
+            ["--data", str(data), "--calibrate-on", "wmt-de", "--fluency", "off"]
+            + ["--out", str(tmp_path / "w.json")]
+        )
+    assert exc.value.code == 2
+    assert "--calibrate-on wmt-de: not a --data set (wmt-x)" in capsys.readouterr().err
