@@ -28,16 +28,10 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 from mtaudit.model import Severity
 
@@ -427,15 +421,12 @@ def parse_file(path: Path | str) -> ConfigFile | None:
     is_pyproject = path.name == PYPROJECT
     if is_pyproject and "mtaudit" not in text:
         return None  # cheap: most pyproject.toml files are not about us
+    from mtaudit.lexicons import TomlError, parse_toml
+
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib puts the position in its message: "(at line 3, column 7)", or "(at end
-        # of document)", which is the last line.
-        m = re.search(r"line (\d+)", str(exc))
-        line = int(m.group(1)) if m else max(1, len(text.splitlines()))
-        msg = re.sub(r"\s*\(at (?:line \d+, column \d+|end of document)\)", "", str(exc))
-        raise ConfigError(path, line, f"invalid TOML: {msg}") from None
+        data = parse_toml(text)
+    except TomlError as exc:
+        raise ConfigError(path, exc.line, f"invalid TOML: {exc.message}") from None
     prefix: tuple[str, ...] = ()
     if is_pyproject:
         table = data.get("tool", {}).get("mtaudit")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,12 +30,14 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 from wordfreq import zipf_frequency
 
-from mtaudit.lexicons import LEXICON_DIR, Lexicon, LexiconError, load_file
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from mtaudit.lexicons import (
+    LEXICON_DIR,
+    Lexicon,
+    LexiconError,
+    TomlError,
+    load_file,
+    parse_toml,
+)
 
 LANGUAGE_NAMES = {
     "es": "Spanish",
@@ -297,9 +298,9 @@ def load_glossary(path: Path | str) -> Glossary:
     except OSError as exc:
         raise LexiconError(path, None, f"cannot read glossary: {exc.strerror}") from None
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LexiconError(path, getattr(exc, "lineno", None), f"invalid TOML: {exc}") from None
+        data = parse_toml(text)
+    except TomlError as exc:
+        raise LexiconError(path, exc.line, f"invalid TOML: {exc.message}") from None
     meta = data.get("meta", {})
     if meta.get("kind") != "glossary" or not meta.get("language"):
         raise LexiconError(path, 1, "a glossary needs meta.kind = 'glossary' and meta.language")

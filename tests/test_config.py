@@ -323,6 +323,14 @@ ERRORS = [
     ("mtaudit.toml", '[[overrides]]\nselect = ["MT4"]\n', 1, "needs files"),
     ("mtaudit.toml", '[[overrides]]\nfiles = ["*.md"]\nroot = true\n', 3, "unknown key 'root'"),
     ("mtaudit.toml", '[per-file."*.md"]\n\nselect = ["MT9"]\n', 3, "unknown code 'MT9'"),
+    # Over Python's int-string limit: a ValueError inside tomllib, which gives no line.
+    (
+        "mtaudit.toml",
+        '# gate\nfail_on = "error"\nfail_above = ' + "9" * 5000 + "\n",
+        3,
+        "5000 digits",
+    ),
+    ("mtaudit.toml", "[severity]\n\nMT401 = 1_" + "0" * 5000 + "\n", 3, "5001 digits"),
     (
         "pyproject.toml",
         '[project]\nname = "x"\n\n[tool.mtaudit]\nfail-on = "warning"\nlm = "gpt"\n',
@@ -342,6 +350,17 @@ def test_config_errors_name_file_and_line(scan, tmp_path, monkeypatch, name, tex
     assert f"{name}:{line}: " in res.err and message in res.err, res.err
     assert res.err.startswith("mtaudit: error: ") and res.err.count("\n") == 1
     assert not (tmp_path / "out.json").exists()
+
+
+def test_a_huge_integer_in_a_user_lexicon_names_the_file_and_line(scan, tmp_path, monkeypatch):
+    write(tmp_path / "house.toml", '[meta]\nkind = "idiom"\n\nversion = ' + "1" * 5000 + "\n")
+    write(tmp_path / "mtaudit.toml", 'lexicons = ["house.toml"]\n')
+    write(tmp_path / "glued.txt", GLUED)
+    monkeypatch.chdir(tmp_path)
+    res = scan("glued.txt")
+    assert res.code == ExitCode.USAGE
+    assert "house.toml:4: invalid TOML: an integer of 5000 digits" in res.err, res.err
+    assert res.err.count("\n") == 1
 
 
 def test_config_error_in_a_subfolder_stops_the_scan_before_any_report(scan, tmp_path, monkeypatch):

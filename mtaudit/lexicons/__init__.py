@@ -72,12 +72,9 @@ def load_file(path: Path | str, kind: str | None = None) -> Lexicon:
         raise LexiconError(path, None, f"cannot read lexicon: {exc.strerror}") from None
     text = raw.decode("utf-8", errors="replace")
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
-        raise LexiconError(
-            path, line, f"invalid TOML: {exc.msg if hasattr(exc, 'msg') else exc}"
-        ) from None
+        data = parse_toml(text)
+    except TomlError as exc:
+        raise LexiconError(path, exc.line, f"invalid TOML: {exc.message}") from None
     meta = data.get("meta", {})
     kind = kind or meta.get("kind")
     if kind not in REQUIRED:
@@ -120,6 +117,49 @@ def signature() -> str:
         h.update(p.name.encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:10]
+
+
+class TomlError(ValueError):
+    """A TOML text that cannot be read: ``line`` (None when unknown) and ``message``."""
+
+    def __init__(self, line: int | None, message: str) -> None:
+        self.line, self.message = line, message
+        super().__init__(message)
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads`` whose every failure is a :class:`TomlError` with a line if any.
+
+    Besides syntax errors, Python itself can refuse a value inside tomllib, with no
+    position: an integer over the int-string conversion limit (a 5,000-digit number is a
+    ValueError) or nesting deeper than the recursion limit. Config and lexicon errors must
+    name the file and line, so those are located here too.
+    """
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.14 has .lineno; older ones put "(at line 3, column 7)" or "(at end of
+        # document)" (the last line) in the message.
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        if line is None and "end of document" in str(exc):
+            line = max(1, len(text.splitlines()))
+        msg = getattr(exc, "msg", None) or re.sub(
+            r"\s*\(at (?:line \d+, column \d+|end of document)\)", "", str(exc)
+        )
+        raise TomlError(line, msg) from None
+    except RecursionError:
+        raise TomlError(None, "arrays or tables nested too deeply") from None
+    except ValueError as exc:
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+        # TOML integers may group digits with underscores; tomllib drops them for int().
+        for m in re.finditer(r"[0-9][0-9_]*", text):
+            digits = m.group().replace("_", "")
+            if limit and len(digits) > limit:
+                line = text.count("\n", 0, m.start()) + 1
+                raise TomlError(
+                    line, f"an integer of {len(digits)} digits (the most Python reads is {limit})"
+                ) from None
+        raise TomlError(None, str(exc).splitlines()[0] if str(exc) else repr(exc)) from None
 
 
 def _line_from_message(msg: str) -> int | None:
