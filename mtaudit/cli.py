@@ -7,7 +7,10 @@ CLI holds one document at a time. Exit codes are :class:`mtaudit.model.ExitCode`
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -26,7 +29,8 @@ EPILOG = """\
 exit status:
   0  nothing at or above --fail-on (and no document over --fail-above)
   1  at least one finding at or above --fail-on, or a document over --fail-above
-  2  usage or configuration error, or an input that could not be read
+  2  usage or configuration error, an input that could not be read, no input found,
+     or a report that could not be written
 
 examples:
   mtaudit scan corpora/
@@ -305,19 +309,87 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status after SIGTERM, as a shell reports a process killed by it (128 + 15).
+TERMINATED = 128 + signal.SIGTERM
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return ExitCode.USAGE
+    # Unwind on SIGTERM as on an error: open reports are aborted (their hidden temp files
+    # removed), engines closed. `mtaudit serve` replaces this with uvicorn's handler.
+    # (Only the main thread may set handlers; the previous one is restored for callers
+    # that run main() in-process, such as the tests.)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
         print("mtaudit: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `mtaudit scan ... | head` is fine
+    except BrokenPipeError:
+        # show / rules / explain piped into `head`: the reader has what it wanted.
+        _silence_stdout()
         return ExitCode.OK
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _terminate(signum: int, frame: object) -> NoReturn:
+    """SIGTERM: abort unfinished outputs now, then unwind (ExitStacks, finally blocks)."""
+    from mtaudit.report import abort_open_outputs
+
+    abort_open_outputs()
+    raise SystemExit(TERMINATED)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone.
+
+    Python's documented recipe (signal module, "Note on SIGPIPE"): otherwise the flush at
+    interpreter exit raises BrokenPipeError again and prints "Exception ignored".
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (tests capture it)
+        pass
+
+
+class _StdoutGuard:
+    """sys.stdout for reporters: after a broken pipe (`mtaudit scan ... | head`) further
+    output is dropped, so the scan still writes its file reports and exits with the status
+    the gate gives, instead of dying with 0 and leaving ``--output`` files unwritten."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._broke()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._broke()
+
+    def _broke(self) -> None:
+        self.broken = True
+        _silence_stdout()
+
+    def __getattr__(self, name: str) -> object:  # isatty, encoding, fileno... for rich
+        return getattr(self._stream, name)
 
 
 def _fail(message: str) -> int:
@@ -329,25 +401,31 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from mtaudit.changed import ChangedError, ChangedLines
     from mtaudit.config import ConfigError
     from mtaudit.fluency import FluencyUnavailable
-    from mtaudit.ingest import DEFAULT_INCLUDE, DEFAULT_MAX_BYTES, IngestOptions
+    from mtaudit.ingest import DEFAULT_INCLUDE, DEFAULT_MAX_BYTES, IngestOptions, finds_nothing
     from mtaudit.lexicons import LexiconError
 
     if args.write_baseline and args.changed_since:
         return _fail("--write-baseline records a whole scan; it cannot take --changed-since")
     if problem := _engine_problem(args):
         return _fail(problem)
-    try:
-        extra = [_parse_report_arg(r) for r in args.report]
-        auditor = _auditor_pool(args)
-        auditor.preload()  # a missing LM or lexicon error shows before scanning starts
-    except (ValueError, LexiconError, FluencyUnavailable) as exc:
-        return _fail(str(exc))
     ingest = IngestOptions(
         include=tuple(args.include or DEFAULT_INCLUDE),
         exclude=tuple(args.exclude),
         stdin_format=args.stdin_format,
         max_bytes=args.max_bytes or DEFAULT_MAX_BYTES,
     )
+    if args.engine == "local" and finds_nothing(args.paths, ingest):
+        # An empty or mistyped folder must not pass the gate as "0 documents".
+        return _fail(
+            f"no input files found in {', '.join(args.paths)} "
+            f"(looked for {', '.join(ingest.include)})"
+        )
+    try:
+        extra = [_parse_report_arg(r) for r in args.report]
+        auditor = _auditor_pool(args)
+        auditor.preload()  # a missing LM or lexicon error shows before scanning starts
+    except (ValueError, LexiconError, FluencyUnavailable) as exc:
+        return _fail(str(exc))
     if args.engine == "ray":
         try:
             return _run_ray(args, auditor, ingest)
@@ -504,14 +582,18 @@ def _run_scan(
     """Stream every input through ``auditor`` to the reporters; return the exit status."""
     summary = Summary()
     started = time.perf_counter()
+    unwritten: list[str] = []  # outputs that could not be committed
+    stdout = _StdoutGuard(sys.stdout)
     with ExitStack() as stack:
-        reporters = _open_reporters(stack, [(args.format, args.output), *extra], args)
+        reporters = _open_reporters(
+            stack, [(args.format, args.output), *extra], args, stdout, unwritten
+        )
         if reporters is None:
             return ExitCode.USAGE
         if args.write_baseline:
             from mtaudit.baseline import BaselineWriter
 
-            stream = _atomic_stream(stack, args.write_baseline, "baseline")
+            stream = _atomic_stream(stack, args.write_baseline, "baseline", unwritten)
             if stream is None:
                 return ExitCode.USAGE
             reporters.append(BaselineWriter(stream, args.write_baseline))
@@ -538,7 +620,8 @@ def _run_scan(
         progress.close()
         for r in reporters:
             r.finish(summary)
-    if errors:
+        stdout.flush()
+    if errors or unwritten:
         return ExitCode.USAGE
     return ExitCode.FINDINGS if summary.failed_documents else ExitCode.OK
 
@@ -567,7 +650,11 @@ def _parse_report_arg(value: str) -> tuple[str, str]:
 
 
 def _open_reporters(
-    stack: ExitStack, targets: list[tuple[str, str | None]], args: argparse.Namespace
+    stack: ExitStack,
+    targets: list[tuple[str, str | None]],
+    args: argparse.Namespace,
+    stdout: IO[str],
+    unwritten: list[str],
 ):
     """Instantiate a reporter per (format, path); files are committed only on success."""
     from mtaudit.report import reporter_class
@@ -576,11 +663,11 @@ def _open_reporters(
     for fmt, path in targets:
         stream: IO[str] | None
         if path and path != "-":
-            stream = _atomic_stream(stack, path, "report")
+            stream = _atomic_stream(stack, path, "report", unwritten)
             if stream is None:
                 return None
         else:
-            stream = sys.stdout
+            stream = stdout
         reporters.append(
             reporter_class(fmt)(
                 stream, include_text=not args.no_text, show_clean=not args.hide_clean
@@ -589,8 +676,12 @@ def _open_reporters(
     return reporters
 
 
-def _atomic_stream(stack: ExitStack, path: str, what: str) -> IO[str] | None:
-    """A stream to ``path`` committed when ``stack`` closes cleanly, else discarded."""
+def _atomic_stream(stack: ExitStack, path: str, what: str, unwritten: list[str]) -> IO[str] | None:
+    """A stream to ``path`` committed when ``stack`` closes cleanly, else discarded.
+
+    A commit that fails (disk full, the folder gone) is reported and added to
+    ``unwritten``, so the scan exits 2 rather than pass with a report missing.
+    """
     from mtaudit.report import AtomicOutput
 
     try:
@@ -598,7 +689,18 @@ def _atomic_stream(stack: ExitStack, path: str, what: str) -> IO[str] | None:
     except OSError as exc:
         _fail(f"{path}: cannot write {what}: {exc.strerror or exc}")
         return None
-    stack.push(lambda exc_type, exc, tb, out=out: out.abort() if exc_type else out.commit())
+
+    def close(exc_type: object, exc: object, tb: object) -> None:
+        if exc_type:
+            out.abort()
+            return
+        try:
+            out.commit()
+        except OSError as err:
+            unwritten.append(path)
+            _fail(f"{path}: cannot write {what}: {err.strerror or err}")
+
+    stack.push(close)
     return out.stream
 
 

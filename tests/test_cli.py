@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import stat
 import subprocess
 import sys
+import threading
+import time
 
 import jsonschema
 import pytest
@@ -225,3 +230,166 @@ def test_review_decisions_feed_later_scans(cli, files, tmp_path):
     doc = res.json()["documents"][0]
     assert doc["findings"] == [] and doc["suppressed"] == 1
     assert cli("scan", glued, "--decisions", tmp_path / "missing.json").code == ExitCode.USAGE
+
+
+# ---------------------------------------------------------------- outputs and signals
+
+
+def _null_device(path):
+    """A character device like /dev/null (1, 3), made in a temp folder (needs root)."""
+    try:
+        os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("creating a device node needs root")
+    return path
+
+
+def _hidden(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def test_output_to_a_device_writes_through_it_and_keeps_it_a_device(cli, files, tmp_path):
+    dev = _null_device(tmp_path / "null")
+    res = cli("scan", files / "clean.txt", "-f", "json", "-o", dev)
+    assert res.code == ExitCode.OK, res.err
+    assert stat.S_ISCHR(os.stat(dev).st_mode)  # not replaced by a regular file
+    res = cli("scan", files / "clean.txt", "--write-baseline", dev, "--report", f"json={dev}")
+    assert res.code == ExitCode.OK, res.err
+    assert stat.S_ISCHR(os.stat(dev).st_mode)
+    assert _hidden(tmp_path) == []
+
+
+def test_output_to_a_fifo_is_written_in_place(cli, files, tmp_path):
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    res = cli("scan", files / "clean.txt", "-f", "json", "-o", fifo)
+    reader.join(timeout=30)
+    assert res.code == ExitCode.OK, res.err
+    assert json.loads(received[0])["summary"]["documents"] == 1
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert _hidden(tmp_path) == []
+
+
+def test_atomic_output_on_a_device_never_unlinks_it(tmp_path):
+    from mtaudit.report import AtomicOutput
+
+    dev = _null_device(tmp_path / "null")
+    out = AtomicOutput(dev, binary=True)
+    assert out.in_place
+    out.stream.write(b"half a report")
+    out.abort()
+    assert stat.S_ISCHR(os.stat(dev).st_mode)
+    regular = AtomicOutput(tmp_path / "r.json")
+    assert not regular.in_place
+    regular.stream.write("{}")
+    regular.commit()
+    assert (tmp_path / "r.json").read_text() == "{}" and _hidden(tmp_path) == []
+
+
+def test_ray_result_writer_shares_the_atomic_writer(tmp_path):
+    from mtaudit.distributed.ray_engine import _atomic
+
+    dev = _null_device(tmp_path / "summary.json")
+    with _atomic(dev) as fh:
+        fh.write(b"{}")
+    assert stat.S_ISCHR(os.stat(dev).st_mode)
+    with pytest.raises(RuntimeError), _atomic(tmp_path / "a.done") as fh:
+        fh.write(b"half")
+        raise RuntimeError
+    assert not (tmp_path / "a.done").exists() and _hidden(tmp_path) == []
+
+
+def test_an_output_that_cannot_be_committed_exits_2(cli, files, tmp_path):
+    (tmp_path / "taken").mkdir()  # the rename onto a folder fails at commit
+    res = cli("scan", files / "glued.txt", "--report", f"json={tmp_path / 'taken'}")
+    assert res.code == ExitCode.USAGE
+    assert f"{tmp_path / 'taken'}: cannot write report" in res.err and "Traceback" not in res.err
+    assert _hidden(tmp_path) == []
+
+
+def _scan_process(*args, **popen):
+    return subprocess.Popen(
+        [sys.executable, "-m", "mtaudit", "scan", *map(str, args), "--mt", "off"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        **popen,
+    )
+
+
+def test_sigterm_removes_the_temporary_report(tmp_path):
+    fifo = tmp_path / "story.txt"
+    os.mkfifo(fifo)  # the scan waits on it for as long as the test likes
+    out = tmp_path / "out" / "report.json"
+    proc = _scan_process(fifo, "-f", "json", "-o", out, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        writer = None
+        while writer is None:  # the scan opens the FIFO after its reports' temp files
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: no reader yet
+                time.sleep(0.05)
+        os.write(writer, b"The council met on Friday")
+        assert _hidden(out.parent), "the report's temp file should exist mid-scan"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+        os.close(writer)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert _hidden(out.parent) == [] and not out.exists()
+    assert b"Traceback" not in proc.stderr.read()
+
+
+def test_broken_stdout_still_writes_reports_and_keeps_the_gate_status(tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    # ~300 KB of JSON on stdout: far more than a pipe holds, so writes fail once the
+    # reader has gone.
+    feed.write_text("".join(json.dumps({"text": GLUED * 8}) + "\n" for _ in range(150)))
+    out = tmp_path / "copy.json"
+    proc = _scan_process(
+        feed,
+        "-f",
+        "json",
+        "--report",
+        f"json={out}",
+        "--fail-on",
+        "warning",
+        stdout=subprocess.PIPE,
+    )
+    proc.stdout.read(100)
+    proc.stdout.close()  # `| head -c 100`
+    assert proc.wait(timeout=300) == ExitCode.FINDINGS
+    err = proc.stderr.read().decode()
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert json.loads(out.read_text())["summary"]["documents"] == 150
+
+
+def test_broken_stdout_after_a_clean_scan_exits_0_quietly(tmp_path):
+    (tmp_path / "clean.txt").write_text(CLEAN * 2000, encoding="utf-8")
+    proc = _scan_process(tmp_path / "clean.txt", "-f", "json", stdout=subprocess.PIPE)
+    proc.stdout.read(10)
+    proc.stdout.close()
+    assert proc.wait(timeout=300) == ExitCode.OK
+    assert proc.stderr.read() == b""
+
+
+def test_a_scan_that_finds_no_input_is_an_error(cli, tmp_path):
+    (tmp_path / "empty").mkdir()
+    res = cli("scan", tmp_path / "empty")
+    assert res.code == ExitCode.USAGE
+    assert res.err == (
+        f"mtaudit: error: no input files found in {tmp_path / 'empty'} "
+        "(looked for *.txt, *.text, *.md, *.markdown, *.html, *.htm, *.jsonl, *.ndjson)\n"
+    )
+    (tmp_path / "empty" / "notes.txt").write_text(CLEAN, encoding="utf-8")
+    res = cli("scan", tmp_path / "empty", "--include", "*.md")  # globs that match nothing
+    assert res.code == ExitCode.USAGE and "looked for *.md" in res.err
+    assert cli("scan", tmp_path / "empty").code == ExitCode.OK
+    # One folder with input is enough; an empty folder beside it is not an error.
+    (tmp_path / "other").mkdir()
+    assert cli("scan", tmp_path / "empty", tmp_path / "other").code == ExitCode.OK

@@ -647,18 +647,17 @@ def _line_of(path: str) -> int:
 
 @contextlib.contextmanager
 def _atomic(path: Path) -> Iterator[IO[bytes]]:
-    """Write ``path`` through a temporary file beside it, fsync, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    """Write ``path`` as :class:`~mtaudit.report.AtomicOutput` does: a temporary file
+    beside it, fsync, ``os.replace`` (in place for a device or FIFO, never replacing one)."""
+    from mtaudit.report import AtomicOutput
+
+    out = AtomicOutput(path, binary=True)
     try:
-        with tmp.open("wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        yield out.stream
+    except BaseException:
+        out.abort()
+        raise
+    out.commit()
 
 
 def _load_done(out: Path, shard: Shard, signature: str, include_text: bool) -> dict | None:

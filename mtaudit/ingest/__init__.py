@@ -63,6 +63,20 @@ def iter_inputs(paths: Iterable[str], options: IngestOptions | None = None) -> I
             yield InputError(raw, "no such file or directory")
 
 
+def finds_nothing(paths: Iterable[str], options: IngestOptions | None = None) -> bool:
+    """Whether every path is an existing folder holding no file the globs match.
+
+    Such a scan would pass as "0 documents": an empty or mistyped folder, or globs that
+    match nothing. Stdin and files count as input; a missing path is reported on its own.
+    """
+    options = options or IngestOptions()
+    for raw in paths:
+        path = Path(raw)
+        if raw == "-" or not path.is_dir() or next(_walk(path, options), None) is not None:
+            return False
+    return True
+
+
 def _walk(root: Path, options: IngestOptions) -> Iterator[Path]:
     """Files under ``root`` matching include and not exclude globs, in sorted order."""
     for dirpath, dirnames, filenames in os.walk(root):
