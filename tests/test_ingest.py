@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import socket
+import stat
+import struct
+import threading
 
 import pytest
 
 from mtaudit.ingest import IngestOptions, iter_inputs, read_jsonl, read_stream
-from mtaudit.model import Document, InputError
+from mtaudit.model import Document, ExitCode, InputError
 from mtaudit.pipeline import Auditor
 
 
@@ -208,3 +213,130 @@ def test_stdin_stream_in_each_format():
         )
     )
     assert [d.id for d in docs] == ["<stdin>:1", "<stdin>:2"]
+
+
+# ---------------------------------------------------------------- devices, FIFOs, limits
+
+
+def _device(path, minor):
+    """A character device node in a temp folder: (1, 3) is null, (1, 5) zero (needs root)."""
+    try:
+        os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, minor))
+    except PermissionError:
+        pytest.skip("creating a device node needs root")
+    return path
+
+
+def test_a_named_device_is_read_within_max_bytes(tmp_path):
+    zero = _device(tmp_path / "zero", 5)  # endless: an unbounded read never returns
+    (err,) = _items(zero, max_bytes=4096)
+    assert isinstance(err, InputError) and err.path == str(zero)
+    assert "over the" in err.message and "--max-bytes" in err.message
+    feed = _device(tmp_path / "zero.jsonl", 5)  # one endless line
+    stream = iter_inputs([str(feed)], IngestOptions(max_bytes=4096))
+    assert "line is over" in next(stream).message  # then it skips in bounded chunks
+    (doc,) = _items(_device(tmp_path / "null", 3))
+    assert isinstance(doc, Document) and doc.text == ""
+
+
+def test_a_named_fifo_is_read_like_stdin(tmp_path):
+    fifo = tmp_path / "story.txt"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text("A story from a pipe."))
+    writer.start()
+    (doc,) = _items(fifo)
+    writer.join(timeout=10)
+    assert doc.text == "A story from a pipe."
+
+
+def test_special_files_in_a_folder_are_skipped_and_the_rest_is_read(tmp_path):
+    (tmp_path / "a.txt").write_text("A.", encoding="utf-8")
+    os.mkfifo(tmp_path / "b.txt")  # nobody writes to it: reading would hang the scan
+    _device(tmp_path / "c.txt", 5)
+    (tmp_path / "d.txt").write_text("D.", encoding="utf-8")
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(tmp_path / "e.md"))
+        items = _items(tmp_path)
+    finally:
+        sock.close()
+    docs = [i.path.rsplit("/", 1)[-1] for i in items if isinstance(i, Document)]
+    errors = {i.path.rsplit("/", 1)[-1]: i.message for i in items if isinstance(i, InputError)}
+    assert docs == ["a.txt", "d.txt"]
+    assert errors == {
+        "b.txt": "not a regular file (FIFO); skipped",
+        "c.txt": "not a regular file (character device); skipped",
+        "e.md": "not a regular file (socket); skipped",
+    }
+
+
+def test_scan_reports_a_fifo_in_a_folder_and_the_files_beside_it(cli, tmp_path):
+    (tmp_path / "a.txt").write_text("The council met on Friday.", encoding="utf-8")
+    os.mkfifo(tmp_path / "b.txt")
+    res = cli("scan", tmp_path, "-f", "json")
+    assert res.code == ExitCode.USAGE
+    report = res.json()
+    assert [d["id"] for d in report["documents"]] == [str(tmp_path / "a.txt")]
+    assert report["errors"] == [
+        {"path": str(tmp_path / "b.txt"), "message": "not a regular file (FIFO); skipped"}
+    ]
+    assert res.err == f"mtaudit: error: {tmp_path / 'b.txt'}: not a regular file (FIFO); skipped\n"
+
+
+def test_an_over_long_jsonl_line_is_cut_and_the_next_lines_read(tmp_path):
+    p = tmp_path / "feed.jsonl"
+    p.write_bytes(b'{"text": "' + b"x" * 50_000 + b'"}\n{"text": "Next story."}\n')
+    first, second = _items(p, max_bytes=1000)
+    assert isinstance(first, InputError) and first.path == f"{p}:1"
+    assert second.text == "Next story." and second.id == f"{p}:2"
+
+
+# ---------------------------------------------------------------- UTF-16 without a BOM
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_decoded(tmp_path, encoding):
+    text = "The señor from Málaga said the talks had failed.\nA second line — with a dash."
+    p = tmp_path / "story.txt"
+    p.write_bytes(text.encode(encoding))
+    (doc,) = _items(p)
+    assert isinstance(doc, Document), doc
+    assert doc.text == text and doc.meta["encoding"] == encoding
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        struct.pack("<400H", *range(400)),  # 16-bit integers: NULs at odd offsets
+        struct.pack(">400H", *range(400)),
+        b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" * 40,
+    ],
+)
+def test_binary_with_utf16_like_nuls_stays_refused(tmp_path, payload):
+    p = tmp_path / "data.txt"
+    p.write_bytes(payload)
+    (err,) = _items(p)
+    assert isinstance(err, InputError) and "binary" in err.message
+
+
+# ---------------------------------------------------------------- deeply nested HTML
+
+
+@pytest.mark.parametrize("depth", [300, 5000])
+def test_deeply_nested_html_keeps_its_text(tmp_path, depth):
+    # libxml2 stops at 256 levels and drops the rest: the whole article, or its body.
+    body = "<div>" * depth + "<p>The minister said the talks had failed , ”he said.</p>"
+    page = (
+        "<html><head><title>Talks fail</title><script>var x = 1;</script></head><body>"
+        "<nav>menu</nav><p>An introduction that sits near the top.</p>"
+        + body
+        + "</div>" * depth
+        + "</body></html>"
+    )
+    p = tmp_path / "deep.html"
+    p.write_text(page, encoding="utf-8")
+    (doc,) = _items(p)
+    assert isinstance(doc, Document)
+    assert "An introduction" in doc.text and "The minister said the talks had failed" in doc.text
+    assert "var x" not in doc.text and "menu" not in doc.text
+    assert "MT401" in {f.code for f in Auditor().audit(doc).findings}

@@ -11,6 +11,7 @@ import fnmatch
 import json
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -101,29 +102,63 @@ def format_of(path: Path | str) -> str | None:
     return FORMATS.get(Path(path).suffix.lower())
 
 
+# Non-regular files: what an explicitly named one is. FIFOs (``<(cmd)``, a named pipe) and
+# character devices (``/dev/stdin`` on a terminal) are read like stdin, with --max-bytes
+# enforced while reading; sockets and block devices are refused. Found by walking a
+# folder, any of them is skipped: a FIFO would hang the scan, /dev/zero never ends.
+_STREAMED = {stat.S_IFIFO: "FIFO", stat.S_IFCHR: "character device"}
+_REFUSED = {stat.S_IFSOCK: "socket", stat.S_IFBLK: "block device"}
+
+
 def read_path(path: Path, options: IngestOptions, explicit: bool = False) -> Iterator[Item]:
-    """Read one file. An explicitly named file of unknown extension is read as text."""
+    """Read one file. An explicitly named file of unknown extension is read as text.
+
+    No read is unbounded: a document is read up to ``max_bytes`` + 1 bytes, a JSONL line
+    likewise, whatever the file's size claims (a device or FIFO has none).
+    """
     fmt = format_of(path) or ("text" if explicit else None)
     if fmt is None:
         return
     try:
-        if fmt == "jsonl":
-            with path.open("rb") as fh:
+        kind = stat.S_IFMT(os.stat(path).st_mode)
+        if kind != stat.S_IFREG:
+            name = _STREAMED.get(kind) or _REFUSED.get(kind) or "not a file"
+            if not explicit or kind not in _STREAMED:
+                why = "skipped" if not explicit else "not read"
+                yield InputError(str(path), f"not a regular file ({name}); {why}")
+                return
+            fh = path.open("rb")  # blocks until a FIFO has a writer, as `cat` does
+        else:
+            # O_NONBLOCK: if the file was swapped for a FIFO since the stat, the open
+            # does not wait for a writer (and the fstat below catches it).
+            fh = os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb")
+        with fh:
+            st = os.fstat(fh.fileno())
+            if stat.S_IFMT(st.st_mode) != kind:
+                yield InputError(str(path), "changed while being read; skipped")
+                return
+            if fmt == "jsonl":
                 yield from read_jsonl(fh, str(path), options)
-            return
-        size = path.stat().st_size
-        if size > options.max_bytes:
-            yield InputError(
-                str(path),
-                f"file is {size / 1e6:.1f} MB, over the {options.max_bytes / 1e6:.0f} MB limit "
-                "for one document (split it, or raise --max-bytes)",
-            )
-            return
-        data = path.read_bytes()
+                return
+            if kind == stat.S_IFREG and st.st_size > options.max_bytes:
+                yield InputError(str(path), _too_big(options, st.st_size))
+                return
+            data = fh.read(options.max_bytes + 1)
     except OSError as exc:
         yield InputError(str(path), f"cannot read: {exc.strerror or exc}")
         return
+    if len(data) > options.max_bytes:
+        yield InputError(str(path), _too_big(options))
+        return
     yield from _read_bytes(data, str(path), fmt)
+
+
+def _too_big(options: IngestOptions, size: int | None = None) -> str:
+    what = f"file is {size / 1e6:.1f} MB, over" if size is not None else "input is over"
+    return (
+        f"{what} the {options.max_bytes / 1e6:.0f} MB limit for one document "
+        "(split it, or raise --max-bytes)"
+    )
 
 
 def read_stream(stream: BinaryIO, name: str, fmt: str, options: IngestOptions) -> Iterator[Item]:
@@ -133,7 +168,7 @@ def read_stream(stream: BinaryIO, name: str, fmt: str, options: IngestOptions) -
         return
     data = stream.read(options.max_bytes + 1)
     if len(data) > options.max_bytes:
-        yield InputError(name, f"input is over the {options.max_bytes / 1e6:.0f} MB limit")
+        yield InputError(name, _too_big(options))
         return
     yield from _read_bytes(data, name, fmt)
 
@@ -196,10 +231,25 @@ def read_jsonl(stream: BinaryIO, name: str, options: IngestOptions) -> Iterator[
 
     A malformed line becomes an error naming ``path:LINE``; the other lines still count.
     """
-    for lineno, raw in enumerate(stream, start=1):
+    options = options or IngestOptions()
+    for lineno, raw in enumerate(_bounded_lines(stream, options.max_bytes), start=1):
         item = parse_jsonl_line(raw, name, lineno, options)
         if item is not None:
             yield item
+
+
+def _bounded_lines(stream: BinaryIO, limit: int) -> Iterator[bytes]:
+    """The stream's lines, each cut at ``limit`` + 1 bytes (the rest of it is skipped).
+
+    Iterating a file reads a whole line whatever its length; a line with no end (a
+    device, a corrupt file) would take all memory. A cut line is still over the limit, so
+    :func:`parse_jsonl_line` reports it and the following lines are read as usual.
+    """
+    while line := stream.readline(limit + 1):
+        yield line
+        if len(line) > limit and not line.endswith(b"\n"):
+            while (rest := stream.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass
 
 
 def parse_jsonl_line(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html as html_lib
 import logging
 import re
+from html.parser import HTMLParser
 
 # trafilatura logs parse trouble at ERROR level; with no logging configured Python would
 # print those to stderr. mtaudit reports unreadable inputs itself, once, in one line.
@@ -30,6 +31,12 @@ def html_to_text(source: str) -> tuple[str, list[tuple[int, str]]]:
 
     if not source.strip():
         return "", []
+    if _too_deep(source):
+        # libxml2 (under trafilatura and lxml) stops building the tree at 256 levels and
+        # silently drops everything deeper: the article would be lost, wholly or in part.
+        text = _tokenizer_text(source)
+        text = re.sub(r"\n+", "\n\n", text.strip())
+        return text, _locate_comments(source, text)
     try:
         doc = trafilatura.bare_extraction(
             source,
@@ -70,6 +77,56 @@ def _fallback_text(source: str) -> str:
     ]
     blocks = [b for b in blocks if b]
     return "\n".join(blocks) if blocks else " ".join(root.text_content().split())
+
+
+def _too_deep(source: str) -> bool:
+    """Whether libxml2 hits its nesting limit on ``source`` (it then drops the rest)."""
+    import lxml.html
+
+    if source.count("<") < 256:  # cheap: too few tags to nest that deep
+        return False
+    parser = lxml.html.HTMLParser()
+    try:
+        lxml.html.fromstring(source, parser=parser)
+    except Exception:  # noqa: BLE001 - unparsable markup is trafilatura's to report
+        return False
+    return any("depth" in e.message.lower() for e in parser.error_log)
+
+
+class _TextCollector(HTMLParser):
+    """Visible text from the tag stream: no tree, so no nesting limit."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip: list[str] = []  # open chrome/script elements
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _DROP:
+            self._skip.append(tag)
+        elif tag in _BLOCKS or tag == "br":
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._skip:
+            # Close up to the matching element: an unclosed one inside must not hide the
+            # rest of the page.
+            del self._skip[len(self._skip) - 1 - self._skip[::-1].index(tag) :]
+        elif tag in _BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _tokenizer_text(source: str) -> str:
+    """Block text of ``source`` without page chrome, read by the stdlib tokenizer."""
+    collector = _TextCollector()
+    collector.feed(source)
+    collector.close()
+    lines = (" ".join(line.split()) for line in "".join(collector.parts).split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def _locate_comments(source: str, text: str) -> list[tuple[int, str]]:
