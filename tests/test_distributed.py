@@ -7,9 +7,15 @@ The contract is "same answers": a parallel scan yields exactly the items of
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -297,3 +303,57 @@ def test_a_shard_list_file_names_the_inputs(tmp_path):
     shards, errors = discover_shards([f"@{listing}", f"@{tmp_path / 'missing.txt'}"])
     assert [s.name for s in shards] == [str(tmp_path / "b.jsonl"), str(tmp_path / "a.jsonl")]
     assert [e.path for e in errors] == [str(tmp_path / "missing.txt")]
+
+
+def _session_processes(sid: int) -> dict[int, str]:
+    """Live processes (not zombies) of a session: pid -> state, read from /proc."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        state, session = fields[0], int(fields[3])
+        if session == sid and state != "Z":
+            found[int(entry.name)] = state
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_die_with_a_killed_scan(tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    os.mkfifo(feed)  # the scan waits on it, with its workers started and idle
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mtaudit", "scan", str(feed), "--jobs", "2", "--mt", "off"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own session: the test finds the workers by it
+    )
+    writer = None
+    try:
+        deadline = time.monotonic() + 120
+        while writer is None:
+            assert proc.poll() is None and time.monotonic() < deadline
+            try:
+                writer = os.open(feed, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # no reader yet
+                time.sleep(0.05)
+        # One chunk for each worker; the workers start on the first one.
+        os.write(writer, b'{"text": "The council met on Friday."}\n' * 8)
+        while len(workers := set(_session_processes(proc.pid)) - {proc.pid}) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, "no workers started"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while (left := set(_session_processes(proc.pid)) & workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not left, f"workers {sorted(left)} outlived the scan"
+    finally:
+        if writer is not None:
+            os.close(writer)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

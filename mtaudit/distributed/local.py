@@ -31,6 +31,7 @@ import pickle
 import signal
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -287,11 +288,48 @@ class _WorkerState:
                 engine.close()
 
 
+#: How often the portable watchdog checks that the parent is still alive (seconds).
+PARENT_POLL_S = 0.5
+
+
+def _die_with_parent() -> None:
+    """End this worker when the scan that started it dies, even by ``kill -9``.
+
+    Otherwise a killed scan leaves its workers behind, each holding its models (~340 MB)
+    and waiting forever on a task queue nobody feeds. On Linux the kernel sends SIGKILL
+    to the worker when its parent exits (``prctl(PR_SET_PDEATHSIG)``); a watchdog thread
+    covers other systems (and a forkserver parent): it exits once the parent changes.
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1  # <linux/prctl.h>
+            libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no libc prctl (musl builds have it; be safe)
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)  # no cleanup: there is no one left to report to
+
+    threading.Thread(target=watch, name="mtaudit-parent-watch", daemon=True).start()
+
+
 def _init_worker(base_token: int, base_blob: bytes, env: dict[str, str]) -> None:
     """Build this worker's Auditor once; close its engines when the worker exits normally."""
     global _WORKER
+    _die_with_parent()
     # Ctrl-C reaches the whole process group: the parent handles it and shuts us down.
+    # SIGTERM is the parent's to handle (its handler, inherited through fork, would abort
+    # the parent's reports): a worker just ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     apply_env(env)
     _WORKER = _WorkerState(base_token, base_blob)
     # Runs at a clean worker exit (executor shutdown), not on a crash.
