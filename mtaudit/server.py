@@ -35,6 +35,11 @@ Design, and why:
   cannot be killed, so a timed-out audit finishes in the background and its result is
   discarded; its worker returns to the pool when it does. Freeing the worker earlier
   would let a stream of slow requests stack unbounded CPU work behind the bound.
+- **Connections.** A client has ``--header-timeout`` seconds to send its request line
+  and headers (uvicorn has no such deadline: a slowloris client could hold thousands of
+  connections open before any token is checked), an idle keep-alive connection
+  ``--keep-alive-timeout``; over ``--max-connections`` uvicorn answers 503 at once, and
+  headers over 16 KiB get 400.
 - **Limits before work.** The order of checks is: token (401, the body is never read),
   content type (415), ``Content-Length`` (413), then the body is streamed and counted
   (413 as soon as it passes ``--max-body``, so a chunked upload cannot bypass it), JSON
@@ -117,6 +122,16 @@ DEFAULT_TIMEOUT = 30.0
 #: Per-request configs each get an auditor per worker; a CMS uses a handful at most.
 DEFAULT_AUDITOR_CACHE = 8
 BUSY_RETRY_AFTER = 1
+#: A client has this long to send its request line and headers; a connection that sends
+#: nothing, or stalls mid-header, is closed then (slowloris).
+DEFAULT_HEADER_TIMEOUT = 10.0
+#: An idle keep-alive connection is closed after this long (uvicorn's timeout_keep_alive).
+DEFAULT_KEEP_ALIVE_TIMEOUT = 5.0
+#: Open connections (and requests) over which uvicorn answers 503 at once.
+DEFAULT_MAX_CONNECTIONS = 1000
+#: Largest request line plus headers (h11's incomplete-event limit): an audit request
+#: needs a few short headers; more is refused with 400 instead of buffered.
+MAX_HEADER_BYTES = 16 * 1024
 DOCUMENT_PATH = "<request>"
 
 # RFC 6750 b64token: what a bearer token may contain.
@@ -434,14 +449,21 @@ class ServeSettings:
     #: requests that may wait for a worker; None = 4 x concurrency
     backlog: int | None = None
     auditor_cache: int = DEFAULT_AUDITOR_CACHE
+    #: seconds for the request line and headers to arrive (from the connection, or from
+    #: the first byte of a request on a kept-alive connection)
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
     def __post_init__(self) -> None:
         if self.backlog is None:
             self.backlog = 4 * self.concurrency
         if self.max_body < 1 or self.concurrency < 1 or self.backlog < 0:
             raise ValueError("max_body and concurrency must be positive, backlog not negative")
-        if not self.timeout > 0:
-            raise ValueError("timeout must be positive")
+        if not (self.timeout > 0 and self.header_timeout > 0 and self.keep_alive_timeout > 0):
+            raise ValueError("timeouts must be positive")
+        if self.max_connections < 1:
+            raise ValueError("max_connections must be positive")
 
     @property
     def retry_after(self) -> int:
@@ -947,10 +969,72 @@ def create_app(service: AuditService, close_on_shutdown: bool = False) -> Starle
     return app
 
 
+def header_timeout_protocol(header_timeout: float) -> type:
+    """uvicorn's h11 protocol with a deadline for the request line and headers.
+
+    uvicorn times out idle keep-alive connections, but not a connection that sends
+    nothing, or part of a request line, and then stalls: thousands of those can be held
+    open, before any authentication, each for as long as the client likes. This protocol
+    arms a timer when a connection opens, and again when the first byte of a next request
+    arrives on a kept-alive connection; the timer is cancelled once h11 has parsed the
+    headers (the body has ``--timeout``), and closes the connection if it fires first.
+    """
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderTimeoutH11Protocol(H11Protocol):
+        _header_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm_header_timer()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                self._arm_header_timer()  # a request has begun but its headers are not in
+            else:
+                self._cancel_header_timer()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._cancel_header_timer()
+            super().connection_lost(exc)
+
+        def _arm_header_timer(self) -> None:
+            if self._header_timer is None:
+                self._header_timer = self.loop.call_later(header_timeout, self._headers_late)
+
+        def _cancel_header_timer(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _headers_late(self) -> None:
+            self._header_timer = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                with contextlib.suppress(h11.LocalProtocolError):
+                    self.conn.send(h11.ConnectionClosed())
+                self.transport.close()
+
+    return HeaderTimeoutH11Protocol
+
+
+def server_config(settings: ServeSettings) -> dict[str, Any]:
+    """uvicorn.Config options for the connection limits in ``settings``."""
+    return {
+        "http": header_timeout_protocol(settings.header_timeout),
+        "timeout_keep_alive": settings.keep_alive_timeout,
+        "limit_concurrency": settings.max_connections,
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+    }
+
+
 class BackgroundServer:
     """Run an ASGI app under uvicorn in a daemon thread (tests, benchmarks, embedding).
 
-    ``port=0`` picks a free port; :attr:`url` is known once the context is entered.
+    ``port=0`` picks a free port; :attr:`url` is known once the context is entered. An app
+    from :func:`create_app` gets its service's connection limits (:func:`server_config`)
+    unless ``config`` says otherwise.
     """
 
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, **config: Any) -> None:
@@ -958,6 +1042,10 @@ class BackgroundServer:
 
         import uvicorn
 
+        service = getattr(getattr(app, "state", None), "service", None)
+        if isinstance(service, AuditService):
+            for key, value in server_config(service.settings).items():
+                config.setdefault(key, value)
         config.setdefault("log_level", "warning")
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **config))
         self.host = host
@@ -1056,6 +1144,9 @@ def settings_from_args(args: argparse.Namespace) -> ServeSettings:
         timeout=args.timeout,
         concurrency=args.concurrency or _default_concurrency(),
         backlog=args.backlog,
+        header_timeout=args.header_timeout,
+        keep_alive_timeout=args.keep_alive_timeout,
+        max_connections=args.max_connections,
     )
 
 
@@ -1106,6 +1197,30 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"time budget of a request, queueing included (default: {DEFAULT_TIMEOUT:g}); "
         "over it -> 503 with Retry-After",
+    )
+    lim.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help="close a connection whose request line and headers have not arrived within "
+        f"SECONDS (default: {DEFAULT_HEADER_TIMEOUT:g})",
+    )
+    lim.add_argument(
+        "--keep-alive-timeout",
+        type=_seconds,
+        default=DEFAULT_KEEP_ALIVE_TIMEOUT,
+        metavar="SECONDS",
+        help=f"close an idle keep-alive connection after SECONDS (default: "
+        f"{DEFAULT_KEEP_ALIVE_TIMEOUT:g})",
+    )
+    lim.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        metavar="N",
+        help=f"open connections over which requests get 503 at once (default: "
+        f"{DEFAULT_MAX_CONNECTIONS})",
     )
     lim.add_argument(
         "--concurrency",
@@ -1214,6 +1329,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             server_header=False,
             timeout_graceful_shutdown=int(math.ceil(settings.timeout)),
+            **server_config(settings),
         )
     )
     # On SIGINT/SIGTERM uvicorn finishes in-flight requests, runs the lifespan shutdown

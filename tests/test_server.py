@@ -36,6 +36,7 @@ from mtaudit.server import (
     create_app,
     json_bytes,
     parse_config,
+    server_config,
     settings_from_args,
 )
 
@@ -561,6 +562,7 @@ def test_cmd_serve_runs_a_server_and_stops_on_a_signal(tmp_path):
     )
     env = {**os.environ, "MTAUDIT_CACHE_DIR": str(tmp_path)}
     args = ["--port", str(port), "--concurrency", "1", "--mt", "off", "--isolated"]
+    args += ["--header-timeout", "1"]
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args], cwd=ROOT, env=env, stderr=subprocess.PIPE
     )
@@ -577,6 +579,9 @@ def test_cmd_serve_runs_a_server_and_stops_on_a_signal(tmp_path):
         assert r.json()["status"] == "ok" and "mt:" not in r.json()["signature"]
         r = httpx.post(f"http://127.0.0.1:{port}/v1/audit", json={"text": MT_TEXT})
         assert r.status_code == 200 and r.json()["findings"]
+        with socket.create_connection(("127.0.0.1", port)) as stalled:
+            stalled.sendall(b"POST /v1/")  # --header-timeout reaches the real server
+            assert _closed_by_server(stalled, 30)
     finally:
         proc.send_signal(signal.SIGINT)
         code_ = proc.wait(timeout=15)
@@ -590,3 +595,64 @@ def test_cmd_serve_runs_a_server_and_stops_on_a_signal(tmp_path):
         [sys.executable, "-c", code, "--select", "bogus"], cwd=ROOT, env=env, capture_output=True
     )
     assert bad.returncode == 2 and b"--select" in bad.stderr
+
+
+def _closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Whether the server closes ``sock`` (EOF or reset) before ``within`` seconds pass."""
+    sock.settimeout(within)
+    try:
+        while True:
+            data = sock.recv(4096)
+            if not data:
+                return True
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_stalled_and_silent_connections_are_closed_after_the_header_timeout(_module_cache):
+    settings = _settings(concurrency=1, header_timeout=1.0, keep_alive_timeout=1.0)
+    with Live(settings) as srv:
+        stalled = []
+        for n in range(20):
+            sock = socket.create_connection((srv.server.host, srv.server.port))
+            if n % 2:  # half send part of a request line and stop; half send nothing
+                sock.sendall(b"POST /v1/au")
+            stalled.append(sock)
+        # A well-behaved client is served while they hang on.
+        assert srv.client.get("/healthz").status_code == 200
+        try:
+            # Generous bound: only that the server closes them, not how fast.
+            assert all(_closed_by_server(s, 30) for s in stalled)
+        finally:
+            for sock in stalled:
+                sock.close()
+        # On a kept-alive connection, a next request that stalls in its headers as well.
+        with socket.create_connection((srv.server.host, srv.server.port)) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert b"200 OK" in sock.recv(65536)
+            sock.sendall(b"GET /heal")
+            assert _closed_by_server(sock, 30)
+
+
+def test_connection_limits_come_from_the_flags():
+    s = settings_from_args(
+        _parse(
+            "--isolated",
+            "--header-timeout",
+            "2.5",
+            "--keep-alive-timeout",
+            "3",
+            "--max-connections",
+            "50",
+        )
+    )
+    assert (s.header_timeout, s.keep_alive_timeout, s.max_connections) == (2.5, 3.0, 50)
+    config = server_config(s)
+    assert config["timeout_keep_alive"] == 3.0 and config["limit_concurrency"] == 50
+    assert config["h11_max_incomplete_event_size"] == 16 * 1024
+    defaults = settings_from_args(_parse("--isolated"))
+    assert (defaults.header_timeout, defaults.keep_alive_timeout) == (10.0, 5.0)
+    with pytest.raises(SystemExit):
+        _parse("--header-timeout", "0")
