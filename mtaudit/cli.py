@@ -580,6 +580,8 @@ def _run_scan(
     args: argparse.Namespace, auditor, ingest, extra: list[tuple[str, str]], changed=None
 ) -> int:
     """Stream every input through ``auditor`` to the reporters; return the exit status."""
+    from mtaudit.report import terminal_safe
+
     summary = Summary()
     started = time.perf_counter()
     unwritten: list[str] = []  # outputs that could not be committed
@@ -605,7 +607,8 @@ def _run_scan(
         for item in _scan_items(args, auditor, ingest, changed):
             if isinstance(item, InputError):
                 errors += 1
-                print(f"mtaudit: error: {item.path}: {item.message}", file=sys.stderr)
+                line = terminal_safe(f"{item.path}: {item.message}", one_line=True)
+                print(f"mtaudit: error: {line}", file=sys.stderr)
                 for r in reporters:
                     r.error(item)
                 continue
@@ -628,14 +631,14 @@ def _run_scan(
 
 def _warn_unused_suppressions(report: DocumentReport) -> None:
     """One stderr line per inline suppression that silenced nothing (or is unreadable)."""
+    from mtaudit.report import terminal_safe
+
     doc = report.document
     for entry in doc.meta.get("unused_suppressions", ()):
         where = f"{doc.id}:{entry['line']}" if entry.get("line") else doc.id
         why = f" ({entry['problem']})" if entry.get("problem") else ""
-        print(
-            f"mtaudit: warning: {where}: unused suppression '{entry['comment']}'{why}",
-            file=sys.stderr,
-        )
+        line = terminal_safe(f"{where}: unused suppression '{entry['comment']}'{why}", True)
+        print(f"mtaudit: warning: {line}", file=sys.stderr)
 
 
 def _parse_report_arg(value: str) -> tuple[str, str]:

@@ -183,6 +183,7 @@ def review(
     """Ask about every undecided finding; record each answer immediately."""
     from rich.text import Text
 
+    from mtaudit.report import terminal_safe
     from mtaudit.report.terminal import context_text, evidence_lines, revision_text
     from mtaudit.segment import segment
 
@@ -211,12 +212,12 @@ def review(
     for n, (report, f, key) in enumerate(queue, 1):
         doc = report.document
         head = Text(f"[{n}/{total}] ", style="muted")
-        head.append(doc.id, style="doc.id")
+        head.append(terminal_safe(doc.id, one_line=True), style="doc.id")
         head.append(f"  {f.code} ", style=f"cat.{f.category}")
         head.append(f"{f.category} ", style=f"cat.{f.category}")
         head.append(f.severity.label, style=f"sev.{f.severity.label}")
         console.print(head)
-        console.print(Text("  " + f.message))
+        console.print(Text("  " + terminal_safe(f.message, one_line=True)))
         console.print(Text("  ").append_text(context_text(doc.text, f)))
         if f.suggestion is not None:
             console.print(Text("  → ", style="suggestion").append_text(revision_text(doc.text, f)))
@@ -249,8 +250,9 @@ def review(
                 # A Text prompt: document text must not be read as rich markup.
                 typed = RawAsk.ask(
                     Text(
-                        f"Replacement for '{f.text}' (Enter keeps '{current}', "
-                        f"{DELETE_WORD} deletes the span)"
+                        f"Replacement for '{terminal_safe(f.text, one_line=True)}' (Enter "
+                        f"keeps '{terminal_safe(current, one_line=True)}', {DELETE_WORD} "
+                        "deletes the span)"
                     ),
                     console=console,
                     stream=stream,

@@ -165,3 +165,29 @@ def test_screenshots(report_page):
     readme_shot = REPORTS / "screenshot.png"
     if not readme_shot.exists() or os.environ.get("UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(REPORTS / "html-report.png", readme_shot)
+
+
+def test_bidi_overrides_are_shown_not_obeyed(report_page, tmp_path):
+    """An RLO in a file name (the id) or the text must not reverse what the page shows."""
+    story = tmp_path / "invoice\u202etxt.exe"
+    story.write_text("The minister said\u202e the talks failed , ”he said.\n", encoding="utf-8")
+    out = tmp_path / "report.html"
+    assert main(["scan", str(story), "-f", "html", "-o", str(out)]) in (0, 1)
+    page = report_page[0].context.browser.new_page()  # one Playwright per module
+    try:
+        page.goto(out.as_uri())
+        page.wait_for_selector("html[data-ready]")
+        heading = page.locator("article.doc h2").inner_text()
+        text = page.locator("article.doc .text").inner_text()
+        index = page.locator("table.index .doclink").inner_text()
+        bidi = page.evaluate(
+            "[getComputedStyle(document.querySelector('article.doc h2')).unicodeBidi,"
+            " getComputedStyle(document.querySelector('article.doc .text')).unicodeBidi]"
+        )
+    finally:
+        page.close()
+    for shown in (heading, text, index):
+        assert "\u202e" not in shown
+    assert "invoice\\u202etxt.exe" in heading and "invoice\\u202etxt.exe" in index
+    assert "said\\u202e the talks" in text
+    assert bidi == ["isolate", "plaintext"]

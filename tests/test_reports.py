@@ -28,12 +28,14 @@ from markdown_it import MarkdownIt
 from rich.console import Console
 
 from mtaudit.cli import main
-from mtaudit.model import Document, DocumentReport, Finding, Severity, Summary
+from mtaudit.model import Document, DocumentReport, Finding, InputError, Severity, Summary
 from mtaudit.report.diff import choose_edits, revise, word_diff
 from mtaudit.report.github import GithubReporter, annotation, escape_data, escape_property
 from mtaudit.report.html import HtmlReporter, extract_data, script_json, utf16_offsets
+from mtaudit.report.json import JsonReporter
 from mtaudit.report.markdown import MarkdownReporter, code_span, escape
 from mtaudit.report.sarif import SarifReporter
+from mtaudit.report.terminal import TerminalReporter
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -713,3 +715,107 @@ def test_show_pages_long_output_on_a_terminal(saved_report, monkeypatch):
     args = _subcommand(show, "show", str(saved_report), "--no-pager")
     args.func(args, console=console)
     assert not paged and "MT401" in console.file.getvalue()
+
+
+# ---------------------------------------------------------------- control characters
+
+# What an article may carry to attack a terminal: set the window title (OSC), clear the
+# screen (CSI), a C1 CSI, a carriage return that overwrites the line, and a bidi override
+# that shows "exe.txt" as "txt.exe".
+ESCAPES = ("\x1b]0;pwned\x07", "\x1b[2J", "\x9b31m", "\r", "\u202e", "\u2066")
+HOSTILE_ID = "story\x1b]0;id\x07\u202etxt.exe"
+
+
+def hostile_report() -> DocumentReport:
+    text = (
+        "Officials said\x1b]0;pwned\x07 the talks failed , ”he said.\x1b[2J\n"
+        "The envoy\u202e replied\x9b31m later.\rForged line ,\u2066 here.\n"
+    )
+    glued = finding(text, " ”", message="space before ”\x1b[2J")
+    glued.suggestion = "” \x1b]0;x\x07"
+    glued.evidence = {
+        "back_translation": {
+            "engine": "apertium",
+            "language": "es",
+            "text": "dijo\x1b[2J\u202e",
+            "round_trip": "said\x9b1m",
+            "chrf": 50.0,
+        }
+    }
+    forged = finding(text, "line ,", code="MT403", message="space before ,")
+    forged.suggestion = "line\u202e,"
+    report = report_of(text, [glued, forged], doc_id=HOSTILE_ID)
+    report.document.meta["unused_suppressions"] = [
+        {"line": 1, "comment": "mtaudit: ignore\x1b[2J MT9"}
+    ]
+    return report
+
+
+def _no_raw_escapes(output: str) -> None:
+    for seq in ESCAPES:
+        assert seq not in output, f"{seq!r} reached the output raw"
+    assert "\x1b" not in output and "\x9b" not in output
+
+
+@pytest.mark.parametrize("force_terminal", [False, True])
+def test_terminal_report_shows_control_characters_instead_of_obeying_them(force_terminal):
+    out = io.StringIO()
+    console = Console(file=out, width=200, force_terminal=force_terminal, color_system=None)
+    reporter = TerminalReporter(out, console=console)
+    reporter.start("sig")
+    report = hostile_report()
+    reporter.document(report, True)
+    reporter.error(InputError("bad\x1b[2J.txt", "binary file\x1b]0;x\x07"))
+    reporter.finish(Summary())
+    text = out.getvalue()
+    _no_raw_escapes(text)
+    assert "␛]0;pwned␇" in text and "␛[2J" in text and "\\u202e" in text and "\\x9b" in text
+    assert "story␛]0;id␇\\u202etxt.exe" in text
+
+
+def test_show_and_review_sanitise_document_text(tmp_path):
+    path = tmp_path / "hostile.json"
+    path.write_text(run_reporter(JsonReporter, [(hostile_report(), True)]), encoding="utf-8")
+    code, out = _show(str(path), "--no-pager")
+    assert code == 0 and "MT401" in out
+    _no_raw_escapes(out)
+    code, out, _ = _review(path, tmp_path / "decisions.json", "e\n\nq\n")
+    assert code == 0 and "Replacement for" in out
+    _no_raw_escapes(out)
+
+
+def test_cli_messages_sanitise_paths_and_suppression_comments(cli, tmp_path):
+    (tmp_path / "bad\x1b[2J.txt").write_bytes(b"\x00\x01\x02" * 50)
+    (tmp_path / "a.md").write_text(
+        "<!-- mtaudit: ignore\x1b]0;x\x07 MT401 -->\nThe council met on Friday.\n",
+        encoding="utf-8",
+    )
+    res = cli("scan", tmp_path, "-f", "json")
+    assert "bad␛[2J.txt" in res.err and "␛]0;x␇" in res.err
+    _no_raw_escapes(res.err)
+
+
+def test_github_and_markdown_formats_sanitise_document_text():
+    report = hostile_report()
+    out = run_reporter(GithubReporter, [(report, True)])
+    _no_raw_escapes(out)
+    lines = out.splitlines()
+    assert len(lines) == 2 and all(line.startswith("::") for line in lines)
+    # An id or span with a newline and "::" cannot start a command of its own.
+    sneaky = report_of("Text\n::error::pwned ,x", [finding("Text\n::error::pwned ,x", " ,")])
+    sneaky.document.id = sneaky.document.path = "a\n::warning::b"
+    (line,) = run_reporter(GithubReporter, [(sneaky, True)]).splitlines()
+    assert line.startswith("::warning file=a%0A%3A%3Awarning%3A%3Ab,")
+    _no_raw_escapes(run_reporter(MarkdownReporter, [(report, True)]))
+
+
+def test_html_report_shows_bidi_controls_and_isolates_document_text():
+    page = run_reporter(HtmlReporter, [(hostile_report(), True)])
+    css = page[page.index("<style>") : page.index("</style>")]
+    assert ".text, .diff > div { unicode-bidi: plaintext; }" in css
+    assert ".doc h2, .doclink" in css and "unicode-bidi: isolate" in css
+    js = page[page.rindex("<script>") :]
+    assert "function showControls(s)" in js
+    assert 'node.append(typeof c === "string" ? showControls(c) : c)' in js
+    # The data keeps the text exactly (offsets index it); the script shows the controls.
+    assert extract_data(page)["documents"][0]["id"] == HOSTILE_ID

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -156,6 +157,39 @@ def abort_open_outputs() -> None:
     for out in list(_OPEN):
         if out._owner == pid:
             out.abort()
+
+
+# Unicode bidi controls: embeddings, overrides, isolates, marks (LRM, RLM, ALM). An
+# override in a document id or text reverses what follows it on screen ("txt.exe" shown
+# for "exe.txt"), so none reaches a terminal or a report page raw.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI_CONTROLS}]")
+_UNSAFE_ONE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI_CONTROLS}]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Control Pictures block: ESC -> ␛, CR -> ␍
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def terminal_safe(text: str, one_line: bool = False) -> str:
+    """Document-derived ``text`` made safe to print: control characters shown, not obeyed.
+
+    Article text, ids, paths and findings are untrusted: an ESC sequence in them could set
+    the terminal's title, clear the screen or forge output, a CR overwrite a line, and a
+    bidi override reverse it. C0 controls (but newline and tab, unless ``one_line``) and
+    DEL become their Control Pictures symbols (``␛``); C1 controls and bidi controls
+    become escape text (``\\x9b``, ``\\u202e``). Every terminal path uses this: the
+    terminal report, ``show``, ``review``, the ``github`` and ``markdown`` formats and the
+    CLI's messages.
+    """
+    if one_line:
+        return _UNSAFE_ONE_LINE.sub(_visible, text)
+    return _UNSAFE.sub(_visible, text.replace("\r\n", "\n"))
 
 
 def stdout() -> IO[str]:

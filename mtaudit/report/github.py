@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import IO, Any
 
 from mtaudit.model import DocumentReport, Finding, InputError, Severity, Summary
-from mtaudit.report import Reporter
+from mtaudit.report import Reporter, terminal_safe
 from mtaudit.report.sarif import jsonl_line, position
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -30,9 +30,13 @@ def escape_property(value: str) -> str:
 
 
 def command(name: str, properties: dict[str, Any], message: str) -> str:
-    """One workflow command line."""
-    props = ",".join(f"{k}={escape_property(str(v))}" for k, v in properties.items())
-    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+    """One workflow command line.
+
+    Document-derived values have their control characters made visible first
+    (:func:`terminal_safe`): the Actions log renders ANSI escapes like a terminal.
+    """
+    props = ",".join(f"{k}={escape_property(terminal_safe(str(v)))}" for k, v in properties.items())
+    return f"::{name}{' ' + props if props else ''}::{escape_data(terminal_safe(message))}"
 
 
 def suggestion_sentence(f: Finding) -> str:

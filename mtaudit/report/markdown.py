@@ -16,6 +16,7 @@ import re
 from typing import IO, Any
 
 from mtaudit.model import CATEGORIES, DocumentReport, Finding, Summary
+from mtaudit.report import terminal_safe
 from mtaudit.report.diff import revise
 from mtaudit.report.html import SpooledReporter
 from mtaudit.report.serialize import line_column
@@ -37,6 +38,7 @@ def escape(text: str, line_start: bool = False) -> str:
 
     ``line_start``: the text begins a line, so block markers there are escaped too.
     """
+    text = terminal_safe(text)  # a Markdown report is often read in a terminal
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _INLINE.sub(r"\\\1", text)
     if line_start:
@@ -59,7 +61,7 @@ def code_span(text: str) -> str:
     """``text`` as a code span: shown literally, whitespace visible in the box."""
     if text == "":
         return "`‸`"
-    text = text.replace("\n", " ")
+    text = terminal_safe(text.replace("\n", " "), one_line=True)
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     # CommonMark strips one space each side when both are present, and a content starting
@@ -147,8 +149,12 @@ def document_section(
             old = "".join(t for t, _, _ in row.old)
             new = "".join(t for t, _, _ in row.new)
             lines.append(f"@@ line {row.line} @@")
-            lines += ["- " + s for s in old.split("\n")]
-            lines += ["+ " + s for s in new.split("\n")] if new.strip() else ["+"]
+            lines += ["- " + terminal_safe(s, one_line=True) for s in old.split("\n")]
+            lines += (
+                ["+ " + terminal_safe(s, one_line=True) for s in new.split("\n")]
+                if new.strip()
+                else ["+"]
+            )
         body = "\n".join(lines)
         fence = fence_for(body)
         out += ["Suggested revision:", "", f"{fence}diff", body, fence, ""]

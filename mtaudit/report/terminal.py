@@ -15,7 +15,7 @@ from rich.text import Text
 from rich.theme import Theme
 
 from mtaudit.model import CATEGORIES, DocumentReport, Finding, InputError, Summary
-from mtaudit.report import Reporter
+from mtaudit.report import Reporter, terminal_safe
 from mtaudit.report.serialize import line_column
 
 THEME = Theme(
@@ -103,7 +103,7 @@ def render_document(
     head.append(f" p={report.mt_probability:.2f} ")
     if report.source_language:
         head.append(f"from {report.source_language} ", style="muted")
-    head.append(report.document.id, style="doc.id")
+    head.append(terminal_safe(report.document.id, one_line=True), style="doc.id")
     head.append(
         f"  {len(report.findings)} finding{'s' * (len(report.findings) != 1)}", style="muted"
     )
@@ -127,7 +127,7 @@ def render_finding(
     head.append(f" {f.category:<12}", style=f"cat.{f.category}")
     head.append(f" {f.severity.label:<7}", style=f"sev.{f.severity.label}")
     head.append(f" {where:<8} ", style="muted")
-    head.append(f.message)
+    head.append(terminal_safe(f.message, one_line=True))
     console.print(head)
     console.print(Text("      ").append_text(context_text(doc.text, f)))
     if f.suggestion is not None:
@@ -144,9 +144,9 @@ def context_text(text: str, f: Finding) -> Text:
     left_at = max(line_start, f.start - CONTEXT_CHARS)
     right_at = min(line_end, f.end + CONTEXT_CHARS)
     out = Text()
-    out.append(("…" if left_at > line_start else "") + text[left_at : f.start])
-    out.append(text[f.start : f.end] or "⸱", style=f"span.{f.category}")
-    out.append(text[f.end : right_at] + ("…" if right_at < line_end else ""))
+    out.append(("…" if left_at > line_start else "") + _safe(text[left_at : f.start]))
+    out.append(_safe(text[f.start : f.end]) or "⸱", style=f"span.{f.category}")
+    out.append(_safe(text[f.end : right_at]) + ("…" if right_at < line_end else ""))
     return out
 
 
@@ -157,7 +157,7 @@ def revision_text(text: str, f: Finding, reach: int = 30) -> Text:
             "",
             "\n",
         )
-        return Text("delete this line" if whole_line else f"delete '{f.text.strip()}'")
+        return Text("delete this line" if whole_line else f"delete '{_safe(f.text.strip())}'")
     line_start = text.rfind("\n", 0, f.start) + 1
     line_end = text.find("\n", f.end)
     line_end = len(text) if line_end < 0 else line_end
@@ -171,10 +171,15 @@ def revision_text(text: str, f: Finding, reach: int = 30) -> Text:
             if text.rfind(" ", f.end, right_at) > f.end
             else right_at
         )
-    out = Text(("…" if left_at > line_start else "") + text[left_at : f.start])
-    out.append(f.suggestion or "", style="suggestion")
-    out.append(text[f.end : right_at] + ("…" if right_at < line_end else ""))
+    out = Text(("…" if left_at > line_start else "") + _safe(text[left_at : f.start]))
+    out.append(_safe(f.suggestion or ""), style="suggestion")
+    out.append(_safe(text[f.end : right_at]) + ("…" if right_at < line_end else ""))
     return out
+
+
+def _safe(text: str) -> str:
+    """Document text for one line of the terminal (see :func:`terminal_safe`)."""
+    return terminal_safe(text, one_line=True)
 
 
 def evidence_lines(f: Finding) -> list[str]:
@@ -197,7 +202,8 @@ def evidence_lines(f: Finding) -> list[str]:
         out.append(
             f"fluency: {ev['surprisal']:.2f} nats/token, {ev.get('percentile', '?')}th percentile of human news"
         )
-    return out
+    # Engines echo what they were given (and a saved report may say anything).
+    return [_safe(line) for line in out]
 
 
 def render_summary(console: Console, summary: Summary, errors: list[InputError]) -> None:
@@ -216,4 +222,4 @@ def render_summary(console: Console, summary: Summary, errors: list[InputError])
         f"{'s' * (len(errors) != 1)}; {summary.elapsed_s:.2f}s"
     )
     for e in errors:
-        console.print(Text(f"  unreadable: {e.path}: {e.message}", style="sev.error"))
+        console.print(Text(_safe(f"  unreadable: {e.path}: {e.message}"), style="sev.error"))

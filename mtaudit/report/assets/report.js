@@ -21,6 +21,16 @@
   CATS.forEach(function (c) { state.cats[c] = true; });
   SEVS.forEach(function (s) { state.sevs[s] = true; });
 
+  /* Bidi controls (embeddings, overrides, isolates, LRM/RLM/ALM) shown as "\u202e" text:
+     an override in an id or an article must not reverse what the page displays. Applied
+     to every string that becomes text (offsets are computed on the data before it). */
+  var BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  function showControls(s) {
+    return String(s).replace(BIDI, function (c) {
+      return "\\u" + ("000" + c.charCodeAt(0).toString(16)).slice(-4);
+    });
+  }
+
   /* el("tag", {attr: value}, child, ...): children are nodes or strings (→ Text nodes). */
   function el(tag, attrs) {
     var node = document.createElement(tag);
@@ -29,15 +39,15 @@
         var v = attrs[k];
         if (v === null || v === undefined || v === false) return;
         if (k === "class") node.className = v;
-        else if (k === "text") node.textContent = v;
+        else if (k === "text") node.textContent = showControls(v);
         else if (k === "onclick") node.addEventListener("click", v);
-        else node.setAttribute(k, v === true ? "" : String(v));
+        else node.setAttribute(k, v === true ? "" : showControls(v));
       });
     }
     for (var i = 2; i < arguments.length; i++) {
       var c = arguments[i];
       if (c === null || c === undefined || c === false) continue;
-      node.append(c);
+      node.append(typeof c === "string" ? showControls(c) : c);
     }
     return node;
   }
@@ -245,13 +255,13 @@
         if (visible(f) && f.start <= a && f.end >= b && f.end > f.start) cover.push(i);
       });
       var chunk = text.slice(a, b);
-      if (!cover.length) { box.append(chunk); continue; }
+      if (!cover.length) { box.append(showControls(chunk)); continue; }
       cover.sort(function (x, y) {
         var fx = d.findings[x], fy = d.findings[y];
         return (fx.end - fx.start) - (fy.end - fy.start) || x - y;
       });
       var mark = makeMark(d, n, cover, detail, false);
-      mark.append(chunk);
+      mark.append(showControls(chunk));
       box.append(mark);
       cover.forEach(function (i) { anchor(i, mark); });
     }
@@ -464,7 +474,7 @@
         target.append(el(tag, { "class": text.trim() ? null : "ws" }, el("span", { "class": "sr-only" },
           tag === "del" ? "[deleted: " : "[inserted: "), text, el("span", { "class": "sr-only" }, "]")));
       } else {
-        target.append(text);
+        target.append(showControls(text));
       }
     });
     if (!parts.some(function (p) { return p[0].trim().length; })) {
