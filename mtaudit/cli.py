@@ -604,6 +604,7 @@ def _run_scan(
         progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
         stack.callback(progress.close)
         errors = 0
+        fallback: str | None = None  # a back-translation engine stood in for (any process)
         for item in _scan_items(args, auditor, ingest, changed):
             if isinstance(item, InputError):
                 errors += 1
@@ -613,6 +614,7 @@ def _run_scan(
                     r.error(item)
                 continue
             _warn_unused_suppressions(item)
+            fallback = fallback or _fallback_in(item)
             failed = auditor.fails(item)
             summary.add(item, failed)
             for r in reporters:
@@ -620,6 +622,7 @@ def _run_scan(
             progress.advance()
         summary.errors = errors
         summary.elapsed_s = time.perf_counter() - started
+        summary.signature = _final_signature(auditor.signature, fallback)
         progress.close()
         for r in reporters:
             r.finish(summary)
@@ -627,6 +630,24 @@ def _run_scan(
     if errors or unwritten:
         return ExitCode.USAGE
     return ExitCode.FINDINGS if summary.failed_documents else ExitCode.OK
+
+
+def _fallback_in(report: DocumentReport) -> str | None:
+    """The engine that stood in for a failed back-translation engine in ``report``."""
+    if not any("back_translation" in f.evidence for f in report.findings):
+        return None  # (and back-translation is not even imported when it is off)
+    from mtaudit.backtranslate import fallback_in
+
+    return fallback_in(report.findings)
+
+
+def _final_signature(signature: str, fallback: str | None) -> str:
+    """The run's signature at its end, marked when an engine was stood in for."""
+    if fallback is None:
+        return signature
+    from mtaudit.backtranslate import with_fallback
+
+    return with_fallback(signature, fallback)
 
 
 def _warn_unused_suppressions(report: DocumentReport) -> None:

@@ -161,6 +161,9 @@ class Summary:
     by_verdict: dict[str, int] = field(default_factory=lambda: dict.fromkeys(VERDICTS, 0))
     failed_documents: int = 0
     elapsed_s: float = 0.0
+    #: the run's signature as it ended, when it differs from the one given to ``start``
+    #: (a back-translation engine that failed mid-run and was stood in for)
+    signature: str = ""
 
     def add(self, report: DocumentReport, failed: bool = False) -> None:
         self.documents += 1

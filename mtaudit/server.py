@@ -739,10 +739,34 @@ class AuditService:
         self.counters["audited"] += 1
         return body
 
+    def _mt_health(self) -> dict[str, Any] | None:
+        """The back-translation engine and whether any worker had to stand in for it.
+
+        Read from the workers' back-translators without their threads: a name and an
+        attribute set once, so a stale read is at worst one request old.
+        """
+        translators = [
+            w.base.backtranslator
+            for w in self._workers
+            if w.base is not None and w.base.backtranslator is not None
+        ]
+        if not translators:
+            return None
+        fallback = next((t.fallback for t in translators if t.fallback), None)
+        return {
+            "engine": translators[0].engine.name,
+            "fallback": fallback,
+            "signature": translators[0].engine.signature,
+        }
+
     def health(self) -> dict[str, Any]:
+        from mtaudit.backtranslate import with_fallback
+
+        mt = self._mt_health()
         return {
             "status": "ok",
-            "signature": self.signature,
+            "signature": with_fallback(self.signature, mt and mt["fallback"]),
+            "mt": mt,
             "version": __version__,
             "auth": bool(self.settings.tokens),
             "workers": len(self._workers),

@@ -215,6 +215,17 @@ def _schemas() -> dict[str, Any]:
                 },
                 "defaults": {"$ref": f"{_REF}AuditConfig"},
                 "counters": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "mt": {
+                    "description": "the back-translation engine (null when off); `fallback` "
+                    "names the engine that stood in after it failed, null if it never did",
+                    "type": ["object", "null"],
+                    "required": ["engine", "fallback", "signature"],
+                    "properties": {
+                        "engine": {"type": "string"},
+                        "fallback": {"type": ["string", "null"]},
+                        "signature": {"type": "string"},
+                    },
+                },
             },
         },
     }

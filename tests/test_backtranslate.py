@@ -471,3 +471,136 @@ def test_marian_root_folder_lookup(tmp_path):
     assert find_model(tmp_path, "es", "en") == tmp_path / "es-en"
     assert find_model(tmp_path, "en", "fr") == snap
     assert find_model(tmp_path, "en", "de") is None
+
+
+# --- Apertium: hangs, restarts, fallbacks and determinism -------------------------------
+
+# A stand-in pipeline for the hang tests (no Apertium needed): it echoes each
+# NUL-terminated text, and hangs on one that contains HANG.
+ECHO_PIPELINE = (
+    "while IFS= read -r -d '' x; do "
+    'case "$x" in *HANG*) sleep 1000;; esac; '
+    "printf '%s\\0' \"$x\"; done"
+)
+
+
+@pytest.fixture
+def echo_apertium(monkeypatch):
+    monkeypatch.setattr(ApertiumEngine, "modes", lambda self: {"eng-spa", "spa-eng"})
+    monkeypatch.setattr(ApertiumEngine, "_pipeline", lambda self, mode: ECHO_PIPELINE)
+    eng = ApertiumEngine(batch_timeout=0.5, probe_timeout=10)
+    yield eng
+    eng.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_hung_apertium_pipeline_is_killed_and_restarted(echo_apertium):
+    eng = echo_apertium
+    assert eng.translate(["hello there"], "en", "es") == ["hello there"]
+    first = eng.pids()["eng-spa"]
+    with pytest.raises(EngineError, match="no answer"):
+        eng.translate(["this will HANG"], "en", "es")
+    assert eng.restarts == 2  # killed, restarted, retried once, killed again
+    assert not _alive(first)
+    # The engine is not replaced: the next batch runs on a fresh pipeline.
+    assert eng.translate(["still here"], "en", "es") == ["still here"]
+    assert eng.pids()["eng-spa"] != first and eng.streaming
+
+
+def test_a_failed_engine_call_marks_evidence_and_signature(tmp_path):
+    text = "They gave one of lime and another of sand."
+    f = finding(text, LIME_SAND)
+    with BackTranslator(engine=FailingEngine(), cache_dir=tmp_path, warn=lambda m: None) as bt:
+        assert bt.signature == "failing" and bt.fallback is None
+        annotate(bt, text, [f])
+        assert bt.signature == "failing+fallback:dictionary" and bt.fallback == "dictionary"
+    ev = f.evidence["back_translation"]
+    assert ev["engine"] == "dictionary" and ev["fallback"] == "dictionary"
+
+
+def test_scan_signature_names_a_fallback_in_jobs_workers(cli, monkeypatch, tmp_path):
+    """A worker's engine fails: the parent's report still says the run fell back."""
+
+    def broken(self, texts, src, tgt):  # noqa: ANN001, ANN202
+        raise EngineError("no answer from the Apertium pipeline in time")
+
+    monkeypatch.setattr(ApertiumEngine, "available", lambda self: True)
+    monkeypatch.setattr(ApertiumEngine, "supports", lambda self, src, tgt: src in ("en", "es"))
+    monkeypatch.setattr(ApertiumEngine, "_translate", broken)  # inherited by forked workers
+    monkeypatch.setattr(ApertiumEngine, "signature", property(lambda self: "apertium:test"))
+    # Forked workers inherit the patches (a parent with threads left by other tests would
+    # otherwise start them from a clean forkserver).
+    monkeypatch.setattr("mtaudit.distributed.local._default_start_method", lambda: "fork")
+    story = tmp_path / "story.txt"
+    story.write_text("The minister gave one of lime and another of sand to the unions.\n")
+    for jobs in ("1", "2"):
+        res = cli("scan", story, story, "--mt", "apertium", "-f", "json", "--jobs", jobs)
+        report = res.json()
+        assert report["signature"].endswith("|mt:apertium:test+fallback:dictionary"), jobs
+        ev = report["documents"][0]["findings"][0]["evidence"]["back_translation"]
+        assert ev["fallback"] == "dictionary"
+        assert list(report)[-1] == "signature"  # written last, when it is final
+
+
+@needs_apertium
+def test_apertium_texts_ending_in_reserved_characters_do_not_hang():
+    texts = ["the house ^", "a^", "big ~ deal", "end $", "x \\", "[note]", "a/b <c> @d {e}"]
+    with ApertiumEngine(batch_timeout=5) as eng:
+        out = eng.translate(texts, "en", "es")
+        assert eng.restarts == 0
+    assert out[0].endswith("^") and out[1].endswith("^") and "~" in out[2]
+    assert (
+        out[3].endswith("$")
+        and out[4].endswith("\\")
+        and out[5].startswith("[")
+        and out[5].endswith("]")
+    )
+
+
+# "known" has an ambiguity class the eng-spa tagger model lacks: before, the tagger then
+# overwrote its open class for good, and later sentences with unknown names changed.
+POLLUTERS = ["it had become known", "become known", "known."]
+SENSITIVE = [
+    "Finance Minister Peer Steinbrück told the Neue Osnabrücker Zeitung that the planned "
+    "reduction of unemployment insurance to 3.3 per cent at the turn of the year was correct "
+    "and reasonable in the current situation.",
+    "The left-wing nationalist said that as long as conservative Alvaro Uribe remained "
+    "president of Colombia, he would not maintain relations with the government.",
+    'A new ringtone is causing a furore: "Por qué no te callas" (Why don\'t you shut up) is '
+    "the phrase.",
+]
+
+
+@needs_apertium
+def test_apertium_output_does_not_depend_on_what_came_before():
+    texts = [*SENSITIVE, *POLLUTERS, "The house is red.", "It is big."]
+    alone = {}
+    for t in texts:  # each text first on a fresh pipeline
+        with ApertiumEngine() as eng:
+            alone[t] = eng.translate([t], "en", "es")[0]
+    orders = [
+        (POLLUTERS + texts, 1),  # every sensitive text after a polluter, one per call
+        (list(reversed(texts)) + POLLUTERS + texts, 4),
+        (POLLUTERS + texts, 50),  # one batch
+    ]
+    for order, batch in orders:
+        with ApertiumEngine() as eng:
+            seen = {}
+            for i in range(0, len(order), batch):
+                chunk = order[i : i + batch]
+                seen.update(zip(chunk, eng.translate(chunk, "en", "es"), strict=True))
+            assert seen == alone, (batch, {t: seen[t] for t in texts if seen[t] != alone[t]})
+            assert eng.tagger_restarts() > 0  # the polluters were seen and forgotten
+    with ApertiumEngine() as fwd:  # and back: Spanish in, in two orders
+        spanish = list(alone.values())
+        a = fwd.translate(spanish, "es", "en")
+    with ApertiumEngine() as back:
+        b = [back.translate([t], "es", "en")[0] for t in reversed(spanish)][::-1]
+    assert a == b

@@ -656,3 +656,33 @@ def test_connection_limits_come_from_the_flags():
     assert (defaults.header_timeout, defaults.keep_alive_timeout) == (10.0, 5.0)
     with pytest.raises(SystemExit):
         _parse("--header-timeout", "0")
+
+
+def test_healthz_and_responses_say_when_back_translation_fell_back(_module_cache, monkeypatch):
+    from mtaudit.backtranslate import EngineError
+    from mtaudit.backtranslate.apertium import ApertiumEngine
+
+    def broken(self, texts, src, tgt):  # noqa: ANN001, ANN202
+        raise EngineError("no answer from the Apertium pipeline in time")
+
+    monkeypatch.setattr(ApertiumEngine, "available", lambda self: True)
+    monkeypatch.setattr(ApertiumEngine, "supports", lambda self, src, tgt: src in ("en", "es"))
+    monkeypatch.setattr(ApertiumEngine, "signature", property(lambda self: "apertium:test"))
+    with Live(_settings(concurrency=1, options=AuditOptions(mt="apertium"))) as srv:
+        health = srv.health()
+        assert health["mt"] == {
+            "engine": "apertium",
+            "fallback": None,
+            "signature": "apertium:test",
+        }
+        assert health["signature"].endswith("|mt:apertium:test")
+        monkeypatch.setattr(ApertiumEngine, "_translate", broken)
+        r = srv.client.post("/v1/audit", json={"text": MT_TEXT})
+        assert r.status_code == 200
+        assert r.json()["signature"].endswith("|mt:apertium:test+fallback:dictionary")
+        health = srv.health()
+        assert health["mt"]["engine"] == "apertium" and health["mt"]["fallback"] == "dictionary"
+        assert health["signature"].endswith("+fallback:dictionary")
+        spec = srv.client.get("/openapi.json").json()
+        health_schema = {"$ref": "#/components/schemas/Health", "components": spec["components"]}
+        jsonschema.Draft202012Validator(health_schema).validate(health)

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENGINES",
+    "fallback_in",
+    "with_fallback",
     "BackTranslator",
     "Engine",
     "EngineError",
@@ -187,6 +189,32 @@ def get_engine(
         return engine
     warn(f"mtaudit: {engine.unavailable_reason()}; using the dictionary engine")
     return DictionaryEngine(glossaries)
+
+
+#: Consecutive failed calls (each already retried by the engine) after which the primary
+#: engine is not asked again in the run: a broken install should not cost a timeout per
+#: document.
+MAX_ENGINE_FAILURES = 3
+FALLBACK_MARK = "+fallback:"
+
+
+def with_fallback(signature: str, fallback: str | None) -> str:
+    """``signature`` marked with the engine that stood in for it (idempotent)."""
+    if not fallback or f"{FALLBACK_MARK}{fallback}" in signature:
+        return signature
+    return f"{signature}{FALLBACK_MARK}{fallback}"
+
+
+def fallback_in(findings: Iterable[Finding]) -> str | None:
+    """The stand-in engine named by any finding's back-translation evidence, if any.
+
+    How a run learns of fallbacks in ``--jobs`` workers, which have their own engines.
+    """
+    for f in findings:
+        bt = f.evidence.get("back_translation")
+        if isinstance(bt, dict) and bt.get("fallback"):
+            return str(bt["fallback"])
+    return None
 
 
 # --- matching back-translations against known source phrases ------------------------------
@@ -467,15 +495,23 @@ class BackTranslator:
         self._calque_files = tuple(calque_files)
         self._sources: dict[str, SourceIndex] = {}
         self._broken: set[str] = set()
+        self._failures = 0  # consecutive failed calls of the primary engine
         self._warned: set[str] = set()
         self._chrf: Any = None
+        #: the engine that stood in for the primary one after it failed (None: never)
+        self.fallback: str | None = None
 
     # --- public API -----------------------------------------------------------------
 
     @property
     def signature(self) -> str:
-        """The primary engine's signature (for the run's reproducibility signature)."""
-        return self.engine.signature
+        """The primary engine's signature (for the run's reproducibility signature).
+
+        Once a failed call was answered by the dictionary engine instead, the signature
+        says so (``apertium:...+fallback:dictionary``): the run's evidence is then not
+        all the primary engine's.
+        """
+        return with_fallback(self.engine.signature, self.fallback)
 
     def annotate(
         self, document: Document, findings: Sequence[Finding], segments: Segmentation
@@ -543,8 +579,10 @@ class BackTranslator:
     def _engine_for(self, lang: str) -> Engine:
         """The primary engine if it can do ``en <-> lang``, else the dictionary engine."""
         engine = self.engine
-        if engine is self.dictionary or engine.name in self._broken:
+        if engine is self.dictionary:
             return self.dictionary
+        if engine.name in self._broken:
+            return self.dictionary  # a stand-in: _annotate_language marks the evidence
         if engine.supports("en", lang) and engine.supports(lang, "en"):
             return engine
         if self._explicit:
@@ -572,9 +610,21 @@ class BackTranslator:
             except EngineError as exc:
                 if engine is self.dictionary:
                     raise
-                self._broken.add(engine.name)
-                self._warn_once(f"mtaudit: {exc}; using the dictionary engine for this run")
+                # The engine has already restarted itself and retried; this call is
+                # answered by the dictionary, and the signature says so from now on.
+                # Only an engine that keeps failing is given up for the rest of the run.
+                self.fallback = self.dictionary.name
+                self._failures += 1
+                if self._failures >= MAX_ENGINE_FAILURES:
+                    self._broken.add(engine.name)
+                    self._warn_once(
+                        f"mtaudit: {exc}; using the dictionary engine for the rest of this run"
+                    )
+                else:
+                    self._warn_once(f"mtaudit: {exc}; using the dictionary engine for it")
                 return self._translate(self.dictionary, unique, src, tgt)
+            if engine is self.engine:
+                self._failures = 0
             pairs = list(zip(missing, out, strict=True))
             self.cache.put_many(sig, src, tgt, pairs)
             found.update(pairs)
@@ -637,9 +687,17 @@ class BackTranslator:
         # for idiom-sized spans: a whole sentence flagged for fluency matches no idiom, and
         # its words would cost one Marian generate() row each.
         words = list(dict.fromkeys(w for s in spans if _short(s) for w in english_content_words(s)))
+        chosen = engine
         forward, engine = self._translate(engine, [*spans, *sentences, *words], "en", lang)
         backs = [forward.get(s, "") for s in spans]
-        round_trips, _ = self._translate(engine, backs, lang, "en")
+        round_trips, back_engine = self._translate(engine, backs, lang, "en")
+        # Evidence the dictionary produced because the primary engine failed (now, or
+        # earlier in the run) says so: that is how a --jobs parent learns of it.
+        stood_in = back_engine is not chosen or (
+            chosen is self.dictionary
+            and self.engine.name in self._broken
+            and self.engine.supports("en", lang)
+        )
         table = self.dictionary.table(lang)
         sources = self._sources_for(lang)
         closed = frozenset(fold(w) for w in function_words(lang))
@@ -673,6 +731,8 @@ class BackTranslator:
                 "prior_confidence": prior,
                 "adjustment": round(f.confidence - prior, 3),
             }
+            if stood_in:
+                evidence["fallback"] = self.dictionary.name
             if matched:
                 evidence["matched_id"] = matched.id
                 evidence["matched_kind"] = matched.kind

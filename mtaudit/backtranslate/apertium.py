@@ -10,18 +10,41 @@ written escaped (the stream format reserves ``^$[]/@<>{}\\``) and terminated by 
 and comes back terminated by ``\\0``. The newline matters: lttoolbox 3.7 in bilingual mode
 waits for one more character after ``$`` before it flushes, and drops a final period.
 
-When the null-flush pipeline cannot be built or does not answer its start-up probe, the
-engine falls back to one ``apertium -u PAIR`` call per batch, the texts separated by a
-marker line that Apertium passes through untouched (an unknown word).
+Two Apertium defects are worked around, so that a text gets the same translation whatever
+went through the pipeline before it, in any order or batching (``--jobs``, Ray and a
+single process agree):
+
+- **The tagger keeps state between texts.** When ``apertium-tagger`` meets a word whose
+  ambiguity class its model does not know ("known": adjective or participle), it looks
+  for a similar class and, through a reference, *overwrites its open class* (the tags it
+  gives unknown words) with it, for the rest of the process. Every later proper noun is
+  then tagged differently, which changes its neighbours ("told" as past or participle).
+  No flush resets that. So the pipeline runs in three parts, the tagger alone in the
+  middle, fed one text at a time with ``-d``: when it reports an unknown ambiguity class
+  (on stderr) it is restarted (~5 ms) before the next text, which therefore always meets
+  a fresh tagger.
+- **A text ending in ``^`` hangs the pipeline.** ``lrx-proc`` reads an escaped ``\\^``
+  after a lexical unit as the start of another one and waits for its ``$``, past the
+  ``\\0``: the pipeline never answers. ``~`` is dropped by post-generation even escaped.
+  Both travel as look-alike characters (U+02C6, U+02DC) and are restored in the output.
+
+A pipeline that does not answer within the timeout is killed and restarted, and the batch
+is tried once more; only then does the call fail (the back-translator falls back to the
+dictionary for it, and says so in the run's signature). When the null-flush pipeline
+cannot be built or does not answer its start-up probe, the engine falls back to one
+``apertium -u PAIR`` call per batch, the texts separated by a marker line that Apertium
+passes through untouched (an unknown word).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -37,11 +60,21 @@ INSTALL_HINT = "apt-get install apertium apertium-eng-spa"
 # Seconds to wait for the start-up probe, then per batch: a floor plus a per-text allowance
 # (a long sentence is a few ms; a hung pipeline should not stall a scan for minutes).
 _PROBE_TIMEOUT = 20.0
-_BATCH_TIMEOUT = 30.0
+_BATCH_TIMEOUT = 10.0
 _PER_TEXT_TIMEOUT = 0.5
-_RESERVED = re.compile(r"([\\^$\[\]/@<>{}~])")
+_RESERVED = re.compile(r"([\\^$\[\]/@<>{}])")
 _ESCAPED = re.compile(r"\\(.)")
 _SEPARATOR = "MTAUDITSEPARATOR"
+# Characters the pipeline mishandles even escaped (see the module docstring), sent as
+# look-alikes and restored in the output.
+_STAND_INS = {"^": "\u02c6", "~": "\u02dc"}
+_TO_STAND_IN = str.maketrans(_STAND_INS)
+_FROM_STAND_IN = str.maketrans({v: k for k, v in _STAND_INS.items()})
+#: Part of the signature (so of every cache key): bumped when the way texts are sent
+#: changes what comes back. 2: fresh tagger per text, stand-ins for ^ and ~.
+_PROTOCOL = 2
+# Linux pipes hold 64 KiB; smaller writes complete without a reader.
+_PIPE_SAFE_BYTES = 16 * 1024
 
 
 def datadir() -> Path:
@@ -68,13 +101,17 @@ def mode_name(src: str, tgt: str) -> str:
 
 
 def escape(text: str) -> str:
-    """A plain text as Apertium stream input: reserved characters escaped, one line, no NUL."""
-    return _RESERVED.sub(r"\\\1", " ".join(text.replace("\0", " ").split()))
+    """A plain text as Apertium stream input: reserved characters escaped, one line, no NUL.
+
+    ``^`` and ``~`` become look-alikes that :func:`unescape` turns back.
+    """
+    text = " ".join(text.replace("\0", " ").split()).translate(_TO_STAND_IN)
+    return _RESERVED.sub(r"\\\1", text)
 
 
 def unescape(text: str) -> str:
     """Apertium stream output as plain text."""
-    return " ".join(_ESCAPED.sub(r"\1", text).split())
+    return " ".join(_ESCAPED.sub(r"\1", text).split()).translate(_FROM_STAND_IN)
 
 
 def _utf8_env() -> dict[str, str]:
@@ -86,16 +123,17 @@ def _utf8_env() -> dict[str, str]:
     return env
 
 
-class _Stream:
-    """One null-flush Apertium pipeline for one direction, reused for every batch."""
+class _Process:
+    """One part of a null-flush pipeline: a shell pipeline in its own session."""
 
-    def __init__(self, pipeline: str) -> None:
-        # $1 = -n: no unknown-word marks in generation (the wrapper's -u); $2: tagger options.
+    def __init__(self, command: str, stderr: bool = False) -> None:
+        # $1 = -n: no unknown-word marks in generation (the wrapper's -u); $2: tagger
+        # options, -d: report unknown ambiguity classes (see the module docstring).
         self.proc = subprocess.Popen(
-            ["bash", "-c", pipeline, "apertium", "-n", ""],
+            ["bash", "-c", command, "apertium", "-n", "-d"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE if stderr else subprocess.DEVNULL,
             env=_utf8_env(),
             start_new_session=True,  # so close() can end the whole pipeline, not just bash
         )
@@ -108,12 +146,13 @@ class _Stream:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def translate(self, texts: Sequence[str], timeout: float) -> list[str]:
-        """Translate ``texts``; a writer thread feeds the pipe while this thread reads.
+    def exchange(self, segments: Sequence[bytes], deadline: float) -> list[bytes]:
+        """Write each segment with a ``\\0`` after it; read one reply per segment.
 
-        Writing everything first would deadlock once both pipe buffers fill up.
+        A writer thread feeds the pipe while this thread reads: writing everything first
+        would deadlock once both pipe buffers fill up.
         """
-        payload = b"".join(escape(t).encode("utf-8") + b"\n\0" for t in texts)
+        payload = b"".join(seg + b"\0" for seg in segments)
         stdin = self.proc.stdin
         assert stdin is not None and self.proc.stdout is not None
         errors: list[BaseException] = []
@@ -125,19 +164,23 @@ class _Stream:
             except (OSError, ValueError) as exc:
                 errors.append(exc)
 
+        # A payload that fits in the pipe cannot block: write it here (the tagger gets one
+        # short text at a time, and a thread per text would cost more than the text).
         writer = threading.Thread(target=write, daemon=True)
-        writer.start()
+        if len(payload) <= _PIPE_SAFE_BYTES:
+            write()
+        else:
+            writer.start()
         fd = self.proc.stdout.fileno()
-        deadline = time.monotonic() + timeout
         outputs: list[bytes] = []
-        while len(outputs) < len(texts):
+        while True:
             *done, self._buffer = self._buffer.split(b"\0")
             outputs.extend(done)
-            if len(outputs) >= len(texts):
+            if len(outputs) >= len(segments):
                 break
             left = deadline - time.monotonic()
             if left <= 0:
-                raise EngineError(f"no answer from the Apertium pipeline within {timeout:.0f}s")
+                raise EngineError("no answer from the Apertium pipeline in time")
             ready, _, _ = select.select([fd], [], [], left)
             if not ready:
                 continue
@@ -145,29 +188,116 @@ class _Stream:
             if not chunk:
                 raise EngineError("the Apertium pipeline exited")
             self._buffer += chunk
-        writer.join(timeout=1)
+        if writer.is_alive():
+            writer.join(timeout=1)
         if errors:
             raise EngineError(f"cannot write to the Apertium pipeline: {errors[0]}")
-        if len(outputs) != len(texts) or self._buffer:
+        if len(outputs) != len(segments) or self._buffer:
             raise EngineError("the Apertium pipeline answered out of step")
-        return [unescape(o.decode("utf-8", errors="replace")) for o in outputs]
+        return outputs
+
+    def said_something(self) -> bool:
+        """Whether the process wrote to stderr since the last call (drains what it wrote)."""
+        err = self.proc.stderr
+        if err is None:
+            return False
+        said = False
+        while select.select([err], [], [], 0)[0]:
+            if not os.read(err.fileno(), 1 << 16):
+                break  # EOF: the process is gone; the next exchange says so
+            said = True
+        return said
+
+    def retire(self) -> None:
+        """Close the pipes without waiting: the process ends on EOF (reap with close)."""
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
 
     def close(self) -> None:
-        if self.proc.stdin:
-            try:
-                self.proc.stdin.close()
-            except OSError:
-                pass
+        """End the process: EOF first, the whole group killed if it does not exit."""
+        self.retire()
         try:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
-            try:
-                os.killpg(self.proc.pid, 15)
-            except OSError:
-                pass
-            self.proc.wait(timeout=2)
-        if self.proc.stdout:
-            self.proc.stdout.close()
+            self.kill()
+
+    def kill(self) -> None:
+        """Kill the process group now (a hung stage never reads its stdin again)."""
+        self.retire()
+        with contextlib.suppress(OSError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=5)
+
+
+def _split_at_tagger(pipeline: str) -> tuple[str, str | None, str]:
+    """``(before, tagger, after)`` of a mode's pipeline; ``(pipeline, None, "")`` when it
+    has no ``apertium-tagger`` stage (then it runs as one process)."""
+    stages = [p.strip() for p in pipeline.split(" | ")]
+    at = next((i for i, p in enumerate(stages) if p.startswith("apertium-tagger ")), None)
+    if at is None or at == 0 or at == len(stages) - 1:
+        return pipeline, None, ""
+    return " | ".join(stages[:at]), stages[at], " | ".join(stages[at + 1 :])
+
+
+class _Stream:
+    """One null-flush Apertium pipeline for one direction, reused for every batch.
+
+    Runs as analysis | tagger | the rest, with each text passed through a tagger in its
+    start-up state (see the module docstring); a pipeline without a tagger stage runs as
+    one process.
+    """
+
+    def __init__(self, pipeline: str) -> None:
+        before, self._tagger_command, after = _split_at_tagger(pipeline)
+        self._before = _Process(before)
+        self._tagger = self._start_tagger()
+        # A second tagger, loaded while the first works: swapping it in costs nothing.
+        self._spare = self._start_tagger()
+        self._retired: list[_Process] = []
+        self._after = _Process(after) if self._tagger_command else None
+        #: times the tagger was restarted to forget a text (for tests and bench)
+        self.tagger_restarts = 0
+
+    def _start_tagger(self) -> _Process | None:
+        return _Process(self._tagger_command, stderr=True) if self._tagger_command else None
+
+    @property
+    def pid(self) -> int:
+        return self._before.pid
+
+    def alive(self) -> bool:
+        parts = (self._before, self._tagger, self._spare, self._after)
+        return all(p.alive() for p in parts if p is not None)
+
+    def translate(self, texts: Sequence[str], timeout: float) -> list[str]:
+        """Translate ``texts``; raises EngineError when a part does not answer in time."""
+        deadline = time.monotonic() + timeout
+        segments = [escape(t).encode("utf-8") + b"\n" for t in texts]
+        analysed = self._before.exchange(segments, deadline)
+        if self._tagger is not None and self._after is not None:
+            tagged = [self._tag(seg, deadline) for seg in analysed]
+            analysed = self._after.exchange(tagged, deadline)
+        return [unescape(o.decode("utf-8", errors="replace")) for o in analysed]
+
+    def _tag(self, segment: bytes, deadline: float) -> bytes:
+        """One text through the tagger; a tagger that met an unknown class is replaced."""
+        assert self._tagger is not None
+        (out,) = self._tagger.exchange([segment], deadline)
+        if self._tagger.said_something():
+            self._tagger.retire()
+            self._retired = [p for p in self._retired if p.alive()] + [self._tagger]
+            self._tagger, self._spare = self._spare, self._start_tagger()
+            self.tagger_restarts += 1
+        return out
+
+    def close(self, kill: bool = False) -> None:
+        """Stop every part; ``kill``: at once (the pipeline hung), without waiting."""
+        for part in (self._before, self._tagger, self._spare, self._after, *self._retired):
+            if part is not None:
+                part.kill() if kill else part.close()
+        self._retired = []
 
 
 class ApertiumEngine(Engine):
@@ -175,13 +305,30 @@ class ApertiumEngine(Engine):
 
     name = "apertium"
 
-    def __init__(self, streaming: bool = True) -> None:
+    def __init__(
+        self,
+        streaming: bool = True,
+        *,
+        batch_timeout: float = _BATCH_TIMEOUT,
+        probe_timeout: float = _PROBE_TIMEOUT,
+    ) -> None:
+        """
+        Args:
+            streaming: keep null-flush pipelines (False: one ``apertium -u`` per batch).
+            batch_timeout: seconds a batch may take (plus 0.5 s per text) before the
+                pipeline counts as hung, is killed and restarted.
+            probe_timeout: seconds a new pipeline has to answer its start-up probe.
+        """
         super().__init__()
         self.streaming = streaming
+        self.batch_timeout = batch_timeout
+        self.probe_timeout = probe_timeout
         self._streams: dict[str, _Stream] = {}
         self._signature: str | None = None
         # Seconds each direction's pipeline took to start and answer its probe (for bench).
         self.startup_s: dict[str, float] = {}
+        #: pipelines killed and restarted after a timeout or an out-of-step answer
+        self.restarts = 0
 
     # --- discovery ----------------------------------------------------------------------
 
@@ -214,7 +361,7 @@ class ApertiumEngine(Engine):
                 ).stdout.split()[-1]
             except (OSError, IndexError, subprocess.SubprocessError):
                 version = "unknown"
-            h = hashlib.sha256()
+            h = hashlib.sha256(f"protocol {_PROTOCOL}".encode())
             for mode in sorted((datadir() / "modes").glob("*.mode")):
                 text = mode.read_text(encoding="utf-8", errors="replace")
                 h.update(mode.name.encode() + text.encode())
@@ -244,7 +391,7 @@ class ApertiumEngine(Engine):
         t0 = time.perf_counter()
         s = _Stream(pipeline)
         try:
-            s.translate(["probe"], _PROBE_TIMEOUT)
+            s.translate(["probe"], self.probe_timeout)
         except EngineError:
             s.close()
             self.streaming = False  # this install cannot stream; batch calls from now on
@@ -252,6 +399,12 @@ class ApertiumEngine(Engine):
         self.startup_s[mode] = time.perf_counter() - t0
         self._streams[mode] = s
         return s
+
+    def _drop(self, mode: str) -> None:
+        """Kill the direction's pipeline (hung, or out of step): the next call starts one."""
+        s = self._streams.pop(mode, None)
+        if s is not None:
+            s.close(kill=True)
 
     def _pipeline(self, mode: str) -> str | None:
         """The direction's shell pipeline in null-flush mode, or None when unavailable."""
@@ -279,17 +432,24 @@ class ApertiumEngine(Engine):
         if not todo:
             return out
         batch = [texts[i] for i in todo]
-        s = self.stream(mode)
-        if s is not None:
+        timeout = self.batch_timeout + _PER_TEXT_TIMEOUT * len(batch)
+        done: list[str] | None = None
+        for attempt in (1, 2):
+            s = self.stream(mode)
+            if s is None:
+                done = self._oneshot(mode, batch)
+                break
             try:
-                done = s.translate(batch, _BATCH_TIMEOUT + _PER_TEXT_TIMEOUT * len(batch))
+                done = s.translate(batch, timeout)
+                break
             except EngineError:
-                # A pipeline that is out of step cannot be trusted for the next batch.
-                s.close()
-                self._streams.pop(mode, None)
-                raise
-        else:
-            done = self._oneshot(mode, batch)
+                # A pipeline that hung or is out of step cannot be trusted with the next
+                # batch: kill it, and try once more on a fresh one.
+                self._drop(mode)
+                self.restarts += 1
+                if attempt == 2:
+                    raise
+        assert done is not None
         for i, text in zip(todo, done, strict=True):
             out[i] = text
         return out
@@ -297,7 +457,7 @@ class ApertiumEngine(Engine):
     def _oneshot(self, mode: str, texts: Sequence[str]) -> list[str]:
         """One ``apertium -u MODE`` call for the whole batch, texts split by a marker line."""
         joined = f"\n\n{_SEPARATOR}\n\n".join(" ".join(t.split()) for t in texts)
-        timeout = _BATCH_TIMEOUT + _PER_TEXT_TIMEOUT * len(texts)
+        timeout = self.batch_timeout + _PER_TEXT_TIMEOUT * len(texts)
         try:
             proc = subprocess.run(
                 ["apertium", "-u", mode],
@@ -318,6 +478,10 @@ class ApertiumEngine(Engine):
     def pids(self) -> dict[str, int]:
         """PIDs of the running pipelines by direction (to check they are reused)."""
         return {m: s.pid for m, s in self._streams.items() if s.alive()}
+
+    def tagger_restarts(self) -> int:
+        """Taggers restarted so far to keep texts independent (see the module docstring)."""
+        return sum(s.tagger_restarts for s in self._streams.values())
 
     def close(self) -> None:
         for s in self._streams.values():

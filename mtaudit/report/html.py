@@ -218,7 +218,7 @@ class HtmlReporter(SpooledReporter):
         head = {
             "schema": DATA_SCHEMA,
             "generator": f"mtaudit {__version__}",
-            "signature": self._signature,
+            "signature": summary.signature or self._signature,
             "categories": list(CATEGORIES),
             "summary": summary_dict(summary),
             "errors": [error_dict(e) for e in self._errors],

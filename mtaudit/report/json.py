@@ -1,7 +1,9 @@
 """``--format json``: the report-v1 contract (``mtaudit/schema/report-v1.schema.json``).
 
 Documents are written as they arrive, so a corpus of any size streams through in constant
-memory; errors (few) and the summary follow at the end.
+memory; errors (few), the summary and the signature follow at the end. The signature is
+last because it is only final then: a back-translation engine that fails mid-run is
+stood in for, and the signature says so (``+fallback:dictionary``).
 """
 
 from __future__ import annotations
@@ -14,15 +16,13 @@ from mtaudit.report.serialize import document_dict, error_dict, summary_dict
 
 
 class JsonReporter(Reporter):
-    """Streams one JSON object: schema, signature, documents, errors, summary."""
+    """Streams one JSON object: schema, documents, errors, summary, signature."""
 
     def start(self, signature: str) -> None:
         self._errors: list[InputError] = []
         self._count = 0
-        self.stream.write(
-            "{" + f'"schema": {json.dumps(SCHEMA_ID)}, '
-            f'"signature": {json.dumps(signature)},\n "documents": ['
-        )
+        self._signature = signature
+        self.stream.write("{" + f'"schema": {json.dumps(SCHEMA_ID)},\n "documents": [')
 
     def document(self, report: DocumentReport, failed: bool) -> None:
         data = document_dict(report, include_text=self.options.get("include_text", True))
@@ -43,5 +43,7 @@ class JsonReporter(Reporter):
             + ("\n  " + errors + "\n " if errors else "")
             + '],\n "summary": '
             + json.dumps(summary_dict(summary))
+            + ',\n "signature": '
+            + json.dumps(summary.signature or self._signature)
             + "}\n"
         )

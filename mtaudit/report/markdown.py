@@ -207,7 +207,7 @@ class MarkdownReporter(SpooledReporter):
             f"{summary.failed_documents} failed the gate · "
             f"{_plural(len(self._errors), 'unreadable input')}\n\n"
         )
-        w(f"Signature: {code_span(self._signature)}\n\n")
+        w(f"Signature: {code_span(summary.signature or self._signature)}\n\n")
         w("| category | findings |\n|---|---:|\n")
         for cat in CATEGORIES:
             w(f"| {cat} | {summary.by_category.get(cat, 0)} |\n")

@@ -245,7 +245,7 @@ class SarifReporter(Reporter):
             ],
         }
         properties = {
-            "signature": self._signature,
+            "signature": summary.signature or self._signature,
             "summary": summary_dict(summary),
             "documents": self._documents,
         }
