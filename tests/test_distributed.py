@@ -357,3 +357,37 @@ def test_workers_die_with_a_killed_scan(tmp_path):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+WATCHDOG_ONLY = """
+import os, sys, time
+from mtaudit.distributed import local
+r, w = os.pipe()
+if os.fork() == 0:
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)  # not the test's pipe: it must see EOF when the parent leaves
+    os.dup2(null, 2)
+    sys.platform = "darwin"  # no prctl: the portable watchdog alone
+    local.PARENT_POLL_S = 0.05
+    local._die_with_parent()
+    os.write(w, b"%d\\n" % os.getpid())
+    time.sleep(120)
+    os._exit(0)
+print(os.read(r, 64).decode().strip(), flush=True)  # the worker is watching: leave it
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_the_parent_watchdog_ends_an_orphaned_worker():
+    proc = subprocess.run(
+        [sys.executable, "-c", WATCHDOG_ONLY], capture_output=True, text=True, timeout=60
+    )
+    worker = int(proc.stdout.strip())
+    deadline = time.monotonic() + 10
+    while _session_processes(os.getsid(0)).get(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        assert worker not in _session_processes(os.getsid(0)), "the watchdog did not fire"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker, signal.SIGKILL)
