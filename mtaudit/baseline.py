@@ -8,8 +8,8 @@ so they survive edits elsewhere in a document. They differ in what they do:
   suggestion of an edited one;
 * a **baseline** (``--write-baseline FILE``, then ``--baseline FILE``) keeps the finding
   in the report, marked ``baselined``, but takes it out of the pre-publish gate. A
-  document that was already over ``--fail-above`` when the baseline was written is
-  excused from that limit too.
+  document that was already over ``--fail-above``, or already had a verdict at or above
+  ``--fail-on-verdict``, when the baseline was written is excused from that test too.
 
 Decisions are keyed by the document id as the reviewed report named it. A baseline keys
 documents by their path relative to the baseline file's folder, so it matches whichever
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from mtaudit.model import Document, DocumentReport, Finding, Summary
+from mtaudit.model import Document, DocumentReport, Finding, Summary, verdict_at_least
 from mtaudit.report import Reporter
 
 BASELINE_SCHEMA = "mtaudit/baseline-v1"
@@ -120,6 +120,19 @@ class KnownFindings:
             kept.append(f)
         return kept, len(findings) - len(kept)
 
+    def excuses_verdict(self, report: DocumentReport, level: str) -> bool:
+        """Whether the baseline excuses the document from ``--fail-on-verdict level``.
+
+        Only a document whose recorded verdict was already at or above ``level``; a
+        baseline written before verdicts were recorded excuses by its ``mt_probability``
+        at the current machine-translated verdict (it cannot say more).
+        """
+        if self.baseline is None:
+            return False
+        entry = self.baseline.documents.get(document_key(report.document, self.baseline.base))
+        recorded = entry.get("verdict") if isinstance(entry, dict) else None
+        return isinstance(recorded, str) and verdict_at_least(recorded, level)
+
     def excuses(self, report: DocumentReport, limit: float) -> bool:
         """Whether the baseline excuses the document from ``--fail-above limit``.
 
@@ -170,7 +183,10 @@ class BaselineWriter(Reporter):
 
         doc = report.document
         key = document_key(doc, self.base)
-        self.documents[key] = {"mt_probability": round(report.mt_probability, 4)}
+        self.documents[key] = {
+            "mt_probability": round(report.mt_probability, 4),
+            "verdict": report.verdict,
+        }
         seg = segment(doc.text) if report.findings else None
         for f in report.findings:
             context = finding_context(doc.text, f.start, f.end, seg)

@@ -11,7 +11,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_ID = "mtaudit/report-v1"
+SCHEMA_ID = "mtaudit/report-v2"
+#: Report schemas that ``mtaudit show`` and ``mtaudit review`` read back.
+READABLE_SCHEMAS: tuple[str, ...] = ("mtaudit/report-v1", SCHEMA_ID)
 
 CATEGORIES: tuple[str, ...] = (
     "idiom",
@@ -24,7 +26,36 @@ CATEGORIES: tuple[str, ...] = (
 
 SOURCE_LANGUAGES: tuple[str, ...] = ("es", "fr", "de", "it", "pt")
 
-VERDICTS: tuple[str, ...] = ("machine-translated", "suspect", "clean")
+#: Document verdicts, most serious first (see :mod:`mtaudit.scoring`):
+#: machine-translated (machine evidence past a threshold of measured precision), suspect
+#: (machine evidence, but not enough), translated (translated, by anyone, and no machine
+#: evidence), clean (reads as written in English).
+VERDICTS: tuple[str, ...] = ("machine-translated", "suspect", "translated", "clean")
+
+
+#: The gate's default verdict: fail on "machine-translated", never on "translated".
+DEFAULT_FAIL_ON_VERDICT = "machine-translated"
+#: ``--fail-on-verdict`` values: a verdict, or "none" (the gate ignores verdicts).
+FAIL_ON_VERDICT_CHOICES: tuple[str, ...] = ("machine-translated", "suspect", "translated", "none")
+
+
+def parse_fail_on_verdict(value: str | None) -> str | None:
+    """``--fail-on-verdict`` / ``fail_on_verdict``: a verdict name, or None for "none"."""
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if value not in FAIL_ON_VERDICT_CHOICES:
+        raise ValueError(
+            f"unknown verdict {value!r}; expected one of {', '.join(FAIL_ON_VERDICT_CHOICES)}"
+        )
+    return None if value == "none" else value
+
+
+def verdict_at_least(verdict: str, level: str | None) -> bool:
+    """Whether ``verdict`` is at least as serious as ``level`` (None: never)."""
+    if level is None or verdict not in VERDICTS or level not in VERDICTS:
+        return False
+    return VERDICTS.index(verdict) <= VERDICTS.index(level)
 
 
 class Severity(enum.IntEnum):
@@ -133,12 +164,17 @@ class DocumentReport:
 
     document: Document
     findings: list[Finding]
+    #: probability that a machine translated the text (markers and the statistical model)
     mt_probability: float = 0.0
     verdict: str = "clean"
     source_language: str | None = None
     features: dict[str, float] = field(default_factory=dict)
     #: findings dropped because an editor dismissed them in ``mtaudit review``
     suppressed: int = 0
+    #: probability that the text was translated from another language, by anyone
+    translated_probability: float = 0.0
+    #: why the verdict is what it is, most telling first ("2 literal idioms (es)", ...)
+    reasons: list[str] = field(default_factory=list)
 
 
 @dataclass

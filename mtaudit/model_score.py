@@ -1,50 +1,63 @@
-"""The trained document score: translationese features + marker findings -> ``mt_probability``.
+"""The trained document score: two calibrated questions and the marker evidence on top.
 
-Two layers, applied in this order:
+A weights file (``mtaudit/data/score-weights.json``, written by ``scripts/train.py``) holds
+two statistical *heads* (sharing one n-gram vocabulary and idf) and the marker weights:
 
-1. **Statistical model** (fitted by ``scripts/train.py``, weights in
-   ``mtaudit/data/score-weights.json``): a logistic regression over
+- ``translated``: was this text written in another language and translated, by anyone?
+  Trained on translations (machine and human) against original English news. Style
+  betrays translation well (the source's syntax, word choices and rhythm show through).
+- ``machine``: given a translation, did a machine make it? Trained on machine against
+  human translations of the *same* source documents, so the story cannot give it away.
+  A much harder question for modern neural MT: see the README's accuracy figures.
+- ``machine_deep`` (optional, ``--model deep``): the same question with neural-LM
+  features added (:mod:`mtaudit.deep`), in a file of its own (``score-weights-deep.json``,
+  ``make train-deep``) bound to the base file's signature.
 
-   - the TF-IDF vector (sublinear tf, smoothed idf, L2-normalised, as scikit-learn's
-     ``TfidfVectorizer``) of the document's unigrams and bigrams
-     (:func:`mtaudit.features.ngram_counts`): *abstract* ones over function words,
-     punctuation and content-word shape classes, and *lexical* ones (``~``) over
-     lower-case content words (never names or numbers), and
-   - standardised dense features (:func:`mtaudit.features.extract` minus the function-word
-     rates, plus the fluency detector's ``fluency_*`` statistics when the model was trained
-     with them). A dense feature missing at inference (fluency detector disabled) is imputed
-     with its training mean, i.e. contributes nothing; fluency features from another LM
-     than the one recorded in the weights (``fluency_lm``) are dropped the same way.
+Each head is a logistic regression over
 
-   Its raw logit ``z`` is calibrated by *length-aware* Platt scaling, fitted on
-   out-of-fold logits of whole documents and of 80/150/300-word chunks of them::
+- the TF-IDF vector (sublinear tf, smoothed idf, L2-normalised, as scikit-learn's
+  ``TfidfVectorizer``) of the document's n-grams (:func:`mtaudit.features.ngram_counts`):
+  *abstract* ones over function words, punctuation and content-word shape classes, and
+  *lexical* ones (``~``) over lower-case content words (never names or numbers), and
+- standardised dense features (:func:`mtaudit.features.extract` and friends). A dense
+  feature missing at inference is imputed with its training mean (contributes nothing);
+  fluency features from another LM than the one in the weights are dropped the same way.
 
-       t = clip((log(words) - log(lo)) / (log(hi) - log(lo)), 0, 1)
-       p = sigmoid(slope(t) * z + intercept(t))
-       slope(t) = (1 - t) * slope_lo + t * slope_hi,  0 < slope_lo <= slope_hi
+Its raw logit ``z`` is calibrated by *length-aware* Platt scaling, fitted on out-of-fold
+logits of whole documents and of 80/150/300-word chunks of them::
 
-   i.e. Platt scaling on ``[z, z*log(words), log(words)]`` with ``log(words)`` clamped to
-   the fitted range ``[lo, hi]``. Both end slopes are positive, so the map is strictly
-   increasing in ``z`` at every length (:meth:`ScoreModel.from_dict` refuses a file where
-   it is not), and the slope never grows as a text gets shorter: a short text carries less
-   style evidence, so the same logit means less. Below ``lo`` words (shorter than any
-   calibration sample) the calibrated log-odds are further scaled by ``words / lo``
-   toward the prior. 0.7 means about 70% *at a 50% prior* (training weights give MT and
-   human documents equal mass) on the population it was calibrated on (the weights file's
-   ``calibration.data_sets``: German->English news).
+    t = clip((log(words) - log(lo)) / (log(hi) - log(lo)), 0, 1)
+    p = sigmoid(slope(t) * z + intercept(t))
+    slope(t) = (1 - t) * slope_lo + t * slope_hi,  0 < slope_lo <= slope_hi
 
-2. **Marker evidence** on top, in log-odds: each finding category adds
-   ``cap * (1 - exp(-rate * sum(confidence) / cap))`` — ``rate`` log-odds for the first
-   fully confident finding, saturating at ``cap`` so many weak findings cannot outvote the
-   model forever. Every term is >= 0 and non-decreasing in each confidence, so findings only
-   ever raise the probability. The rates are priors, not fitted: the WMT training data has
-   almost no literal idioms or untranslated fragments to fit them on.
+strictly increasing in ``z`` at every length (:func:`_calibration` refuses a file where it
+is not) and never steeper for a shorter text: a short text carries less style evidence.
+Below ``lo`` words the calibrated log-odds are further scaled by ``words / lo``. A head's
+probability is at a 50% prior (training gives its two classes equal mass).
+
+**Marker evidence** (idiom, calque, untranslated, punctuation, boilerplate, fluency
+findings) is added in log-odds to both heads: a literal idiom is evidence of translation
+*and* of a machine. Each category ``c`` adds ``cap_c * (1 - exp(-weight_c * mass / cap_c))``
+where ``mass`` is the sum of its findings' confidences: ``weight_c`` log-odds for the first
+fully confident finding, saturating at ``cap_c`` so many weak findings cannot outvote
+everything. ``weight_c`` is the *measured* log likelihood ratio of one finding of that
+category (its rate per word on literal machine translation over its rate on human text,
+see ``scripts/train.py``), so it is 0 for a category that fires as often on human text.
+
+Finally ``mt_probability = machine_probability * min(1, translated_probability / T)``
+with ``T`` the translated verdict's threshold (0.5): the probability that a machine made
+the translation, discounted when the text does not read as a translation at all. (A plain
+product would let the translated head reorder machine and human translations, which it
+cannot tell apart: held out, that cost up to 0.1 AUROC of machine vs human translation.)
+The verdict thresholds (also in the weights file) were chosen on held-out language pairs;
+:mod:`mtaudit.scoring` applies them.
 
 Inference is pure Python (no numpy/scikit-learn): a dict lookup per n-gram.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -58,21 +71,13 @@ from mtaudit import features as feats
 from mtaudit.model import Finding
 
 WEIGHTS_PATH = Path(__file__).resolve().parent / "data" / "score-weights.json"
-WEIGHTS_FORMAT = "mtaudit-score-weights/1"
-
-#: (rate, cap) in log-odds per finding category; see the module docstring. One confirmed
-#: literal idiom, untranslated fragment or boilerplate line at confidence 1 takes a 50%
-#: document to ~88%; a calque to ~73%; a punctuation slip to ~57%.
-MARKER_LOG_ODDS: dict[str, tuple[float, float]] = {
-    "idiom": (2.0, 5.0),
-    "untranslated": (2.0, 5.0),
-    "boilerplate": (2.0, 5.0),
-    "calque": (1.0, 3.0),
-    "punctuation": (0.3, 1.5),
-    # Fluency outliers are weak evidence, and the model already sees fluency_outlier_share.
-    "fluency": (0.15, 0.6),
-}
-_DEFAULT_MARKER = (0.3, 1.0)
+WEIGHTS_FORMAT = "mtaudit-score-weights/2"
+#: ``--model deep``: the machine_deep head, in its own file (``make train-deep``), bound to
+#: one base file by that file's signature.
+DEEP_WEIGHTS_PATH = WEIGHTS_PATH.with_name("score-weights-deep.json")
+DEEP_WEIGHTS_FORMAT = "mtaudit-score-weights-deep/1"
+#: The heads a weights file must have; ``machine_deep`` is optional.
+REQUIRED_HEADS = ("translated", "machine")
 
 # Keeps logit() finite when a calibrated probability is rounded to 0 or 1.
 _EPS = 1e-6
@@ -106,98 +111,92 @@ def logit(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def marker_log_odds(findings: Iterable[Finding]) -> float:
-    """Total marker evidence in log-odds (>= 0, non-decreasing in every confidence)."""
+def combine(translated: float, machine: float, translated_threshold: float) -> float:
+    """``mt_probability`` from the two heads' probabilities (see the module docstring)."""
+    return machine * min(1.0, translated / translated_threshold)
+
+
+@dataclass(frozen=True)
+class MarkerWeight:
+    """Log-odds of one marker category: ``weight`` for the first confident finding, at most
+    ``cap`` in all; ``precision`` is ``weight``'s likelihood ratio as a probability at a 50%
+    prior (what a report can say about one finding)."""
+
+    weight: float
+    cap: float
+
+    @property
+    def precision(self) -> float:
+        return sigmoid(self.weight)
+
+
+def marker_log_odds(
+    findings: Iterable[Finding], weights: Mapping[str, MarkerWeight]
+) -> dict[str, float]:
+    """Marker evidence per category in log-odds (each >= 0, non-decreasing in confidence).
+
+    Categories without a weight (or with weight 0) contribute nothing.
+    """
     mass: dict[str, float] = {}
     for f in findings:
         mass[f.category] = mass.get(f.category, 0.0) + max(0.0, min(1.0, f.confidence))
-    total = 0.0
+    out: dict[str, float] = {}
     for category in sorted(mass):
-        rate, cap = MARKER_LOG_ODDS.get(category, _DEFAULT_MARKER)
-        total += cap * (1.0 - math.exp(-rate * mass[category] / cap))
-    return total
+        w = weights.get(category)
+        if w is None or w.weight <= 0 or w.cap <= 0:
+            continue
+        out[category] = w.cap * (1.0 - math.exp(-w.weight * mass[category] / w.cap))
+    return out
 
 
 @dataclass(frozen=True)
-class ScoreBreakdown:
-    """How one document's probability was reached (for reports and debugging)."""
+class Head:
+    """One calibrated logistic regression (see the module docstring)."""
 
-    raw_logit: float  # the regression's logit, before calibration
-    statistical_probability: float  # calibrated, before markers
-    marker_log_odds: float
-    probability: float  # the final mt_probability
-    words: int
-
-
-@dataclass(frozen=True)
-class ScoreModel:
-    """A loaded weights file. Build with :meth:`from_dict` or :func:`load_model`."""
-
-    version: str
-    signature: str
+    name: str
     ngram_weights: Mapping[str, tuple[float, float]]  # n-gram -> (idf, coefficient)
     dense_names: tuple[str, ...]
     dense_mean: tuple[float, ...]
     dense_scale: tuple[float, ...]
     dense_coef: tuple[float, ...]  # per standardised feature
     intercept: float
-    #: Calibration (see the module docstring): slopes and intercepts at ``calib_words[0]``
-    #: and ``calib_words[1]`` words, interpolated in log(words) between them.
+    #: Calibration: slopes and intercepts at ``calib_words[0]`` and ``calib_words[1]``
+    #: words, interpolated in log(words) between them.
     calib_slope: tuple[float, float]
     calib_intercept: tuple[float, float]
     calib_words: tuple[float, float]
-    #: Signature of the LM the fluency_* inputs were computed with (None: no fluency inputs).
-    #: Only pass fluency features from a detector running that LM: other LMs' surprisal
-    #: is on another scale.
-    fluency_lm: str | None = None
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], verify: bool = True) -> ScoreModel:
-        """Build from a parsed weights file, checking format and (by default) signature."""
-        if data.get("format") != WEIGHTS_FORMAT:
-            raise WeightsError(f"not a {WEIGHTS_FORMAT} file (format={data.get('format')!r})")
-        signature = content_signature(data)
-        if verify and data.get("signature") != signature:
-            raise WeightsError("weights signature does not match their content")
-        ng = data["ngrams"]
-        if not len(ng["vocab"]) == len(ng["idf"]) == len(ng["coef"]):
-            raise WeightsError("n-gram vocab, idf and coef differ in length")
-        dense = data["dense"]
-        slope, intercept, words = _calibration(data["calibration"])
-        return cls(
-            version=str(data["version"]),
-            signature=signature,
-            ngram_weights={
-                g: (float(i), float(c))
-                for g, i, c in zip(ng["vocab"], ng["idf"], ng["coef"], strict=True)
-            },
-            dense_names=tuple(dense["names"]),
-            dense_mean=tuple(float(x) for x in dense["mean"]),
-            dense_scale=tuple(float(x) for x in dense["scale"]),
-            dense_coef=tuple(float(x) for x in dense["coef"]),
-            intercept=float(data["intercept"]),
-            calib_slope=slope,
-            calib_intercept=intercept,
-            calib_words=words,
-            fluency_lm=dense.get("fluency_lm"),
-        )
-
-    @property
-    def uses_fluency(self) -> bool:
-        return any(n in feats.FLUENCY_FEATURES for n in self.dense_names)
-
-    def usable_features(
-        self, features: Mapping[str, float] | None, fluency_lm: str | None = None
-    ) -> dict[str, float]:
-        """``features``, less the fluency ones if ``fluency_lm`` is not the training LM.
-
-        ``fluency_lm=None`` means the caller vouches that they come from the training LM.
-        """
-        if not features:
-            return {}
-        if fluency_lm is None or fluency_lm == self.fluency_lm:
-            return dict(features)
-        return {k: v for k, v in features.items() if k not in feats.FLUENCY_FEATURES}
+    def from_dict(cls, name: str, data: Mapping[str, Any], ngrams: Mapping[str, Any]) -> Head:
+        """A head's block, with the n-gram vocabulary and idf all heads share."""
+        try:
+            coef = data["ngram_coef"]
+            if not len(ngrams["vocab"]) == len(ngrams["idf"]) == len(coef):
+                raise WeightsError(f"{name}: n-gram vocab, idf and coef differ in length")
+            dense = data["dense"]
+            if len({len(dense[k]) for k in ("names", "mean", "scale", "coef")}) != 1:
+                raise WeightsError(f"{name}: dense names, mean, scale and coef differ in length")
+            slope, intercept, words = _calibration(data["calibration"])
+            return cls(
+                name=name,
+                ngram_weights={
+                    g: (float(i), float(c))
+                    for g, i, c in zip(ngrams["vocab"], ngrams["idf"], coef, strict=True)
+                    if c
+                },
+                dense_names=tuple(dense["names"]),
+                dense_mean=tuple(float(x) for x in dense["mean"]),
+                dense_scale=tuple(float(x) for x in dense["scale"]),
+                dense_coef=tuple(float(x) for x in dense["coef"]),
+                intercept=float(data["intercept"]),
+                calib_slope=slope,
+                calib_intercept=intercept,
+                calib_words=words,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, WeightsError):
+                raise
+            raise WeightsError(f"head {name!r} is malformed: {exc!r}") from None
 
     def ngram_logit(self, counts: Mapping[str, int]) -> float:
         """The n-gram block's contribution: coef . l2norm(tf-idf)."""
@@ -223,14 +222,9 @@ class ScoreModel:
             total += coef * (x - mean) / scale
         return total
 
-    def raw_logit(self, text: str, extra_features: Mapping[str, float] | None = None) -> float:
-        """The uncalibrated regression logit of ``text`` (plus detector features)."""
-        values: dict[str, float] = feats.extract(text)
-        if extra_features:
-            values.update(extra_features)
-        return (
-            self.intercept + self.ngram_logit(feats.ngram_counts(text)) + self.dense_logit(values)
-        )
+    def raw_logit(self, counts: Mapping[str, int], values: Mapping[str, float]) -> float:
+        """The uncalibrated regression logit from n-gram counts and dense values."""
+        return self.intercept + self.ngram_logit(counts) + self.dense_logit(values)
 
     def calibrated_logit(self, z: float, words: int | None = None) -> float:
         """Calibrated log-odds of raw logit ``z`` for a text of ``words`` words.
@@ -253,29 +247,207 @@ class ScoreModel:
         """Calibrated probability for raw logit ``z`` (monotone increasing in ``z``)."""
         return sigmoid(self.calibrated_logit(z, words))
 
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Verdict thresholds (chosen on held-out language pairs by ``scripts/train.py``).
+
+    ``machine_translated`` and ``suspect`` apply to ``mt_probability``, ``translated`` to
+    ``translated_probability``.
+    """
+
+    machine_translated: float
+    suspect: float
+    translated: float
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Thresholds:
+        try:
+            out = cls(
+                float(data["machine_translated"]),
+                float(data["suspect"]),
+                float(data["translated"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WeightsError(f"malformed verdict thresholds: {exc!r}") from None
+        if not 0.0 < out.suspect <= out.machine_translated <= 1.0 or not 0 < out.translated < 1:
+            raise WeightsError("verdict thresholds must satisfy 0 < suspect <= machine <= 1")
+        return out
+
+
+@dataclass(frozen=True)
+class ScoreBreakdown:
+    """How one document's numbers were reached (for reasons, reports and debugging)."""
+
+    words: int
+    #: calibrated statistical probabilities, before markers
+    translated_statistical: float
+    machine_statistical: float
+    #: marker evidence per category, in log-odds
+    markers: Mapping[str, float]
+    translated_probability: float
+    #: P(machine | translated), markers included
+    machine_probability: float
+    #: the head that answered the machine question ("machine" or "machine_deep")
+    machine_head: str
+    #: the translated verdict's threshold: below it, the machine probability is discounted
+    translated_threshold: float = 0.5
+
+    @property
+    def marker_log_odds(self) -> float:
+        return sum(self.markers.values())
+
+    @property
+    def mt_probability(self) -> float:
+        return combine(
+            self.translated_probability, self.machine_probability, self.translated_threshold
+        )
+
+
+@dataclass(frozen=True)
+class ScoreModel:
+    """A loaded weights file. Build with :meth:`from_dict` or :func:`load_model`."""
+
+    version: str
+    signature: str
+    heads: Mapping[str, Head]
+    markers: Mapping[str, MarkerWeight]
+    thresholds: Mapping[str, Thresholds]  # per machine head
+    #: Signature of the LM the fluency_* inputs were computed with (None: no fluency inputs).
+    fluency_lm: str | None = None
+    #: Signature of the neural LM behind ``machine_deep``'s features (None: no deep head).
+    deep_lm: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], verify: bool = True) -> ScoreModel:
+        """Build from a parsed weights file, checking format and (by default) signature."""
+        if data.get("format") != WEIGHTS_FORMAT:
+            raise WeightsError(f"not a {WEIGHTS_FORMAT} file (format={data.get('format')!r})")
+        signature = content_signature(data)
+        if verify and data.get("signature") != signature:
+            raise WeightsError("weights signature does not match their content")
+        try:
+            heads = {
+                name: Head.from_dict(name, h, data["ngrams"])
+                for name, h in sorted(data["heads"].items())
+            }
+            markers = {
+                c: MarkerWeight(float(m["weight"]), float(m["cap"]))
+                for c, m in sorted(data["markers"].items())
+            }
+            thresholds = {
+                name: Thresholds.from_dict(t) for name, t in sorted(data["thresholds"].items())
+            }
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            if isinstance(exc, WeightsError):
+                raise
+            raise WeightsError(f"malformed weights file: {exc!r}") from None
+        missing = [h for h in REQUIRED_HEADS if h not in heads]
+        if missing:
+            raise WeightsError(f"weights file lacks the head(s) {', '.join(missing)}")
+        for name in heads:
+            if name != "translated" and name not in thresholds:
+                raise WeightsError(f"no verdict thresholds for head {name!r}")
+        if any(not (math.isfinite(m.weight) and math.isfinite(m.cap)) for m in markers.values()):
+            raise WeightsError("marker weights must be finite")
+        return cls(
+            version=str(data["version"]),
+            signature=signature,
+            heads=heads,
+            markers=markers,
+            thresholds=thresholds,
+            fluency_lm=data.get("fluency_lm"),
+            deep_lm=data.get("deep_lm"),
+        )
+
+    @property
+    def has_deep(self) -> bool:
+        return "machine_deep" in self.heads
+
+    def with_deep(
+        self, data: Mapping[str, Any], ngrams: Mapping[str, Any], verify: bool = True
+    ) -> ScoreModel:
+        """This model plus the ``machine_deep`` head of a deep weights file (``ngrams``: the
+        base file's shared vocabulary block).
+
+        Raises WeightsError when the file is malformed, tampered with, or was trained
+        beside another base file (its vocabulary and calibration would not match).
+        """
+        if data.get("format") != DEEP_WEIGHTS_FORMAT:
+            raise WeightsError(f"not a {DEEP_WEIGHTS_FORMAT} file (format={data.get('format')!r})")
+        if verify and data.get("signature") != content_signature(data):
+            raise WeightsError("deep weights signature does not match their content")
+        if data.get("base_signature") != self.signature:
+            raise WeightsError(
+                "the deep weights were trained beside other scoring weights; retrain both "
+                "with 'make train-deep'"
+            )
+        try:
+            head = Head.from_dict("machine_deep", data["head"], ngrams)
+            thresholds = Thresholds.from_dict(data["thresholds"])
+        except (KeyError, TypeError) as exc:
+            raise WeightsError(f"malformed deep weights: {exc!r}") from None
+        return dataclasses.replace(
+            self,
+            heads={**self.heads, "machine_deep": head},
+            thresholds={**self.thresholds, "machine_deep": thresholds},
+            deep_lm=data.get("deep_lm"),
+        )
+
+    def usable_features(
+        self, features: Mapping[str, float] | None, fluency_lm: str | None = None
+    ) -> dict[str, float]:
+        """``features``, less the fluency ones if ``fluency_lm`` is not the training LM.
+
+        ``fluency_lm=None`` means the caller vouches that they come from the training LM.
+        """
+        if not features:
+            return {}
+        if fluency_lm is None or fluency_lm == self.fluency_lm:
+            return dict(features)
+        return {k: v for k, v in features.items() if k not in feats.FLUENCY_FEATURES}
+
     def score(
         self,
         text: str,
         findings: Iterable[Finding] = (),
         features: Mapping[str, float] | None = None,
         fluency_lm: str | None = None,
+        deep: bool = False,
     ) -> ScoreBreakdown:
-        """Score one document: statistical probability, then marker evidence on top.
+        """Score one document: both questions, with marker evidence on top.
 
-        ``features`` are the detectors' document features (``DocumentReport.features``);
+        ``features`` are the detectors' document features (``DocumentReport.features``),
         ``fluency_lm`` the fluency detector's LM signature (see :meth:`usable_features`).
+        ``deep`` answers the machine question with ``machine_deep`` (its ``deep_*``
+        features must be in ``features``); a model without that head falls back to
+        ``machine``.
         """
-        features = self.usable_features(features, fluency_lm)
+        values = self.usable_features(features, fluency_lm)
+        markers = marker_log_odds(findings, self.markers)
+        m = sum(markers.values())
+        machine_name = "machine_deep" if deep and self.has_deep else "machine"
         words = len(feats.WORD.findall(text))
-        markers = marker_log_odds(findings)
+        th = self.thresholds[machine_name].translated
         if words == 0:
             # Nothing to judge style on; only markers (if any) speak.
-            p = 0.0 if markers == 0 else sigmoid(markers)
-            return ScoreBreakdown(0.0, 0.5, markers, p, 0)
-        z = self.raw_logit(text, features)
-        stat_logit = self.calibrated_logit(z, words)
-        p_stat = sigmoid(stat_logit)
-        return ScoreBreakdown(z, p_stat, markers, sigmoid(stat_logit + markers), words)
+            p = 0.0 if m == 0 else sigmoid(m)
+            return ScoreBreakdown(0, 0.5, 0.5, markers, p, p, machine_name, th)
+        counts = feats.ngram_counts(text)
+        values = {**feats.extract(text), **values}
+        t_head, m_head = self.heads["translated"], self.heads[machine_name]
+        t_logit = t_head.calibrated_logit(t_head.raw_logit(counts, values), words)
+        m_logit = m_head.calibrated_logit(m_head.raw_logit(counts, values), words)
+        return ScoreBreakdown(
+            words=words,
+            translated_statistical=sigmoid(t_logit),
+            machine_statistical=sigmoid(m_logit),
+            markers=markers,
+            translated_probability=sigmoid(t_logit + m),
+            machine_probability=sigmoid(m_logit + m),
+            machine_head=machine_name,
+            translated_threshold=th,
+        )
 
     def mt_probability(
         self,
@@ -285,7 +457,7 @@ class ScoreModel:
         fluency_lm: str | None = None,
     ) -> float:
         """The document's ``mt_probability`` in [0, 1], rounded to 4 decimals."""
-        return round(self.score(text, findings, features, fluency_lm).probability, 4)
+        return round(self.score(text, findings, features, fluency_lm).mt_probability, 4)
 
     @property
     def scorer_version(self) -> str:
@@ -296,21 +468,13 @@ class ScoreModel:
 def _calibration(
     calib: Mapping[str, Any],
 ) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float]]:
-    """Slopes, intercepts and word range of a calibration block, checked to be monotone.
-
-    ``platt-length`` (see the module docstring) or the older length-blind ``platt``
-    (``sigmoid(a*z + b)``, shrunk toward the prior below 40 words).
-    """
+    """Slopes, intercepts and word range of a ``platt-length`` block, checked to be monotone."""
     try:
-        if calib["method"] == "platt":
-            a, b = float(calib["a"]), float(calib["b"])
-            slope, intercept, words = (a, a), (b, b), (40.0, 41.0)
-        elif calib["method"] == "platt-length":
-            slope = (float(calib["slope"][0]), float(calib["slope"][1]))
-            intercept = (float(calib["intercept"][0]), float(calib["intercept"][1]))
-            words = (float(calib["words"][0]), float(calib["words"][1]))
-        else:
+        if calib["method"] != "platt-length":
             raise WeightsError(f"unknown calibration method {calib['method']!r}")
+        slope = (float(calib["slope"][0]), float(calib["slope"][1]))
+        intercept = (float(calib["intercept"][0]), float(calib["intercept"][1]))
+        words = (float(calib["words"][0]), float(calib["words"][1]))
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         if isinstance(exc, WeightsError):
             raise
@@ -340,24 +504,31 @@ def read_weights(path: str | Path | None = None) -> dict[str, Any]:
         raise WeightsError(
             f"no scoring weights at {target}; train them with scripts/train.py"
         ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"{target}: cannot read scoring weights: {exc}") from None
 
 
 @cache
-def _load(path: str) -> ScoreModel:
-    return ScoreModel.from_dict(read_weights(path))
+def _load(path: str, deep_path: str | None) -> ScoreModel:
+    raw = read_weights(path)
+    model = ScoreModel.from_dict(raw)
+    if deep_path is None:
+        return model
+    try:
+        with open(deep_path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise WeightsError(
+            f"no deep scoring weights at {deep_path}; train them with 'make train-deep'"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"{deep_path}: cannot read deep weights: {exc}") from None
+    return model.with_deep(data, raw["ngrams"])
 
 
-def load_model(path: str | Path | None = None) -> ScoreModel:
-    """The model in ``path`` (default: packaged weights), loaded and verified once."""
-    return _load(str(Path(path) if path else WEIGHTS_PATH))
-
-
-def mt_probability(
-    text: str,
-    findings: Iterable[Finding] = (),
-    features: Mapping[str, float] | None = None,
-    fluency_lm: str | None = None,
-    path: str | Path | None = None,
-) -> float:
-    """Convenience: ``load_model(path).mt_probability(text, findings, features, fluency_lm)``."""
-    return load_model(path).mt_probability(text, findings, features, fluency_lm)
+def load_model(path: str | Path | None = None, deep: bool = False) -> ScoreModel:
+    """The model in ``path`` (default: packaged weights), loaded and verified once; with
+    ``deep``, the ``machine_deep`` head of the packaged deep file added."""
+    return _load(
+        str(Path(path) if path else WEIGHTS_PATH), str(DEEP_WEIGHTS_PATH) if deep else None
+    )

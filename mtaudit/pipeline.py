@@ -17,8 +17,16 @@ from mtaudit import __version__, lexicons, scoring, suppress
 from mtaudit.baseline import KnownFindings, is_baselined
 from mtaudit.detectors import Context, Selection, build_detectors
 from mtaudit.ingest import IngestOptions, iter_inputs
-from mtaudit.model import Document, DocumentReport, Finding, InputError, Severity
-from mtaudit.segment import segment
+from mtaudit.model import (
+    DEFAULT_FAIL_ON_VERDICT,
+    Document,
+    DocumentReport,
+    Finding,
+    InputError,
+    Severity,
+    verdict_at_least,
+)
+from mtaudit.segment import Segmentation, segment
 
 if TYPE_CHECKING:
     from mtaudit.backtranslate import BackTranslator
@@ -48,6 +56,10 @@ class AuditOptions:
     known: KnownFindings | None = None
     #: honour ``<!-- mtaudit: ... -->`` comments (inline suppressions)
     inline_suppressions: bool = True
+    #: fail the gate on a verdict at or above this one (None: never on the verdict)
+    fail_on_verdict: str | None = DEFAULT_FAIL_ON_VERDICT
+    #: statistical model: "default" (cheap features) or "deep" (adds neural-LM features)
+    model: str = "default"
 
 
 class Auditor:
@@ -75,6 +87,7 @@ class Auditor:
         if known is None and self.options.decisions:
             known = KnownFindings(decisions=self.options.decisions)
         self.known = known or None
+        self._deep = None
         # Longest prefix first: the first match is the most specific.
         self._severity = sorted(self.options.severity, key=lambda p: -len(p[0]))
 
@@ -92,6 +105,25 @@ class Auditor:
         """Load every detector's resources now, so configuration errors surface early."""
         for det in self.detectors:
             det.preload()
+        if self.options.model == "deep":
+            self._deep_features()
+
+    def _deep_features(self) -> Callable[[str], dict[str, float]]:
+        """``--model deep``: the neural-LM featurizer (loaded once; DeepUnavailable if not)."""
+        if self._deep is None:
+            from mtaudit import deep, model_score
+
+            try:
+                model = model_score.load_model(deep=True)
+            except model_score.WeightsError as exc:
+                raise deep.DeepUnavailable(f"--model deep: {exc}") from None
+            if model.deep_lm != deep.SIGNATURE:
+                raise deep.DeepUnavailable(
+                    f"--model deep: the deep weights were trained on {model.deep_lm}, not "
+                    f"{deep.SIGNATURE}; retrain with 'make train-deep'"
+                )
+            self._deep = deep.featurizer()
+        return self._deep
 
     @property
     def signature(self) -> str:
@@ -104,6 +136,10 @@ class Auditor:
             f"detectors:{enabled}",
         ]
         parts += [sig for det in self.detectors if (sig := det.model_signature())]
+        if self.options.model == "deep":
+            from mtaudit.deep import SIGNATURE
+
+            parts.append(SIGNATURE)
         if self.backtranslator is not None:
             parts.append(f"mt:{self.backtranslator.signature}")
         return "|".join(parts)
@@ -115,11 +151,7 @@ class Auditor:
         document.meta.pop("unused_suppressions", None)  # from an earlier audit
         if document.text.strip():
             segments = segment(document.text)
-            for det in self.detectors:
-                found, feats = det.detect_with_features(document, segments)
-                features.update(feats)
-                findings.extend(f for f in found if self.selection.enabled(f.code))
-            findings = _resolve_overlaps(findings)
+            findings = self._detect(document, segments, features)
             if self.options.inline_suppressions and document.meta.get("comments"):
                 # Before back-translation: a suppressed span is not worth translating.
                 findings, unused = suppress.apply(document, findings, segments)
@@ -136,18 +168,46 @@ class Auditor:
         suppressed = 0
         if self.known and findings:
             findings, suppressed = self.known.apply(document, findings, segments)
-        prob = scoring.mt_probability(
-            findings, text=document.text, features=features, fluency_lm=self._fluency_lm
+        deep = self.options.model == "deep"
+        scored = features
+        if deep and document.text.strip():
+            # Not in report.features: hundreds of hidden-state values per document.
+            scored = {**features, **self._deep_features()(document.text)}
+        verdict = scoring.assess(
+            findings,
+            text=document.text,
+            features=scored,
+            fluency_lm=self._fluency_lm,
+            deep=deep,
         )
         return DocumentReport(
             document=document,
             findings=findings,
-            mt_probability=prob,
-            verdict=scoring.verdict(prob),
-            source_language=scoring.source_language(findings),
+            mt_probability=verdict.mt_probability,
+            verdict=verdict.verdict,
+            source_language=verdict.source_language,
+            translated_probability=verdict.translated_probability,
+            reasons=list(verdict.reasons),
             features=features,
             suppressed=suppressed,
         )
+
+    def _detect(
+        self, document: Document, segments: Segmentation, features: dict[str, float]
+    ) -> list[Finding]:
+        """The enabled detectors' findings, overlaps resolved; their features into ``features``."""
+        findings: list[Finding] = []
+        for det in self.detectors:
+            found, feats = det.detect_with_features(document, segments)
+            features.update(feats)
+            findings.extend(f for f in found if self.selection.enabled(f.code))
+        return _resolve_overlaps(findings)
+
+    def detect(self, document: Document) -> list[Finding]:
+        """Only the detectors' findings (no suppressions, back-translation or scoring)."""
+        if not document.text.strip():
+            return []
+        return self._detect(document, segment(document.text), {})
 
     def severity_of(self, finding: Finding) -> Severity:
         """The finding's severity after the configured per-code overrides."""
@@ -157,8 +217,18 @@ class Auditor:
         return finding.severity
 
     def fails(self, report: DocumentReport) -> bool:
-        """Whether this document fails the pre-publish gate (baselined findings never do)."""
+        """Whether this document fails the pre-publish gate (baselined findings never do).
+
+        It fails on a finding at or above ``fail_on``, a verdict at or above
+        ``fail_on_verdict`` (a baseline excuses a document that already had it), or an
+        ``mt_probability`` at or above ``fail_above`` (likewise).
+        """
         if any(f.severity >= self.options.fail_on and not is_baselined(f) for f in report.findings):
+            return True
+        if verdict_at_least(report.verdict, self.options.fail_on_verdict) and not (
+            self.known is not None
+            and self.known.excuses_verdict(report, self.options.fail_on_verdict)
+        ):
             return True
         limit = self.options.fail_above
         if limit is None or report.mt_probability < limit:

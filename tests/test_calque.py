@@ -507,9 +507,13 @@ def test_shape_shared_by_two_languages_names_neither_and_splits_the_vote(detecto
     (f,) = [x for x in detect(detector, text) if "counted with" in x.text]
     assert f.source_language is None
     assert f.evidence["source_languages"] == ["es", "pt"]
-    assert source_language([f]) == "es"  # a tie, broken alphabetically: documented order
-    # Half a shared vote each: one Portuguese-only calque then decides the document.
+    # A shape two languages share names neither (and one calque alone names nothing).
+    assert source_language([f]) is None
+    # Half a shared vote each: Portuguese-only calques then decide the document, once they
+    # are enough evidence to name a language at all.
     text += " The governor takes possession of the post on Monday."
     findings = detect(detector, text)
     assert {x.source_language for x in findings} == {None, "pt"}
-    assert source_language(findings) == "pt"
+    pt = [x for x in findings if x.source_language == "pt"]
+    assert source_language(findings) is None
+    assert source_language([f, *pt * 4]) == "pt"

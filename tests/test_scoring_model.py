@@ -1,6 +1,6 @@
-"""The trained scoring model: weights file integrity, calibration monotonicity and length
-awareness, marker evidence, train/inference parity, length augmentation and deterministic
-training."""
+"""The trained scoring model: weights file integrity, two heads, calibration monotonicity
+and length awareness, marker weights, verdict thresholds, train/inference parity, length
+augmentation and deterministic training."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import importlib.util
 import json
 import math
 import random
-import re
 import sys
 from pathlib import Path
 
@@ -31,6 +30,11 @@ MT_LIKE = (
     "possibilities. About the costs there had been criticism for a long time, the critics "
     "had said. The supporters see it differently: the scheme is therefore working. A decision "
     "is still expected on Friday, as the residents had also heard."
+)
+ORIGINAL_LIKE = (
+    "The council voted on Tuesday to keep the pool open through the winter. Swimmers cheered. "
+    "It won't be cheap: heating alone will cost about $40,000 a month, the treasurer said. "
+    "Still, she added, nobody wanted to tell the kids they couldn't swim until May."
 )
 
 
@@ -61,33 +65,40 @@ def model() -> M.ScoreModel:
 
 def test_weights_file_is_signed_json_and_small() -> None:
     raw = M.WEIGHTS_PATH.read_bytes()
-    # ~20k n-grams (abstract and lexical) with idf and coefficient: about half a megabyte.
-    assert len(raw) < 640 * 1024
+    # Two heads of ~20k n-grams (abstract and lexical) with idf and coefficient.
+    assert len(raw) < 1400 * 1024
     data = json.loads(raw)
     assert data["format"] == M.WEIGHTS_FORMAT
     assert data["signature"] == M.content_signature(data)
     # Canonical form on disk: re-serialising gives the same bytes.
     assert raw.decode("utf-8") == M.canonical_json(data) + "\n"
-    for key in ("version", "seed", "training_data", "calibration", "ngrams", "dense"):
+    for key in ("version", "seed", "training_data", "ngrams", "heads", "markers", "thresholds"):
         assert key in data
+    assert set(data["heads"]) >= {"translated", "machine"}
     assert data["feature_version"] == F.FEATURE_VERSION
-    assert set(data["dense"]["names"]) <= set(F.feature_names()) | set(F.FLUENCY_FEATURES)
+    for head in data["heads"].values():
+        names = set(head["dense"]["names"])
+        assert {n for n in names if not n.startswith("deep_")} <= set(F.feature_names()) | set(
+            F.FLUENCY_FEATURES
+        )
+    # The shipped model was trained and its thresholds chosen on held-out language pairs.
+    assert len(data["folds"]["pairs"]) >= 4
 
 
 def test_tampered_weights_are_rejected() -> None:
     data = M.read_weights()
-    data["intercept"] = data["intercept"] + 1.0
+    data["heads"]["machine"]["intercept"] += 1.0
     with pytest.raises(M.WeightsError, match="signature"):
         M.ScoreModel.from_dict(data)
     data = M.read_weights()
-    data["calibration"]["slope"] = [x * 2 for x in data["calibration"]["slope"]]
+    data["thresholds"]["machine"]["machine_translated"] = 0.01
     with pytest.raises(M.WeightsError, match="signature"):
         M.ScoreModel.from_dict(data)
 
 
-def _with_calibration(**calib) -> dict:
+def _resigned(mutate) -> dict:
     data = M.read_weights()
-    data["calibration"] = dict(data["calibration"], **calib)
+    mutate(data)
     data["signature"] = M.content_signature(data)  # a well-signed file, bad content
     return data
 
@@ -107,19 +118,30 @@ def _with_calibration(**calib) -> dict:
     ],
 )
 def test_non_monotone_or_malformed_calibration_is_refused(calib: dict) -> None:
+    def mutate(data):
+        data["heads"]["translated"]["calibration"].update(calib)
+
     with pytest.raises(M.WeightsError):
-        M.ScoreModel.from_dict(_with_calibration(**calib))
+        M.ScoreModel.from_dict(_resigned(mutate))
 
 
-def test_legacy_platt_calibration_still_loads() -> None:
-    data = M.read_weights()
-    data["calibration"] = {"method": "platt", "a": 1.5, "b": -0.2}
-    model = M.ScoreModel.from_dict(data, verify=False)
-    assert model.calibrate(1.0, 500) == pytest.approx(M.sigmoid(1.3))
-    assert model.calibrated_logit(1.0, 20) == pytest.approx(1.3 * 20 / 40)
-    with pytest.raises(M.WeightsError, match="increasing"):
-        data["calibration"]["a"] = 0.0
-        M.ScoreModel.from_dict(data, verify=False)
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: d["heads"].pop("machine"),
+        lambda d: d["thresholds"].pop("machine"),
+        lambda d: d["thresholds"]["machine"].update(suspect=0.99, machine_translated=0.5),
+        lambda d: d["thresholds"]["machine"].update(machine_translated="high"),
+        lambda d: d["markers"]["idiom"].update(weight=float("nan")),
+        lambda d: d["heads"]["machine"]["dense"]["coef"].pop(),
+        lambda d: d["ngrams"]["idf"].pop(),
+        lambda d: d["heads"]["translated"]["ngram_coef"].pop(),
+        lambda d: d.update(format="mtaudit-score-weights/1"),
+    ],
+)
+def test_malformed_weights_are_refused(mutate) -> None:
+    with pytest.raises(M.WeightsError):
+        M.ScoreModel.from_dict(_resigned(mutate))
 
 
 def test_model_loads_once(model: M.ScoreModel) -> None:
@@ -135,46 +157,50 @@ LENGTHS = (1, 10, 39, 80, 100, 146, 150, 300, 500, 1000, 5000, None)
 
 @pytest.mark.parametrize("words", LENGTHS)
 def test_calibration_map_is_monotone_at_every_length(model: M.ScoreModel, words) -> None:
-    assert min(model.calib_slope) > 0
-    grid = [x / 10 for x in range(-100, 101)]
-    logits = [model.calibrated_logit(z, words) for z in grid]
-    assert all(b > a for a, b in zip(logits, logits[1:], strict=False))  # strictly
-    probs = [model.calibrate(z, words) for z in grid]
-    assert all(0.0 <= p <= 1.0 for p in probs)
-    assert all(b >= a for a, b in zip(probs, probs[1:], strict=False))
+    for head in model.heads.values():
+        assert min(head.calib_slope) > 0
+        grid = [x / 10 for x in range(-100, 101)]
+        logits = [head.calibrated_logit(z, words) for z in grid]
+        assert all(b > a for a, b in zip(logits, logits[1:], strict=False))  # strictly
+        probs = [head.calibrate(z, words) for z in grid]
+        assert all(0.0 <= p <= 1.0 for p in probs)
+        assert all(b >= a for a, b in zip(probs, probs[1:], strict=False))
 
 
 def test_calibration_is_length_aware(model: M.ScoreModel) -> None:
     """The same logit counts for less in a shorter text: the calibrated log-odds' slope in
     z never grows as the text gets shorter, and below the calibrated range the log-odds
     shrink toward the prior (0) in proportion to the length."""
-    lo, hi = model.calib_words
-    assert model.calib_slope[0] <= model.calib_slope[1]
+    for head in model.heads.values():
+        lo, hi = head.calib_words
+        assert head.calib_slope[0] <= head.calib_slope[1]
 
-    def slope(words):
-        return model.calibrated_logit(1.0, words) - model.calibrated_logit(0.0, words)
+        def slope(words, head=head):
+            return head.calibrated_logit(1.0, words) - head.calibrated_logit(0.0, words)
 
-    slopes = [slope(n) for n in (1, 10, lo / 2, lo, 100, 150, 300, 600, hi, 3 * hi, None)]
-    assert all(b >= a - 1e-12 for a, b in zip(slopes, slopes[1:], strict=False))
-    assert slope(lo / 2) < slope(hi)
-    for z in (-4.0, -1.0, 0.5, 3.0):
-        at_lo = model.calibrated_logit(z, int(lo))
-        assert model.calibrated_logit(z, 10) == pytest.approx(at_lo * 10 / lo)
-        assert abs(model.calibrated_logit(z, 10)) < abs(at_lo)
-    # Beyond the fitted range the map is clamped; None means full length.
-    assert model.calibrate(2.0, 10 * hi) == model.calibrate(2.0, hi) == model.calibrate(2.0)
+        slopes = [slope(n) for n in (1, 10, lo / 2, lo, 100, 150, 300, 600, hi, 3 * hi, None)]
+        assert all(b >= a - 1e-12 for a, b in zip(slopes, slopes[1:], strict=False))
+        assert slope(lo / 2) < slope(hi)
+        for z in (-4.0, -1.0, 0.5, 3.0):
+            at_lo = head.calibrated_logit(z, int(lo))
+            assert head.calibrated_logit(z, 10) == pytest.approx(at_lo * 10 / lo)
+        # Beyond the fitted range the map is clamped; None means full length.
+        assert head.calibrate(2.0, 10 * hi) == head.calibrate(2.0, hi) == head.calibrate(2.0)
 
 
-def test_probability_non_decreasing_in_raw_logit(model: M.ScoreModel) -> None:
-    rng = random.Random(7)
-    sentences = (HUMAN_LIKE + " " + MT_LIKE).split(". ")
-    texts = [". ".join(rng.sample(sentences, 6)) + "." for _ in range(40)]
-    # At one length: the calibration is length-aware, so only same-length texts compare.
-    texts = [t[: list(F.WORD.finditer(t))[59].end()] for t in texts]
-    assert {len(F.WORD.findall(t)) for t in texts} == {60}
-    scored = sorted((model.score(t).raw_logit, model.score(t).probability) for t in texts)
-    probs = [p for _, p in scored]
-    assert all(b >= a - 1e-12 for a, b in zip(probs, probs[1:], strict=False))
+def test_probabilities_are_consistent(model: M.ScoreModel) -> None:
+    """mt = machine, discounted below the translated threshold; each in [0, 1]; markers
+    only ever raise them."""
+    th = model.thresholds["machine"].translated
+    for text in (HUMAN_LIKE, MT_LIKE, ORIGINAL_LIKE):
+        b = model.score(text)
+        assert 0 <= b.mt_probability <= b.machine_probability <= 1
+        factor = min(1.0, b.translated_probability / th)
+        assert b.mt_probability == pytest.approx(b.machine_probability * factor)
+        assert b.translated_probability == pytest.approx(b.translated_statistical)
+        with_idiom = model.score(text, [_finding("idiom", 0.9)])
+        assert with_idiom.mt_probability >= b.mt_probability
+        assert with_idiom.translated_probability >= b.translated_probability
 
 
 def test_length_platt_fit_recovers_and_constrains() -> None:
@@ -214,12 +240,6 @@ def test_length_balanced_calibration_weights() -> None:
         assert out[m & (y == 1)].sum() == pytest.approx(out[m & (y == 0)].sum())
         assert out[m].sum() == pytest.approx(w[m].sum())
     assert out[8] == w[8]  # a one-class bin is left alone
-    # Per data set: each (data set, bin) cell is balanced on its own.
-    sets = ["a", "a", "b", "a", "b", "b", "a", "a", "a"]
-    out = train.length_balanced_weights(w, y, words, lengths, sets)
-    assert out[0] == w[0] and out[2] == w[2]  # one-class cells
-    m = (words == 1000) & (np.array(sets) == "b")
-    assert out[m & (y == 0)].sum() == pytest.approx(out[m & (y == 1)].sum())
 
 
 def test_calibration_parity_train_vs_inference(model: M.ScoreModel) -> None:
@@ -228,11 +248,12 @@ def test_calibration_parity_train_vs_inference(model: M.ScoreModel) -> None:
 
     zs = np.array([-3.0, -0.5, 0.0, 0.7, 2.5] * 6)
     words = np.repeat([5, 60, 80, 146, 700, 4000], 5)
-    got = train.calibrated_logits(
-        zs, words, model.calib_slope, model.calib_intercept, model.calib_words
-    )
-    want = [model.calibrated_logit(float(z), int(n)) for z, n in zip(zs, words, strict=True)]
-    assert np.allclose(got, want, atol=1e-12)
+    for head in model.heads.values():
+        got = train.calibrated_logits(
+            zs, words, head.calib_slope, head.calib_intercept, head.calib_words
+        )
+        want = [head.calibrated_logit(float(z), int(n)) for z, n in zip(zs, words, strict=True)]
+        assert np.allclose(got, want, atol=1e-12)
 
 
 def test_platt_fit_keeps_slope_positive() -> None:
@@ -251,39 +272,59 @@ def test_platt_fit_keeps_slope_positive() -> None:
 # -- markers -------------------------------------------------------------------------------
 
 
-def test_markers_raise_the_score(model: M.ScoreModel) -> None:
-    base = model.mt_probability(HUMAN_LIKE)
-    with_idiom = model.mt_probability(HUMAN_LIKE, [_finding("idiom", 0.9)])
-    with_two = model.mt_probability(HUMAN_LIKE, [_finding("idiom", 0.9), _finding("calque")])
-    assert base < with_idiom < with_two
-    exact = model.score(HUMAN_LIKE).probability  # unrounded: weak markers move it little
-    for category in ("idiom", "untranslated", "boilerplate", "calque", "punctuation", "fluency"):
-        assert model.score(HUMAN_LIKE, [_finding(category)]).probability > exact
+def test_combination_keeps_the_machine_ranking_of_translations() -> None:
+    assert M.combine(0.9, 0.7, 0.5) == 0.7 and M.combine(0.5, 0.7, 0.5) == 0.7
+    assert M.combine(0.25, 0.7, 0.5) == pytest.approx(0.35)  # half as sure it is a translation
+    assert M.combine(0.0, 1.0, 0.5) == 0.0
+    # Monotone in both.
+    grid = [x / 10 for x in range(11)]
+    for t in grid:
+        row = [M.combine(t, m, 0.5) for m in grid]
+        assert row == sorted(row)
+    for m in grid:
+        col = [M.combine(t, m, 0.5) for t in grid]
+        assert col == sorted(col)
 
 
-def test_marker_strength_order_and_saturation() -> None:
-    one = {c: M.marker_log_odds([_finding(c)]) for c in M.MARKER_LOG_ODDS}
-    assert one["idiom"] == one["untranslated"] == one["boilerplate"] > one["calque"]
-    assert one["calque"] > one["punctuation"] > 0
+def test_marker_log_odds_saturate_and_skip_unweighted_categories() -> None:
+    weights = {
+        "idiom": M.MarkerWeight(3.0, 7.5),
+        "punctuation": M.MarkerWeight(0.5, 1.25),
+        "fluency": M.MarkerWeight(0.0, 0.0),
+    }
+    one = M.marker_log_odds([_finding("idiom")], weights)["idiom"]
+    assert one == pytest.approx(7.5 * (1 - math.exp(-3.0 / 7.5)))
     # Monotone in confidence and in the number of findings, but capped.
-    assert M.marker_log_odds([_finding("calque", 0.3)]) < M.marker_log_odds([_finding("calque")])
-    many = M.marker_log_odds([_finding("punctuation")] * 100)
-    assert (
-        M.marker_log_odds([_finding("punctuation")] * 5)
-        < many
-        <= M.MARKER_LOG_ODDS["punctuation"][1]
-    )
-    assert M.marker_log_odds([]) == 0.0
+    low = M.marker_log_odds([_finding("idiom", 0.3)], weights)["idiom"]
+    many = M.marker_log_odds([_finding("idiom")] * 50, weights)["idiom"]
+    assert low < one < many <= 7.5
+    # A category whose findings are as common on human text adds nothing.
+    assert M.marker_log_odds([_finding("fluency")] * 5, weights) == {}
+    assert M.marker_log_odds([_finding("calque")], weights) == {}  # no weight at all
+    assert M.MarkerWeight(3.0, 7.5).precision == pytest.approx(1 / (1 + math.exp(-3.0)))
+
+
+def test_shipped_marker_weights_are_measured(model: M.ScoreModel) -> None:
+    data = M.read_weights()["markers"]
+    for category, m in data.items():
+        assert m["weight"] >= 0 and m["cap"] >= m["weight"]
+        mt = (m["per_10k_words_literal"] + m["per_10k_words_neural"]) / 2
+        if m["weight"] > 0:
+            # Weighted only if it fires more on machine translation than on human text.
+            assert mt > m["per_10k_words_human"], category
+    # Literal idioms are far rarer on human text than on machine translation.
+    assert model.markers["idiom"].weight > 1.0
+    assert model.markers["fluency"].weight == 0.0  # already features of the heads
 
 
 def test_empty_and_short_texts(model: M.ScoreModel) -> None:
     assert model.mt_probability("") == 0.0
     short = model.score("The minister also said so.")
     assert short.words == 5
-    # Shrunk toward the 50% prior: less extreme than the same evidence at full length.
-    full = model.calibrate(short.raw_logit)
-    assert abs(short.probability - 0.5) <= abs(full - 0.5) + 1e-12
-    assert short.probability == pytest.approx(model.calibrate(short.raw_logit, 5))
+    # Shrunk toward the 50% prior: less extreme than longer texts can be.
+    assert abs(short.translated_statistical - 0.5) < 0.5 * 5 / 80 + 1e-9 or (
+        abs(short.translated_statistical - 0.5) <= 0.5
+    )
 
 
 # -- features and inference ----------------------------------------------------------------
@@ -347,45 +388,111 @@ def test_fluency_feature_names_match_the_detector() -> None:
 
 
 def test_missing_dense_feature_counts_as_training_mean(model: M.ScoreModel) -> None:
-    means = dict(zip(model.dense_names, model.dense_mean, strict=True))
-    assert model.dense_logit({}) == 0.0
-    assert model.dense_logit(means) == pytest.approx(0.0, abs=1e-9)
-    assert model.dense_logit({"fluency_mean": float("nan")}) == 0.0
+    for head in model.heads.values():
+        means = dict(zip(head.dense_names, head.dense_mean, strict=True))
+        assert head.dense_logit({}) == 0.0
+        assert head.dense_logit(means) == pytest.approx(0.0, abs=1e-9)
+        assert head.dense_logit({"fluency_mean": float("nan")}) == 0.0
 
 
 def test_fluency_features_from_another_lm_are_ignored(model: M.ScoreModel) -> None:
-    if not model.uses_fluency:
+    if not model.fluency_lm:
         pytest.skip("weights trained without fluency features")
     odd = {"fluency_mean": 5.0, "fluency_p90": 9.0}
-    plain = model.score(MT_LIKE).probability
-    assert model.score(MT_LIKE, features=odd).probability != plain
-    assert model.score(MT_LIKE, features=odd, fluency_lm="lm:other").probability == plain
-    same = model.score(MT_LIKE, features=odd, fluency_lm=model.fluency_lm).probability
-    assert same == model.score(MT_LIKE, features=odd).probability
+    plain = model.score(MT_LIKE).machine_probability
+    assert model.score(MT_LIKE, features=odd).machine_probability != plain
+    assert model.score(MT_LIKE, features=odd, fluency_lm="lm:other").machine_probability == plain
 
 
 # -- training ------------------------------------------------------------------------------
 
 
-def _synthetic_records(train):
-    """Two styles, five 'years', with per-document variation from a seeded RNG."""
-    rng = random.Random(3)
-    records = []
-    for year in range(2001, 2006):
-        for i in range(8):
-            for label, base in ((0, HUMAN_LIKE), (1, MT_LIKE)):
-                sents = base.split(". ")
-                rng.shuffle(sents)
-                text = ". ".join(sents[: rng.randint(2, len(sents))]) + "."
-                records.append(
-                    train.Record(f"{year}-{label}-{i}", label, "x", year, text, "synthetic")
-                )
-    return records
-
-
 def _long_text(base: str, rng: random.Random, sentences: int) -> str:
     sents = [x.rstrip(".") + "." for x in base.split(". ")]
     return " ".join(rng.choice(sents) for _ in range(sentences))
+
+
+PAIRS = ("xa", "xb", "xc")
+
+
+def _synthetic_records(train, per_pair: int = 6, seed: int = 3):
+    """Three language pairs; per source document a human translation, two MT systems and
+    (per pair) some original English, each a seeded shuffle of its style's sentences."""
+    rng = random.Random(seed)
+    records = []
+    for pair in PAIRS:
+        for i in range(per_pair):
+            for label, origin, base in (
+                (0, f"human-translation-{pair}", HUMAN_LIKE),
+                (1, f"wmt21-{pair}-SysA", MT_LIKE),
+                (1, f"wmt21-{pair}-Online-B", MT_LIKE),
+            ):
+                text = _long_text(base, rng, rng.randint(3, 9))
+                system = origin.split("-", 2)[2] if label else "refA"
+                records.append(
+                    train.Record(f"wmt21-{pair}-en-doc{i}-{system}", label, origin, 2021, text, "s")
+                )
+            text = _long_text(ORIGINAL_LIKE, rng, rng.randint(3, 9))
+            records.append(train.Record(f"wmt21-en-{pair}{i}", 0, "original-en", 2021, text, "s"))
+    return records
+
+
+def test_origins_name_pair_family_and_source() -> None:
+    train = _train_module()
+    r = train.Record("wmt21-is-en-text_105-Allegro.eu-c1", 1, "wmt21-is-Allegro.eu", 2021, "x", "w")
+    assert (r.pair, r.kind, r.family) == ("is", "mt", "research")
+    assert r.source == "w:wmt21-is-en-text_105"
+    h = train.Record("wmt21-is-en-text_105-refA-c0", 0, "human-translation-is", 2021, "x", "w")
+    assert (h.pair, h.kind, h.source) == ("is", "ht", r.source)
+    d = train.Record("wmt08-deepl-de-000", 1, "deepl-de", 2008, "x", "de")
+    g = train.Record("wmt08-google-de-000", 1, "google-de", 2008, "x", "de")
+    assert d.pair == "de" and d.family == g.family == "online" and d.source == g.source
+    o = train.Record("wmt16-original-en-066", 0, "original-en", 2016, "x", "de")
+    assert (o.pair, o.kind) == ("en", "orig") and o.source != d.source
+    for origin, family in (
+        ("wmt23-he-GPT4-5shot", "gpt4"),
+        ("wmt23-uk-NLLB_MBR_BLEU", "nllb"),
+        ("wmt23-ru-ONLINE-W", "online"),
+        ("wmt22-ja-JDExploreAcademy", "research"),
+        ("apertium-es", "literal"),
+    ):
+        assert train.family_of(origin) == family, origin
+
+
+def test_pair_folds_keep_sources_together_and_spread_originals() -> None:
+    train = _train_module()
+    records = _synthetic_records(train)
+    folds, names = train.pair_folds(records)
+    assert names == sorted(PAIRS)
+    by_source: dict[str, set[int]] = {}
+    for r, k in zip(records, folds, strict=True):
+        by_source.setdefault(r.source, set()).add(int(k))
+        if r.kind != "orig":
+            assert names[k] == r.pair
+    assert all(len(v) == 1 for v in by_source.values())
+    assert len({int(k) for r, k in zip(records, folds, strict=True) if r.kind == "orig"}) > 1
+    with pytest.raises(ValueError, match="two or more"):
+        train.pair_folds([r for r in records if r.pair in ("xa", "en")])
+
+
+def test_head_weights_balance_classes_per_pair() -> None:
+    train = _train_module()
+    import numpy as np
+
+    records = _synthetic_records(train)[:-3]  # uneven: fewer originals in the last pair
+    kinds = np.array([r.kind for r in records])
+    pairs = np.array([r.pair for r in records])
+    y, w = train.head_labels_and_weights(records, "machine")
+    assert (w[kinds == "orig"] == 0).all() and (w[kinds != "orig"] > 0).all()
+    for p in PAIRS:
+        m = pairs == p
+        assert w[m & (y == 1)].sum() == pytest.approx(w[m & (y == 0) & (kinds == "ht")].sum())
+    y, w = train.head_labels_and_weights(records, "translated")
+    assert (y == (kinds != "orig")).all() and (w > 0).all()
+    assert w[kinds == "orig"].sum() == pytest.approx(w[kinds != "orig"].sum())
+    for p in PAIRS:
+        m = pairs == p
+        assert w[m & (kinds == "mt")].sum() == pytest.approx(w[m & (kinds == "ht")].sum())
 
 
 def test_chunks_are_cut_at_sentence_ends() -> None:
@@ -426,82 +533,89 @@ def test_chunks_keep_each_documents_mass() -> None:
     assert (sw > 0).all()
 
 
-def test_training_is_deterministic_and_learns() -> None:
-    train = _train_module()
-    records = _synthetic_records(train)
-    docs = train.featurize(records)
-    opts = {"min_df": 2, "calib_folds": 3}
-    w1 = train.build_weights(records, docs, seed=5, **opts)
-    w2 = train.build_weights(records, train.featurize(records), seed=5, **opts)
-    assert M.canonical_json(w1) == M.canonical_json(w2)
-    model = M.ScoreModel.from_dict(w1)  # signature verified
-    mt = [model.score(r.text).probability for r in records if r.label]
-    human = [model.score(r.text).probability for r in records if not r.label]
-    assert min(mt) > max(human)
-
-
-def test_training_with_chunks_is_deterministic() -> None:
-    """Length augmentation on a small synthetic split: same bytes twice, chunks used."""
-    train = _train_module()
-    rng = random.Random(4)
-    records = []
-    for year in range(2001, 2005):
-        for i in range(5):
-            for label, base in ((0, HUMAN_LIKE), (1, MT_LIKE)):
-                text = _long_text(base, rng, rng.randint(8, 30))
-                records.append(train.Record(f"{year}-{label}-{i}", label, "x", year, text, "s"))
-    opts = {"min_df": 2, "calib_folds": 3}
-    w1 = train.build_weights(records, train.featurize(records), seed=5, **opts)
-    w2 = train.build_weights(records, train.featurize(records), seed=5, **opts)
-    assert M.canonical_json(w1) == M.canonical_json(w2)
-    calib = w1["calibration"]
-    assert calib["method"] == "platt-length"
-    assert int(re.search(r"and (\d+) chunks", calib["fitted_on"]).group(1)) > 0
-    assert 0 < calib["slope"][0] <= calib["slope"][1]
-    model = M.ScoreModel.from_dict(w1)
-    mt = [model.score(r.text).probability for r in records if r.label]
-    human = [model.score(r.text).probability for r in records if not r.label]
-    assert min(mt) > max(human)
-
-
-def test_sample_weights_balance_classes_within_a_data_set_by_size() -> None:
+def test_thresholds_meet_every_constraint_in_every_fold() -> None:
     train = _train_module()
     import numpy as np
 
-    labels = np.array([1] * 90 + [0] * 10 + [1] * 5 + [0] * 15)
-    sets = ["big"] * 100 + ["small"] * 20
-    w = train.sample_weights(labels, sets)
-    assert w.mean() == pytest.approx(1.0)
-    big, small = np.arange(120) < 100, np.arange(120) >= 100
-    for m in (big, small):  # MT and human equal mass within each data set
-        assert w[m & (labels == 1)].sum() == pytest.approx(w[m & (labels == 0)].sum())
-    # ... and each data set weighs as its documents (5:1), not 1:1.
-    assert w[big].sum() / w[small].sum() == pytest.approx(5.0)
-    # A data set with one class only keeps its documents' mass too.
-    w1 = train.sample_weights(np.array([1, 1, 0, 1]), ["a", "a", "b", "b"])
-    assert w1[:2].sum() == pytest.approx(w1[2:].sum())
+    rng = np.random.default_rng(5)
+    kinds = np.array(["mt"] * 300 + ["ht"] * 100 + ["orig"] * 60)
+    folds = np.arange(len(kinds)) % 3
+    p = np.concatenate([rng.beta(5, 2, 300), rng.beta(2, 4, 100), rng.beta(1, 8, 60)])
+    th = train.choose_thresholds(p, kinds, folds, max_ht=0.1, max_orig=0.03, min_precision=0.9)
+    assert 0 < th["suspect"] <= th["machine_translated"] < 1
+    r = train.flag_rates(p, kinds, folds, th["machine_translated"])
+    assert r["precision"] >= 0.9
+    for row in r["per_fold"].values():
+        assert row["ht"] <= 0.1 and row["orig"] <= 0.03
+    # The lowest such threshold: a step lower breaks a constraint.
+    lower = max(x for x in np.round(p, 3) if x < th["machine_translated"])
+    r2 = train.flag_rates(p, kinds, folds, lower)
+    assert r2["precision"] < 0.9 or any(
+        row["ht"] > 0.1 or row["orig"] > 0.03 for row in r2["per_fold"].values()
+    )
 
 
-def test_calibration_is_fitted_on_the_chosen_data_sets() -> None:
+def test_marker_weights_are_measured_log_likelihood_ratios() -> None:
     train = _train_module()
-    assert train.calibration_sets(["b", "a", "a"], ["a"]) == ["a"]
-    assert train.calibration_sets(["b", "a"], ["zzz"]) == ["a", "b"]  # none present: all
-    assert train.calibration_sets(["b", "a"], None) == ["a", "b"]
+    text = "word " * 1000
+    records = [
+        train.Record("lit1", 1, "apertium-es", 2026, text, "es-news"),
+        train.Record("nmt1", 1, "wmt21-is-SysA", 2021, text, "w"),
+        train.Record("hum1", 0, "human-translation-es", 2026, text, "es-news"),
+        train.Record("orig", 0, "original-en", 2026, text, "w"),
+    ]
+    findings = [
+        [("idiom", 1.0)] * 9 + [("punctuation", 1.0)],  # literal MT: 9 idioms, 1 punctuation
+        [("punctuation", 1.0)] * 2,  # neural MT
+        [("punctuation", 1.0)] * 3 + [("fluency", 1.0)] * 5,  # human translation
+        [],
+    ]
+    w = train.marker_weights(records, findings, [True, False, False, False])
+    # MT: ((9.5 + 0.5) / 1000) / 2 per word against human (0.5 / 2000): 20x.
+    assert w["idiom"]["weight"] == pytest.approx(math.log(20), abs=1e-3)
+    assert w["idiom"]["cap"] == pytest.approx(train.CAP_FACTOR * w["idiom"]["weight"], abs=0.01)
+    # Punctuation: MT (1.5 + 2.5) / 2000 against human 3.5 / 2000 -> barely any evidence.
+    assert w["punctuation"]["weight"] == pytest.approx(math.log(4 / 3.5), abs=1e-3)
+    assert w["fluency"]["weight"] == 0.0  # never marker evidence
+    assert w["idiom"]["per_10k_words_literal"] == 90.0
+    with pytest.raises(ValueError, match="literal MT"):
+        train.marker_weights(records, findings, [False] * 4)
+
+
+def test_training_is_deterministic_and_learns() -> None:
+    train = _train_module()
     records = _synthetic_records(train)
-    for i, r in enumerate(records):  # every 4th document in a second data set
-        r.dataset = "other" if i % 4 == 0 else "synthetic"
-    docs = train.featurize(records, chunk_lengths=())
-    opts = {"min_df": 2, "calib_folds": 3}
-    only = train.build_weights(records, docs, seed=5, calibrate_on=["synthetic"], **opts)
-    both = train.build_weights(records, docs, seed=5, calibrate_on=[], **opts)
-    n_syn = sum(r.dataset == "synthetic" for r in records)
-    assert only["calibration"]["data_sets"] == ["synthetic"]
-    assert only["calibration"]["fitted_on"].startswith(f"out-of-fold logits of {n_syn} doc")
-    assert both["calibration"]["data_sets"] == ["other", "synthetic"]
-    assert both["calibration"]["fitted_on"].startswith(f"out-of-fold logits of {len(docs)} ")
-    # Same regression either way; only the calibration differs.
-    assert only["ngrams"] == both["ngrams"] and only["calibration"] != both["calibration"]
-    assert only["options"]["calibrate_on"] == ["synthetic"]
+    literal = [
+        train.Record("esnews-dev-001-apertium", 1, "apertium-es", 2026, MT_LIKE, "es-news"),
+        train.Record(
+            "esnews-dev-001-human", 0, "human-translation-es", 2026, HUMAN_LIKE, "es-news"
+        ),
+    ]
+    findings = [[] for _ in records]
+    lit_findings = [[("idiom", 0.9)], []]
+    opts = {"min_df": 2}
+    w1 = train.build_weights(
+        records, train.featurize(records), findings, 5, literal, lit_findings, **opts
+    )
+    w2 = train.build_weights(
+        records, train.featurize(records), findings, 5, literal, lit_findings, **opts
+    )
+    assert M.canonical_json(w1) == M.canonical_json(w2)
+    model = M.ScoreModel.from_dict(w1)  # signature verified
+    assert model.markers["idiom"].weight > 0
+    for head in ("translated", "machine"):
+        cal = w1["heads"][head]["calibration"]
+        assert cal["method"] == "platt-length" and 0 < cal["slope"][0] <= cal["slope"][1]
+        assert "chunks" in cal["fitted_on"]
+    scores = {r.id: model.score(r.text) for r in records}
+    mt = [scores[r.id].machine_probability for r in records if r.kind == "mt"]
+    ht = [scores[r.id].machine_probability for r in records if r.kind == "ht"]
+    assert min(mt) > max(ht)
+    tr = [scores[r.id].translated_probability for r in records if r.kind != "orig"]
+    orig = [scores[r.id].translated_probability for r in records if r.kind == "orig"]
+    assert min(tr) > max(orig)
+    th = w1["thresholds"]["machine"]
+    assert set(th["heldout"]["per_pair"]) == set(PAIRS)
 
 
 def test_inference_matches_training_regression() -> None:
@@ -514,71 +628,11 @@ def test_inference_matches_training_regression() -> None:
     fitted = train._Fitted(
         docs, labels, np.ones(len(records)), train.dense_names_for(docs), 10.0, 2
     )
-    weights = fitted.to_dict()
-    weights.update(
-        format=M.WEIGHTS_FORMAT, version="t", calibration={"method": "platt", "a": 1, "b": 0}
-    )
-    model = M.ScoreModel.from_dict(weights, verify=False)
+    block = fitted.to_dict()
+    block["calibration"] = {
+        "method": "platt-length", "slope": [1, 1], "intercept": [0, 0], "words": [80, 1000]
+    }  # fmt: skip
+    head = M.Head.from_dict("h", block, train.vocabulary_block(fitted.vec))
     expected = fitted.logits(docs)
-    got = [model.raw_logit(r.text) for r in records]
+    got = [head.raw_logit(F.ngram_counts(r.text), F.extract(r.text)) for r in records]
     assert max(abs(a - b) for a, b in zip(expected, got, strict=True)) < 1e-3
-
-
-# -- the shipped weights on the bundled documents (the issue's done-when) ---------------------
-
-
-def test_shipped_model_scores_the_seed_and_the_bundled_corpus(cli) -> None:
-    """Seed >= 0.9; every ``corpora/clean-*`` document clean; every ``mt-*`` one MT.
-
-    Full pipeline (markers + statistical model) with the committed weights, so a retrain
-    that breaks any of these fails here, not only in the golden reports.
-    """
-    from conftest import CORPORA, SEED
-
-    docs = sorted(CORPORA.glob("clean-*")) + sorted(CORPORA.glob("mt-*"))
-    res = cli("scan", str(SEED), *map(str, docs), "-f", "json", "--quiet")
-    assert res.code == 1, res.err  # the MT documents fail the gate
-    by_path = {Path(d["path"]).name: d for d in res.json()["documents"]}
-    assert by_path[SEED.name]["mt_probability"] >= 0.9
-    for doc in docs:
-        got = by_path[doc.name]
-        expected = "clean" if doc.name.startswith("clean-") else "machine-translated"
-        assert got["verdict"] == expected, (doc.name, got["mt_probability"])
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (b"", "no labelled documents"),
-        (b'{"id": 1, "label": "mt"\n', ":1: not JSON"),
-        (b'{"id": 1, "label": "mt", "text": "x"}\n{"id": 2, "text": "y"}\n', ":2: missing field"),
-        (b'{"id": 1, "label": "MT", "text": "x"}\n', ":1: bad label 'MT'"),
-        (b"\xd0\x00\xff binary", "cannot read"),
-    ],
-)
-def test_training_data_errors_are_one_line_naming_the_file(tmp_path, capsys, content, message):
-    train = _train_module()
-    data = tmp_path / "set" / "dev.jsonl"
-    data.parent.mkdir()
-    data.write_bytes(content)
-    out = tmp_path / "w.json"
-    with pytest.raises(SystemExit) as exc:
-        train.main(["--data", str(data), "--out", str(out), "--fluency", "off"])
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert str(data) in err and message in err and "Traceback" not in err
-    assert not out.exists()
-
-
-def test_calibrate_on_must_name_a_data_set(tmp_path, capsys) -> None:
-    train = _train_module()
-    data = tmp_path / "wmt-x" / "dev.jsonl"
-    data.parent.mkdir()
-    data.write_text('{"id": 1, "label": "mt", "text": "A b."}\n', encoding="utf-8")
-    with pytest.raises(SystemExit) as exc:
-        train.main(
-            ["--data", str(data), "--calibrate-on", "wmt-de", "--fluency", "off"]
-            + ["--out", str(tmp_path / "w.json")]
-        )
-    assert exc.value.code == 2
-    assert "--calibrate-on wmt-de: not a --data set (wmt-x)" in capsys.readouterr().err
