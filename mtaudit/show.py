@@ -1,6 +1,6 @@
 """``mtaudit show REPORT.json``: re-render a saved JSON report in the terminal.
 
-The report-v1 JSON is turned back into :class:`DocumentReport`/:class:`Finding` objects
+A report-v2 (or older report-v1) JSON is turned back into :class:`DocumentReport`/:class:`Finding` objects
 and drawn with the terminal reporter's functions, filtered by category, severity or
 document. Long output goes through rich's pager when stdout is a terminal.
 
@@ -12,6 +12,7 @@ position rather than recomputed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mtaudit.cli import _severity  # the same --min-severity parsing as scan --fail-on
 from mtaudit.model import (
     CATEGORIES,
+    READABLE_SCHEMAS,
     Document,
     DocumentReport,
     ExitCode,
@@ -59,7 +61,7 @@ def _placeholder_text(length: int, findings: list[dict[str, Any]]) -> str:
 
 
 def load_report(path: str) -> SavedReport:
-    """Read a report-v1 JSON file (``-`` is stdin) into objects."""
+    """Read a report-v1 or report-v2 JSON file (``-`` is stdin) into objects."""
     try:
         if path == "-":
             data = json.load(sys.stdin)
@@ -72,6 +74,12 @@ def load_report(path: str) -> SavedReport:
         raise ReportError(f"{path}: not JSON: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("documents"), list):
         raise ReportError(f"{path}: not an mtaudit JSON report (no 'documents' list)")
+    schema = data.get("schema")
+    if schema is not None and schema not in READABLE_SCHEMAS:
+        raise ReportError(
+            f"{path}: report schema {schema!r} is not one this mtaudit reads "
+            f"({', '.join(READABLE_SCHEMAS)}); upgrade mtaudit"
+        )
     saved = SavedReport(str(data.get("signature", "")), [])
     try:
         for d in data["documents"]:
@@ -98,13 +106,18 @@ def load_report(path: str) -> SavedReport:
                 findings.append(finding)
                 if f.get("line"):
                     saved.positions[id(finding)] = (int(f["line"]), int(f.get("column", 0)))
+            mt = float(d.get("mt_probability", 0.0))
             report = DocumentReport(
                 doc,
                 findings,
-                mt_probability=float(d.get("mt_probability", 0.0)),
+                mt_probability=mt,
                 verdict=d.get("verdict", "clean"),
                 source_language=d.get("source_language"),
                 features=d.get("features") or {},
+                # report-v1 had neither: a machine translation is a translation, so its
+                # mt_probability is a lower bound of the translated probability.
+                translated_probability=float(d.get("translated_probability", mt)),
+                reasons=[str(r) for r in d.get("reasons", [])],
             )
             saved.documents.append((report, bool(d.get("failed", False))))
         saved.errors = [InputError(e["path"], e["message"]) for e in data.get("errors", [])]
@@ -130,19 +143,7 @@ def filter_report(
             for f in report.findings
             if (not categories or f.category in categories) and f.severity >= min_severity
         ]
-        out.append(
-            (
-                DocumentReport(
-                    doc,
-                    kept,
-                    report.mt_probability,
-                    report.verdict,
-                    report.source_language,
-                    report.features,
-                ),
-                failed,
-            )
-        )
+        out.append((dataclasses.replace(report, findings=kept), failed))
     return out
 
 

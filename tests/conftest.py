@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 SEED = SHARED / "seed-article.txt"
 CORPORA = ROOT / "corpora"
-SCHEMA = ROOT / "mtaudit" / "schema" / "report-v1.schema.json"
+SCHEMA = ROOT / "mtaudit" / "schema" / "report-v2.schema.json"
 
 
 class CliResult:

@@ -38,7 +38,7 @@ def test_json_report_matches_schema_and_offsets(cli, seed_text, tmp_path):
     res = cli("scan", seed, CORPORA, "--format", "json")
     report = res.json()
     VALIDATOR.validate(report)
-    assert report["schema"] == "mtaudit/report-v1"
+    assert report["schema"] == "mtaudit/report-v2"
     assert "lexicons:" in report["signature"] and "mtaudit:" in report["signature"]
     assert len(report["documents"]) >= 7
     for doc in report["documents"]:
@@ -50,7 +50,7 @@ def test_json_report_matches_schema_and_offsets(cli, seed_text, tmp_path):
 
 def test_schema_rejects_a_broken_report():
     bad = {
-        "schema": "mtaudit/report-v1",
+        "schema": "mtaudit/report-v1",  # a v1 report is not a v2 one
         "signature": "x",
         "errors": [],
         "summary": {},
@@ -67,6 +67,19 @@ def test_schema_rejects_a_broken_report():
         ],
     }
     assert len(list(VALIDATOR.iter_errors(bad))) >= 3
+    # v2 requires the two new fields and knows the 'translated' verdict.
+    doc = {
+        "id": "a", "path": "a", "text_length": 1, "verdict": "translated",
+        "mt_probability": 0.2, "source_language": None, "findings": [],
+    }  # fmt: skip
+    good = {"schema": "mtaudit/report-v2", "signature": "x", "errors": [], "documents": [doc],
+            "summary": {"documents": 1, "errors": 0, "findings": 0, "by_category": {},
+                        "by_verdict": {}}}  # fmt: skip
+    errors = [e.message for e in VALIDATOR.iter_errors(good)]
+    assert any("translated_probability" in m for m in errors)
+    assert any("reasons" in m for m in errors)
+    doc.update(translated_probability=0.9, reasons=["translationese score 0.90"])
+    assert not list(VALIDATOR.iter_errors(good))
 
 
 def test_exit_codes(cli, files):

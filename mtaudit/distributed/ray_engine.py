@@ -22,7 +22,7 @@ How a run goes (:func:`run_ray_scan`):
    temporary file and ``os.replace``, then the ``.done`` marker the same way. A shard is
    either complete or absent; ``OUT/summary.json`` totals every shard of the inputs.
 
-Each output line is the report-v1 document object of
+Each output line is the report-v2 document object of
 :func:`mtaudit.report.serialize.document_dict` (plus ``failed``, as in ``--format json``)
 with ``shard`` and ``line`` first; a malformed record's line is
 ``{"shard", "line", "error": {"path": "SHARD:LINE", "message"}}``.
@@ -1053,7 +1053,9 @@ class ColumnAuditor:
                 continue
             findings = [finding_dict(f, report.document) for f in report.findings]
             out["mt_probability"].append(report.mt_probability)
+            out["translated_probability"].append(report.translated_probability)
             out["verdict"].append(report.verdict)
+            out["reasons"].append(json.dumps(report.reasons, ensure_ascii=False))
             out["source_language"].append(report.source_language)
             out["n_findings"].append(len(findings))
             out["findings"].append(json.dumps(findings, ensure_ascii=False))
@@ -1061,7 +1063,9 @@ class ColumnAuditor:
             out["audit_error"].append(None)
         types = {
             "mt_probability": pa.float64(),
+            "translated_probability": pa.float64(),
             "verdict": pa.string(),
+            "reasons": pa.string(),
             "source_language": pa.string(),
             "n_findings": pa.int32(),
             "findings": pa.large_string(),
@@ -1079,10 +1083,12 @@ class ColumnAuditor:
             self.auditor.close()
 
 
-#: Columns :func:`audit_dataset` adds (``findings``: a JSON list of report-v1 findings).
+#: Columns :func:`audit_dataset` adds (``findings``: a JSON list of report-v2 findings).
 AUDIT_COLUMNS = (
     "mt_probability",
+    "translated_probability",
     "verdict",
+    "reasons",
     "source_language",
     "n_findings",
     "findings",
@@ -1110,8 +1116,9 @@ def audit_dataset(
 ) -> Any:
     """``ds`` with audit columns added (lazily, like any Ray Data transform).
 
-    Adds ``mt_probability``, ``verdict``, ``source_language``, ``n_findings``,
-    ``findings`` (a JSON list of report-v1 finding objects), ``failed`` (the gate) and
+    Adds ``mt_probability``, ``translated_probability``, ``verdict``, ``reasons`` (a JSON
+    list of strings), ``source_language``, ``n_findings``, ``findings`` (a JSON list of
+    report-v2 finding objects), ``failed`` (the gate) and
     ``audit_error`` (why a row was not audited: non-string text, ...; null otherwise).
     ``concurrency`` is the actor pool size, or ``(min, max)`` to autoscale; by default one
     actor per cluster CPU but one, so upstream read tasks always find a CPU.

@@ -1,5 +1,8 @@
 """``--format github``: GitHub Actions workflow commands, one annotation per finding.
 
+A machine-translated or suspect document also gets one annotation on its first line with
+the verdict and its reasons (an error when it failed the gate, else a notice).
+
 ``::error file=PATH,line=L,col=C,endLine=L2,endColumn=C2,title=MT401 name::message``.
 GitHub shows these on the pull request's files. Escaping follows @actions/core: in the
 message ``%``, CR and LF are percent-encoded; property values also encode ``:`` and ``,``.
@@ -74,6 +77,29 @@ def annotation(report: DocumentReport, f: Finding, names: dict[str, str]) -> str
     return command(COMMANDS[f.severity], props, message)
 
 
+def verdict_annotation(report: DocumentReport, failed: bool) -> str | None:
+    """A document-level annotation for a machine-translated or suspect verdict.
+
+    An error only when the document failed the gate (a red mark on a passing run would
+    cry wolf); a notice otherwise.
+    """
+    if report.verdict not in ("machine-translated", "suspect"):
+        return None
+    doc = report.document
+    line = jsonl_line(doc) or 1
+    message = f"{report.verdict} (MT probability {report.mt_probability:.2f})"
+    if report.reasons:
+        message += ": " + "; ".join(report.reasons)
+    if jsonl_line(doc) is not None:
+        message = f"[{doc.id}] {message}"
+    props = {
+        "file": doc.path or doc.id,
+        "line": line,
+        "title": f"mtaudit verdict: {report.verdict}",
+    }
+    return command("error" if failed else "notice", props, message)
+
+
 class GithubReporter(Reporter):
     """Writes one annotation per finding as documents stream past."""
 
@@ -87,6 +113,9 @@ class GithubReporter(Reporter):
         self._names = {r.code: r.name for r in all_rules()}
 
     def document(self, report: DocumentReport, failed: bool) -> None:
+        verdict = verdict_annotation(report, failed)
+        if verdict is not None:
+            self.stream.write(verdict + "\n")
         for f in report.findings:
             self.stream.write(annotation(report, f, self._names) + "\n")
 

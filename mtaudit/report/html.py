@@ -99,6 +99,8 @@ def html_document_dict(report: DocumentReport, failed: bool) -> dict[str, Any]:
         "format": doc.format,
         "verdict": report.verdict,
         "p": report.mt_probability,
+        "pt": report.translated_probability,
+        "reasons": list(report.reasons),
         "lang": report.source_language,
         "failed": failed,
         "counts": counts,

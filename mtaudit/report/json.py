@@ -1,4 +1,4 @@
-"""``--format json``: the report-v1 contract (``mtaudit/schema/report-v1.schema.json``).
+"""``--format json``: the report-v2 contract (``mtaudit/schema/report-v2.schema.json``).
 
 Documents are written as they arrive, so a corpus of any size streams through in constant
 memory; errors (few), the summary and the signature follow at the end. The signature is

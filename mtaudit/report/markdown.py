@@ -116,7 +116,11 @@ def document_section(
     doc = report.document
     rules = rules or {}
     out = [f"## {n}. {escape(doc.id)}", ""]
-    facts = [f"**{report.verdict}**", f"MT probability {_pct(report.mt_probability)}"]
+    facts = [
+        f"**{report.verdict}**",
+        f"MT probability {_pct(report.mt_probability)}",
+        f"translated {_pct(report.translated_probability)}",
+    ]
     if report.source_language:
         facts.append(f"likely source language {escape(report.source_language)}")
     if doc.path != doc.id:
@@ -125,6 +129,8 @@ def document_section(
     if failed:
         facts.append("**failed the gate**")
     out += [" · ".join(facts), ""]
+    if report.reasons:
+        out += [f"Why: {escape('; '.join(report.reasons))}", ""]
     for f in report.findings:
         line, col = line_column(doc, f.start)
         where = f"line {line}, column {col}" if line else f"offset {f.start}"

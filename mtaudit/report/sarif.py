@@ -222,6 +222,8 @@ class SarifReporter(Reporter):
                 "path": report.document.path,
                 "verdict": report.verdict,
                 "mtProbability": report.mt_probability,
+                "translatedProbability": report.translated_probability,
+                "reasons": list(report.reasons),
                 "sourceLanguage": report.source_language,
                 "failed": failed,
             }

@@ -1,4 +1,4 @@
-"""DocumentReport -> the report-v1 JSON objects (shared by every machine-readable output)."""
+"""DocumentReport -> the report-v2 JSON objects (shared by every machine-readable output)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,8 @@ def document_dict(report: DocumentReport, include_text: bool = True) -> dict[str
         "text_length": len(doc.text),
         "verdict": report.verdict,
         "mt_probability": report.mt_probability,
+        "translated_probability": report.translated_probability,
+        "reasons": list(report.reasons),
         "source_language": report.source_language,
         "findings": [finding_dict(f, doc) for f in report.findings],
     }

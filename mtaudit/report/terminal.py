@@ -34,6 +34,7 @@ THEME = Theme(
         "span.fluency": "black on green",
         "verdict.machine-translated": "bold white on red",
         "verdict.suspect": "bold black on yellow",
+        "verdict.translated": "bold black on cyan",
         "verdict.clean": "bold black on green",
         "sev.error": "bold red",
         "sev.warning": "yellow",
@@ -100,7 +101,9 @@ def render_document(
         return
     head = Text()
     head.append(f" {report.verdict.upper()} ", style=f"verdict.{report.verdict}")
-    head.append(f" p={report.mt_probability:.2f} ")
+    head.append(
+        f" MT {report.mt_probability:.2f} · translated {report.translated_probability:.2f} "
+    )
     if report.source_language:
         head.append(f"from {report.source_language} ", style="muted")
     head.append(terminal_safe(report.document.id, one_line=True), style="doc.id")
@@ -110,6 +113,8 @@ def render_document(
     if failed:
         head.append("  FAIL", style="sev.error")
     console.print(head)
+    if report.reasons:
+        console.print(Text("  why: " + "; ".join(report.reasons), style="muted"))
     for f in report.findings:
         render_finding(console, report, f, position)
     console.print()

@@ -192,11 +192,14 @@
       el("span", { "class": "badge verdict-" + d.verdict }, d.verdict),
       el("span", { "class": "docmeta" },
         "MT probability " + pct(d.p) +
+        (d.pt !== undefined ? " · translated " + pct(d.pt) : "") +
         (d.lang ? " · likely source language " + d.lang : "") +
         " · " + d.format + (d.path !== d.id ? " · " + d.path : "") +
         " · " + plural(d.findings.length, "finding") +
         (shown.length !== d.findings.length ? " (" + shown.length + " shown)" : "")),
-      d.failed ? el("span", { "class": "failed" }, "failed the gate") : null));
+      d.failed ? el("span", { "class": "failed" }, "failed the gate") : null,
+      d.reasons && d.reasons.length ?
+        el("p", { "class": "reasons" }, "Why: " + d.reasons.join("; ")) : null));
 
     var detail = el("div", { "class": "detail", id: id + "-detail", role: "region",
       "aria-live": "polite", "aria-label": "Finding details for " + d.id });
