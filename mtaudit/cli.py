@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
 EPILOG = """\
 exit status:
-  0  nothing at or above --fail-on (and no document over --fail-above)
-  1  at least one finding at or above --fail-on, or a document over --fail-above
+  0  nothing failed the gate
+  1  a finding at or above --fail-on, a verdict at or above --fail-on-verdict
+     (default: machine-translated), or a document over --fail-above
   2  usage or configuration error, an input that could not be read, no input found,
      or a report that could not be written
 
@@ -82,6 +83,17 @@ def _probability(value: str) -> float:
     if not 0.0 <= p <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
     return p
+
+
+def _verdict_level(value: str) -> str:
+    """``--fail-on-verdict``: a verdict name or "none" (checked, lower-cased)."""
+    from mtaudit.model import parse_fail_on_verdict
+
+    try:
+        parse_fail_on_verdict(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value.strip().lower()
 
 
 def _severity(value: str) -> Severity:
@@ -169,6 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="fluency calibration file for --lm (default: the bundled one)",
     )
     sel.add_argument(
+        "--model",
+        choices=("default", "deep"),
+        default=None,
+        help="statistical model: default (cheap features), or deep (adds SmolLM2 features "
+        "to the machine-vs-human question; needs 'make neural'; about 1 s of CPU a document)",
+    )
+    sel.add_argument(
         "--min-confidence",
         type=_probability,
         default=None,
@@ -203,6 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SEVERITY",
         help="exit 1 on a finding at or above: info, warning, error (default: error)",
+    )
+    gate.add_argument(
+        "--fail-on-verdict",
+        type=_verdict_level,
+        default=None,
+        metavar="VERDICT",
+        help="exit 1 on a document whose verdict is at or above: machine-translated "
+        "(default), suspect, translated, or none (verdicts never fail the gate)",
     )
     gate.add_argument(
         "--fail-above",
@@ -449,8 +476,10 @@ _CONFIG_FLAGS = (
     "select",
     "ignore",
     "fail_on",
+    "fail_on_verdict",
     "fail_above",
     "min_confidence",
+    "model",
     "lm",
     "lm_reference",
     "mt",
@@ -491,6 +520,7 @@ def _audit_options(
     """AuditOptions for an effective Config; baseline/decisions files load once per scan."""
     from mtaudit.baseline import load_known
     from mtaudit.config import ConfigError
+    from mtaudit.model import parse_fail_on_verdict
     from mtaudit.pipeline import AuditOptions
     from mtaudit.review import DEFAULT_DECISIONS
 
@@ -509,6 +539,8 @@ def _audit_options(
         min_confidence=config.min_confidence,
         fail_on=Severity.parse(config.fail_on),
         fail_above=config.fail_above,
+        fail_on_verdict=parse_fail_on_verdict(config.fail_on_verdict),
+        model=config.model,
         detector_options=config.detector_options(),
         mt=None if config.mt == "off" else config.mt,
         mt_cache_dir=mt_cache,

@@ -33,7 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtaudit.model import Severity
+from mtaudit.model import (
+    DEFAULT_FAIL_ON_VERDICT,
+    FAIL_ON_VERDICT_CHOICES,
+    Severity,
+    parse_fail_on_verdict,
+)
 
 PROJECT_FILE = "mtaudit.toml"
 PYPROJECT = "pyproject.toml"
@@ -53,8 +58,10 @@ SETTINGS = (
     "ignore",
     "severity",
     "fail_on",
+    "fail_on_verdict",
     "fail_above",
     "min_confidence",
+    "model",
     "lexicons",
     "vocabulary",
     "lm",
@@ -65,6 +72,8 @@ SETTINGS = (
 )
 _FILE_ONLY = ("root", "overrides", "per_file")
 _MT_ENGINES = ("auto", "dictionary", "apertium", "marian", "off")
+#: statistical models: cheap features only, or with neural-LM features (``make neural``)
+MODELS = ("default", "deep")
 _LM_BACKENDS = ("ngram", "transformers")
 
 
@@ -371,6 +380,15 @@ def normalise_setting(key: str, value: Any, base: Path) -> Any:
         if not isinstance(value, str):
             raise ValueError(f"expected info, warning or error, got {value!r}")
         return Severity.parse(value).label
+    if key == "fail_on_verdict":
+        if not isinstance(value, str):
+            raise ValueError(f"expected {', '.join(FAIL_ON_VERDICT_CHOICES)}, got {value!r}")
+        parse_fail_on_verdict(value)  # ValueError names the choices
+        return value.strip().lower()
+    if key == "model":
+        if value not in MODELS:
+            raise ValueError(f"expected {' or '.join(MODELS)}, got {value!r}")
+        return value
     if key in ("fail_above", "min_confidence"):
         return _probability(value)
     if key == "lexicons":
@@ -456,8 +474,10 @@ class Config:
     ignore: tuple[str, ...] = ()
     severity: tuple[tuple[str, str], ...] = ()
     fail_on: str = "error"
+    fail_on_verdict: str = DEFAULT_FAIL_ON_VERDICT
     fail_above: float | None = None
     min_confidence: float = 0.0
+    model: str = "default"
     lexicons: tuple[tuple[str, str], ...] = ()
     vocabulary: tuple[str, ...] = ()
     lm: str = "ngram"

@@ -3,7 +3,7 @@
 Routes (all responses are JSON; the OpenAPI 3.1 document is at ``GET /openapi.json``):
 
 - ``POST /v1/audit`` ``{"text"|"html"|"markdown": str, "id"?: str, "config"?: {...}}`` ->
-  the report-v1 document object of ``mtaudit scan -f json`` (text included, ``failed``) plus
+  the report-v2 document object of ``mtaudit scan -f json`` (text included, ``failed``) plus
   ``"pass"`` (the gate) and ``"signature"``.
 - ``GET /healthz`` -> ``{"status": "ok", "signature": ..., load counters}``. It needs no
   token: load balancers probe it without credentials, and it reveals only versions and
@@ -74,7 +74,12 @@ from mtaudit.cli import (  # the scan command's flag parsers
     _int_at_least,
 )
 from mtaudit.cli import _probability as _flag_probability
-from mtaudit.model import Severity
+from mtaudit.model import (
+    DEFAULT_FAIL_ON_VERDICT,
+    FAIL_ON_VERDICT_CHOICES,
+    Severity,
+    parse_fail_on_verdict,
+)
 from mtaudit.server_openapi import MAX_ID_CHARS, MAX_TOKENS, openapi_document, selection_tokens
 
 # asyncio, starlette, uvicorn and the pipeline load only when a server starts: the CLI
@@ -243,6 +248,7 @@ class RequestConfig:
     min_confidence: float = 0.0
     fail_on: Severity = Severity.ERROR
     fail_above: float | None = None
+    fail_on_verdict: str | None = DEFAULT_FAIL_ON_VERDICT
 
     @classmethod
     def from_options(cls, options: AuditOptions) -> RequestConfig:
@@ -252,6 +258,7 @@ class RequestConfig:
             options.min_confidence,
             options.fail_on,
             options.fail_above,
+            options.fail_on_verdict,
         )
 
     def apply(self, options: AuditOptions) -> AuditOptions:
@@ -263,6 +270,7 @@ class RequestConfig:
             min_confidence=self.min_confidence,
             fail_on=self.fail_on,
             fail_above=self.fail_above,
+            fail_on_verdict=self.fail_on_verdict,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -272,10 +280,11 @@ class RequestConfig:
             "min_confidence": self.min_confidence,
             "fail_on": self.fail_on.label,
             "fail_above": self.fail_above,
+            "fail_on_verdict": self.fail_on_verdict or "none",
         }
 
 
-CONFIG_KEYS = ("select", "ignore", "min_confidence", "fail_on", "fail_above")
+CONFIG_KEYS = ("select", "ignore", "min_confidence", "fail_on", "fail_above", "fail_on_verdict")
 
 
 def _tokens(value: Any, where: str, min_items: int) -> tuple[str, ...]:
@@ -338,6 +347,14 @@ def parse_config(raw: Any, base: RequestConfig, where: str = "config") -> Reques
         changes["fail_on"] = Severity.parse(value)
     if "fail_above" in raw:
         changes["fail_above"] = _probability(raw["fail_above"], f"{where}.fail_above", True)
+    if "fail_on_verdict" in raw:
+        value = raw["fail_on_verdict"]
+        if value not in FAIL_ON_VERDICT_CHOICES:
+            shown = _excerpt(value) if isinstance(value, str) else _type_name(value)
+            raise ValueError(
+                f"{where}.fail_on_verdict must be {', '.join(FAIL_ON_VERDICT_CHOICES)}, not {shown}"
+            )
+        changes["fail_on_verdict"] = parse_fail_on_verdict(value)
     return dataclasses.replace(base, **changes)
 
 
@@ -1124,7 +1141,17 @@ def _csv(value: str) -> list[str]:
 
 
 # Flags that are also configuration keys (mtaudit.config): a flag wins over every file.
-_CONFIG_FLAGS = ("select", "ignore", "min_confidence", "fail_on", "fail_above", "mt", "lm")
+_CONFIG_FLAGS = (
+    "select",
+    "ignore",
+    "min_confidence",
+    "fail_on",
+    "fail_on_verdict",
+    "fail_above",
+    "mt",
+    "lm",
+    "model",
+)
 
 
 def settings_from_args(args: argparse.Namespace) -> ServeSettings:
@@ -1151,6 +1178,8 @@ def settings_from_args(args: argparse.Namespace) -> ServeSettings:
         min_confidence=config.min_confidence,
         fail_on=Severity.parse(config.fail_on),
         fail_above=config.fail_above,
+        fail_on_verdict=parse_fail_on_verdict(config.fail_on_verdict),
+        model=config.model,
         detector_options=config.detector_options(),
         mt=None if config.mt == "off" else config.mt,
         severity=tuple((p, Severity.parse(s)) for p, s in config.severity),
@@ -1290,6 +1319,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         choices=("info", "warning", "error"),
         default=None,
         help="pass=false on a finding at or above this severity (default: error)",
+    )
+    aud.add_argument(
+        "--fail-on-verdict",
+        choices=FAIL_ON_VERDICT_CHOICES,
+        default=None,
+        help="pass=false on a verdict at or above this one (default: machine-translated; "
+        "none: verdicts never fail)",
+    )
+    aud.add_argument(
+        "--model",
+        choices=("default", "deep"),
+        default=None,
+        help="statistical model: default, or deep (SmolLM2 features; needs 'make neural')",
     )
     aud.add_argument(
         "--fail-above",

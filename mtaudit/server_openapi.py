@@ -3,7 +3,7 @@
 Hand-written, because the service is three routes and its contract must be exact: the
 fuzz tests (schemathesis) generate requests from it and check every response against it.
 The document and finding schemas are not repeated here: they are read from
-``mtaudit/schema/report-v1.schema.json``, the CLI's JSON contract, so the two cannot drift.
+``mtaudit/schema/report-v2.schema.json``, the CLI's JSON contract, so the two cannot drift.
 
 The request schema is the validator's specification: :mod:`mtaudit.server` accepts exactly
 what it describes (``additionalProperties: false`` everywhere, the same token pattern).
@@ -19,7 +19,7 @@ from typing import Any
 
 from mtaudit.model import CATEGORIES
 
-SCHEMA_FILE = Path(__file__).resolve().parent / "schema" / "report-v1.schema.json"
+SCHEMA_FILE = Path(__file__).resolve().parent / "schema" / "report-v2.schema.json"
 
 MAX_TOKENS = 64
 MAX_ID_CHARS = 256
@@ -61,7 +61,7 @@ def selection_tokens() -> tuple[str, ...]:
 
 @cache
 def _report_defs() -> dict[str, Any]:
-    """The report-v1 ``$defs`` (document, finding), with refs pointed at ``components``."""
+    """The report-v2 ``$defs`` (document, finding), with refs pointed at ``components``."""
     defs = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))["$defs"]
     text = json.dumps(defs).replace('"#/$defs/finding"', f'"{_REF}Finding"')
     return json.loads(text)
@@ -155,11 +155,16 @@ def _schemas() -> dict[str, Any]:
                     "maximum": 1,
                     "description": "fail when mt_probability is at or above this (null: never)",
                 },
+                "fail_on_verdict": {
+                    "enum": ["machine-translated", "suspect", "translated", "none"],
+                    "description": "fail on a verdict at or above this one (default: "
+                    "machine-translated; none: verdicts never fail)",
+                },
             },
             "additionalProperties": False,
         },
         "AuditResult": {
-            "description": "The report-v1 document object (as `mtaudit scan -f json` writes "
+            "description": "The report-v2 document object (as `mtaudit scan -f json` writes "
             "it, text included), plus the gate's result and the signature.",
             "allOf": [
                 {"$ref": f"{_REF}Document"},
@@ -170,7 +175,8 @@ def _schemas() -> dict[str, Any]:
                         "pass": {
                             "type": "boolean",
                             "description": "false when the document fails the gate "
-                            "(fail_on / fail_above), as exit status 1 of the CLI",
+                            "(fail_on / fail_on_verdict / fail_above), as exit status 1 "
+                            "of the CLI",
                         },
                         "signature": {"type": "string", "minLength": 1},
                     },
@@ -260,7 +266,7 @@ def openapi_document(*, version: str, auth: bool, max_body: int, timeout: float)
         "operationId": "audit",
         "summary": "Audit one article for machine translation",
         "description": "Runs the same pipeline as `mtaudit scan` on one article and returns "
-        "its report-v1 document object with `pass`. Checks run in this order: "
+        "its report-v2 document object with `pass`. Checks run in this order: "
         "authorization (401, body unread), content type (415), size (413), time (408), "
         "JSON and request validation (400), capacity and time budget (503).",
         "requestBody": {

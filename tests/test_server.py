@@ -171,6 +171,20 @@ def test_audit_returns_the_cli_document_and_the_gate(live):
     assert r.json()["findings"] == [] and r.json()["pass"] is False  # probability gate
 
 
+def test_the_verdict_gate_per_request(live):
+    """``fail_on_verdict``: the verdict fails the gate at or above the level asked for."""
+    config = {"select": ["calque"], "fail_on": "error"}
+    doc = _post(live, {"text": MT_TEXT, "config": config}).json()
+    assert doc["verdict"] in ("suspect", "machine-translated") and doc["reasons"]
+    assert doc["translated_probability"] >= 0.5
+    for level, passes in (("none", True), ("suspect", False), ("translated", False)):
+        r = _post(live, {"text": MT_TEXT, "config": {**config, "fail_on_verdict": level}})
+        assert r.status_code == 200 and r.json()["pass"] is passes, level
+    r = _post(live, {"text": MT_TEXT, "config": {"fail_on_verdict": "maybe"}})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_config"
+    assert "fail_on_verdict" in r.json()["detail"]
+
+
 def test_the_same_as_the_cli(live, cli, tmp_path):
     article = tmp_path / "a.txt"
     article.write_text(MT_TEXT, encoding="utf-8")
@@ -513,6 +527,10 @@ def test_settings_from_flags_and_the_layered_config(tmp_path):
     s = settings_from_args(_parse("--isolated", "--concurrency", "3", "--mt", "dictionary"))
     assert s.concurrency == 3 and s.backlog == 12 and s.options.mt == "dictionary"
     assert s.options.select == ("MT",) and s.options.fail_on == Severity.ERROR
+    assert s.options.fail_on_verdict == "machine-translated" and s.options.model == "default"
+    s = settings_from_args(_parse("--isolated", "--fail-on-verdict", "none"))
+    assert s.options.fail_on_verdict is None
+    assert RequestConfig.from_options(s.options).as_dict()["fail_on_verdict"] == "none"
 
     tokens.write_text("has space\n", encoding="utf-8")
     with pytest.raises(ValueError, match="not a bearer token"):
