@@ -1,30 +1,36 @@
-"""Scoring-model benchmark: cross-validated discrimination, calibration and feature cost.
+"""Scoring benchmark: how the verdicts hold on language pairs and MT systems never trained on.
 
-For each data file, documents are split into folds so that no group is on both sides: by
-year (leave-one-year-out) for a file with 3+ years (wmt-de-en: 2008-2016), by source
-document (5 group folds; every MT version and the human translation of a story together)
-for a single-year file (wmt22). Each fold trains the full pipeline of ``scripts/train.py``
-(regression + out-of-fold Platt calibration, nested inside the training part; calibrated
-on the wmt-de-en part when it is in the training data, as the shipped model is) and scores
-the held-out documents through :mod:`mtaudit.model_score`'s pure-Python inference.
+Two splits, every figure per fold and for the worst fold (models are chosen on the worst
+fold, never on a pooled figure):
 
-Two training regimes per file: ``own`` (only that file's other folds) and ``all`` (plus
-every other given file whole — what the shipped weights are trained on). A cross-system
-check trains on DeepL + human and tests on Google + human, and vice versa (wmt-de-en,
-leave-one-year-out).
+1. **Leave-one-language-pair-out** (de, he, is, ja, ru, uk): ``train.fit`` itself scores
+   every document with models that never saw its language pair (the calibration and the
+   verdict thresholds of the shipped weights are chosen on exactly these scores). Per
+   pair: AUROC of machine vs human translation (the machine head, and the final
+   ``mt_probability``), AUROC of human translation vs original English (the translated
+   head), and at the verdict thresholds: human translations and original English given
+   ``machine-translated``, machine translations caught, and the share of human
+   translations given ``translated``. Because the thresholds were chosen on these same
+   scores, a second table ("threshold transfer") picks each fold's threshold on the other
+   folds only and applies it to the held-out pair.
+2. **Leave-one-system-family-out** (commercial online engines incl. DeepL and Google,
+   NLLB, GPT-4, research systems): source documents are split in two halves by a hash
+   (every origin of a source on one side); each head is trained on one half without the
+   family's MT and scores the other half's human translations, originals and that
+   family's MT, then the halves swap. The shipped calibration maps, marker weights and
+   thresholds turn the logits into verdicts (``train.fit`` would nest six more fits per
+   fold).
 
-Length check (train ``all``): every held-out document longer than 100, 150 and 300 words is
-also scored on its prefix of that many words (cut at a sentence end), to see whether short
-texts are scored as reliably as whole documents: the share of human prefixes at >= 0.5,
-MT recall, AUROC and ECE per length.
+Cost: milliseconds per document of the features and both heads (the pipeline's added
+time over a markers-only scan is measured by ``bench/run.py --only throughput``).
 
-Usage: python bench/bench_scoring.py --data ../shared/bench/wmt-de-en/dev.jsonl \\
-           --data ../shared/bench/wmt22/dev.jsonl [--no-fluency] [--json OUT]
+Usage: python bench/bench_scoring.py [--data FILE ...] [--markers FILE] [--json OUT]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
@@ -34,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 from sklearn.metrics import roc_auc_score
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,309 +51,264 @@ import train as T  # noqa: E402
 
 from mtaudit.model_score import ScoreModel, content_signature  # noqa: E402
 
-SEED = 13
-OWN_FOLDS = 5  # group folds for a single-year file
-#: Prefix lengths (words) of the length check.
-PREFIX_LENGTHS = (100, 150, 300)
-#: Extra keyword arguments for ``train.fit`` (experiments set them; the bench keeps none).
-FIT_OPTIONS: dict[str, Any] = {}
+FAMILIES = ("online", "nllb", "gpt4", "research")
 
 
-def _is_ht(origin: str) -> bool:
-    return origin.startswith("human-translation")
+def _auc(y: np.ndarray, s: np.ndarray) -> float | None:
+    ok = ~np.isnan(s)
+    if len(set(y[ok].tolist())) < 2:
+        return None
+    return round(float(roc_auc_score(y[ok], s[ok])), 4)
 
 
-def _is_original(origin: str) -> bool:
-    return origin == "original-en"
+def _share(flag: np.ndarray, mask: np.ndarray) -> float | None:
+    return round(float(flag[mask].mean()), 4) if mask.any() else None
 
 
-def test_folds(records: Sequence[T.Record]) -> np.ndarray:
-    """Outer folds: one per year for a 3+ year file, else 5 source-document group folds."""
-    groups = T.group_keys(records)
-    if len({r.year for r in records}) >= 3:
-        years = sorted({r.year for r in records})
-        return np.array([years.index(r.year) for r in records])
-    return T.fold_ids(groups, OWN_FOLDS, SEED)
-
-
-def _model(weights: dict[str, Any]) -> ScoreModel:
-    weights = dict(weights, format="mtaudit-score-weights/1", version="bench")
+def _model(body: dict[str, Any]) -> ScoreModel:
+    weights = dict(body, format="mtaudit-score-weights/2", version="bench")
     weights["signature"] = content_signature(weights)
     return ScoreModel.from_dict(weights)
 
 
-def _predict(model: ScoreModel, docs: Sequence[T.DocFeatures]) -> np.ndarray:
-    """Calibrated statistical probability (no markers: WMT data has next to none)."""
-    return np.array(
-        [
-            model.calibrate(
-                model.intercept + model.ngram_logit(d.ngrams) + model.dense_logit(d.dense),
-                d.words,
-            )
-            for d in docs
-        ]
-    )
-
-
-def _fit(recs: Sequence[T.Record], docs: Sequence[T.DocFeatures]) -> ScoreModel:
-    return _model(
-        T.fit(
-            docs,
-            [r.label for r in recs],
-            [r.dataset for r in recs],
-            T.group_keys(recs),
-            seed=SEED,
-            **FIT_OPTIONS,
-        )
-    )
-
-
-def cross_validate(
-    test_recs: list[T.Record],
-    test_docs: list[T.DocFeatures],
-    extra_recs: list[T.Record] | None = None,
-    extra_docs: list[T.DocFeatures] | None = None,
-    train_filter: Any = None,
-    test_filter: Any = None,
-    prefixes: dict[int, list[T.DocFeatures | None]] | None = None,
-) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
-    """Out-of-fold probabilities for ``test_recs`` (NaN where ``test_filter`` is False),
-    the folds, and the same for each document's prefixes (NaN where it has none)."""
-    folds = test_folds(test_recs)
-    p = np.full(len(test_recs), np.nan)
-    prefixes = prefixes or {}
-    p_pre = {n: np.full(len(test_recs), np.nan) for n in prefixes}
-    keep_tr = np.array([train_filter(r) if train_filter else True for r in test_recs])
-    keep_te = np.array([test_filter(r) if test_filter else True for r in test_recs])
-    for k in sorted(set(folds)):
-        tr = np.where((folds != k) & keep_tr)[0]
-        te = np.where((folds == k) & keep_te)[0]
-        if len(te) == 0:
-            continue
-        recs = [test_recs[i] for i in tr] + list(extra_recs or [])
-        docs = [test_docs[i] for i in tr] + list(extra_docs or [])
-        model = _fit(recs, docs)
-        p[te] = _predict(model, [test_docs[i] for i in te])
-        for n, pre in prefixes.items():
-            idx = [i for i in te if pre[i] is not None]
-            if idx:
-                p_pre[n][idx] = _predict(model, [pre[i] for i in idx])
-    return p, folds, p_pre
-
-
-def _auc(y: np.ndarray, p: np.ndarray, mask: np.ndarray) -> float | None:
-    m = mask & ~np.isnan(p)
-    if len(set(y[m])) < 2:
-        return None
-    return round(float(roc_auc_score(y[m], p[m])), 4)
-
-
-def _acc(y: np.ndarray, p: np.ndarray, mask: np.ndarray) -> float | None:
-    m = mask & ~np.isnan(p)
-    return round(float(((p[m] >= 0.5) == (y[m] == 1)).mean()), 4) if m.any() else None
-
-
-def _balanced_acc(y: np.ndarray, p: np.ndarray, mask: np.ndarray) -> float | None:
-    m = mask & ~np.isnan(p)
-    if len(set(y[m])) < 2:
-        return None
-    tpr = ((p[m] >= 0.5) & (y[m] == 1)).sum() / (y[m] == 1).sum()
-    tnr = ((p[m] < 0.5) & (y[m] == 0)).sum() / (y[m] == 0).sum()
-    return round(float((tpr + tnr) / 2), 4)
-
-
-def metrics(recs: Sequence[T.Record], p: np.ndarray) -> dict[str, Any]:
-    """Every figure the issue asks for, from out-of-fold probabilities."""
-    y = np.array([r.label for r in recs])
-    origin = np.array([r.origin for r in recs])
-    ht = np.array([_is_ht(o) for o in origin])
-    orig = np.array([_is_original(o) for o in origin])
-    mt = y == 1
-    deepl = np.array([o.startswith("deepl") for o in origin])
-    all_ = np.ones(len(y), bool)
-    out: dict[str, Any] = {
-        "documents": int((~np.isnan(p)).sum()),
-        "auroc_mt_vs_human": _auc(y, p, all_),
-        "auroc_mt_vs_human_translation": _auc(y, p, mt | ht),
-        "auroc_mt_vs_original_english": _auc(y, p, mt | orig),
-        "accuracy_at_0.5": _acc(y, p, all_),
-        "balanced_accuracy_at_0.5": _balanced_acc(y, p, all_),
-        "ht_vs_mt_balanced_accuracy": _balanced_acc(y, p, mt | ht),
+def verdict_rates(
+    mt_p: np.ndarray,
+    tr_p: np.ndarray,
+    kinds: np.ndarray,
+    mask: np.ndarray,
+    machine: float,
+    translated: float,
+) -> dict[str, float | None]:
+    """At the thresholds: originals and human translations given machine-translated, MT
+    caught, human translations given translated (the verdict they should get)."""
+    flagged = mt_p >= machine
+    return {
+        "ht_given_mt": _share(flagged, mask & (kinds == "ht")),
+        "orig_given_mt": _share(flagged, mask & (kinds == "orig")),
+        "mt_caught": _share(flagged, mask & (kinds == "mt")),
+        "ht_given_translated": _share(~flagged & (tr_p >= translated), mask & (kinds == "ht")),
     }
-    if deepl.any():
-        out["ht_vs_deepl_accuracy"] = _acc(y, p, deepl | ht)
-        out["ht_vs_deepl_auroc"] = _auc(y, p, deepl | ht)
-    out["accuracy_by_origin"] = {
-        o: _acc(y, p, origin == o) for o in sorted(set(origin)) if (origin == o).any()
-    }
-    ok = ~np.isnan(p)
-    w = T.sample_weights(y[ok], [r.dataset for r, k in zip(recs, ok, strict=True) if k])
-    table, ece = T.reliability_table(p[ok], y[ok], w)
-    out["reliability_balanced"] = table
-    out["ece_balanced"] = ece
-    out["ece_raw"] = T.reliability_table(p[ok], y[ok])[1]
-    return out
 
 
-def length_check(
-    recs: Sequence[T.Record], p_full: np.ndarray, p_pre: dict[int, np.ndarray]
+def pair_table(
+    records: Sequence[T.Record], fit: T.Fit, head: str = "machine"
 ) -> dict[str, dict[str, Any]]:
-    """Per prefix length: human share at >= 0.5 (all, translations, originals), MT recall,
-    AUROC and balanced ECE; ``full`` is the same on whole documents."""
-    y = np.array([r.label for r in recs])
-    ht = np.array([_is_ht(r.origin) for r in recs])
-    orig = np.array([_is_original(r.origin) for r in recs])
+    """Leave-one-pair-out figures per pair, with the fit's own thresholds."""
+    folds, names = T.pair_folds(records)
+    kinds = np.array([r.kind for r in records])
+    h = fit.heldout
+    mt_p, tr_p = h[f"mt_probability_{head}"], h["translated_probability"]
+    machine_p = h[f"{head}_probability"]
+    th = fit.body["thresholds"][head]
     out = {}
-    for name, p in [("full", p_full)] + [(str(n), v) for n, v in sorted(p_pre.items())]:
-        ok = ~np.isnan(p)
-        flag = ok & (np.nan_to_num(p) >= 0.5)
-
-        def share(mask: np.ndarray, flag: np.ndarray = flag, ok: np.ndarray = ok) -> float:
-            m = mask & ok
-            return round(float(flag[m].mean()), 4) if m.any() else float("nan")
-
-        w = T.sample_weights(y[ok], [r.dataset for r, k in zip(recs, ok, strict=True) if k])
-        out[name] = {
-            "documents": int(ok.sum()),
-            "human_at_0.5": share(y == 0),
-            "ht_at_0.5": share(ht),
-            "original_at_0.5": share(orig),
-            "mt_recall_at_0.5": share(y == 1),
-            "auroc_mt_vs_human": _auc(y, p, ok),
-            "auroc_mt_vs_ht": _auc(y, p, ok & ((y == 1) | ht)),
-            "ece_balanced": T.reliability_table(p[ok], y[ok], w)[1],
+    for k, name in enumerate(names):
+        m = folds == k
+        tr = m & (kinds != "orig")
+        nt = m & (kinds != "mt")
+        row: dict[str, Any] = {
+            "mt": int((m & (kinds == "mt")).sum()),
+            "ht": int((m & (kinds == "ht")).sum()),
+            "orig": int((m & (kinds == "orig")).sum()),
+            "auroc_mt_vs_ht_machine_head": _auc((kinds[tr] == "mt").astype(int), machine_p[tr]),
+            "auroc_mt_vs_ht": _auc((kinds[tr] == "mt").astype(int), mt_p[tr]),
+            "auroc_ht_vs_orig_translated_head": _auc((kinds[nt] == "ht").astype(int), tr_p[nt]),
         }
+        row.update(verdict_rates(mt_p, tr_p, kinds, m, th["machine_translated"], th["translated"]))
+        out[name] = row
     return out
 
 
-def feature_cost(recs: Sequence[T.Record], model: ScoreModel, fluency: Any) -> dict[str, float]:
-    """Milliseconds per document: text features + scoring, and the fluency LM features."""
+def transfer_table(records: Sequence[T.Record], fit: T.Fit, head: str = "machine") -> dict:
+    """Per held-out pair, thresholds chosen on the other pairs' held-out scores only."""
+    folds, names = T.pair_folds(records)
+    kinds = np.array([r.kind for r in records])
+    mt_p, tr_p = fit.heldout[f"mt_probability_{head}"], fit.heldout["translated_probability"]
+    out = {}
+    for k, name in enumerate(names):
+        other = folds != k
+        th = T.choose_thresholds(mt_p[other], kinds[other], folds[other])
+        row = {"machine_threshold": th["machine_translated"]}
+        row.update(
+            verdict_rates(
+                mt_p, tr_p, kinds, folds == k, th["machine_translated"], T.TRANSLATED_THRESHOLD
+            )
+        )
+        out[name] = row
+    return out
+
+
+def _half(source: str) -> int:
+    return int(hashlib.sha256(source.encode("utf-8")).hexdigest()[:8], 16) % 2
+
+
+def family_table(
+    records: Sequence[T.Record],
+    docs: Sequence[T.DocFeatures],
+    findings: Sequence[Sequence[tuple[str, float]]],
+    body: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """Leave-one-system-family-out figures (see the module docstring)."""
+    model = _model(body)
+    kinds = np.array([r.kind for r in records])
+    fams = np.array([r.family for r in records])
+    halves = np.array([_half(r.source) for r in records])
+    names = T.dense_names_for(docs)
+    vec = T.fit_vectorizer(docs, T.MIN_DF)
+    markers = np.array([T.marker_log_odds(fs, body["markers"]) for fs in findings])
+    words = np.array([d.words for d in docs], dtype=float)
+    th = body["thresholds"]["machine"]
+
+    def calibrated(head: str, z: np.ndarray) -> np.ndarray:
+        h = model.heads[head]
+        return T.calibrated_logits(z, words, h.calib_slope, h.calib_intercept, h.calib_words)
+
+    def logits(head: str, train_mask: np.ndarray, test_mask: np.ndarray) -> np.ndarray:
+        y, w = T.head_labels_and_weights(records, head)
+        w = np.where(train_mask, w, 0.0)
+        samples, sw, parent, whole = T.expand_chunks(docs, w)
+        keep = sw > 0
+        fitted = T._Fitted(
+            [s for s, k in zip(samples, keep, strict=True) if k],
+            y[parent][keep],
+            sw[keep],
+            names,
+            T.C_REG,
+            T.MIN_DF,
+            whole[keep],
+            vec,
+        )
+        z = np.full(len(docs), np.nan)
+        idx = np.where(test_mask)[0]
+        z[idx] = fitted.logits([docs[i] for i in idx])
+        return z
+
+    # The translated head does not see MT families apart: one model per half.
+    z_t = np.full(len(docs), np.nan)
+    for half in (0, 1):
+        z_t = np.where(halves == half, logits("translated", halves != half, halves == half), z_t)
+    p_t = expit(calibrated("translated", z_t) + markers)
+    out = {}
+    for fam in FAMILIES:
+        if not (fams == fam).any():
+            continue
+        z_m = np.full(len(docs), np.nan)
+        for half in (0, 1):
+            train_mask = (halves != half) & (fams != fam)
+            test_mask = (halves == half) & ((kinds != "mt") | (fams == fam))
+            z_m = np.where(test_mask, logits("machine", train_mask, test_mask), z_m)
+        p_m = expit(calibrated("machine", z_m) + markers)
+        mt_p = p_m * np.minimum(1.0, p_t / th["translated"])  # model_score.combine
+        test = (kinds != "mt") | (fams == fam)
+        tr = test & (kinds != "orig")
+        row: dict[str, Any] = {
+            "mt": int((fams == fam).sum()),
+            "auroc_mt_vs_ht_machine_head": _auc((kinds[tr] == "mt").astype(int), p_m[tr]),
+            "auroc_mt_vs_ht": _auc((kinds[tr] == "mt").astype(int), mt_p[tr]),
+        }
+        row.update(
+            verdict_rates(mt_p, p_t, kinds, test, th["machine_translated"], th["translated"])
+        )
+        out[fam] = row
+    return out
+
+
+def feature_cost(records: Sequence[T.Record], model: ScoreModel) -> dict[str, float]:
+    """Milliseconds per document: text features and both heads (no detectors)."""
     times = []
-    for r in recs:
+    for r in records:
         t0 = time.perf_counter()
-        model.raw_logit(r.text)
+        model.score(r.text)
         times.append((time.perf_counter() - t0) * 1000)
-    out = {
-        "features_and_score_ms_mean": round(statistics.fmean(times), 3),
-        "features_and_score_ms_p95": round(float(np.percentile(times, 95)), 3),
-        "words_mean": round(statistics.fmean(len(r.text.split()) for r in recs), 1),
+    return {
+        "features_and_heads_ms_mean": round(statistics.fmean(times), 3),
+        "features_and_heads_ms_p95": round(float(np.percentile(times, 95)), 3),
     }
-    if fluency is not None:
-        t0 = time.perf_counter()
-        for r in recs:
-            fluency(r.text)
-        out["fluency_features_ms_mean"] = round((time.perf_counter() - t0) * 1000 / len(recs), 3)
+
+
+WORST = {
+    "auroc_mt_vs_ht_machine_head": min,
+    "auroc_mt_vs_ht": min,
+    "auroc_ht_vs_orig_translated_head": min,
+    "ht_given_mt": max,
+    "orig_given_mt": max,
+    "mt_caught": min,
+    "ht_given_translated": min,
+}
+
+
+def worst(table: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The worst fold's value of every figure (min of AUROCs and catches, max of flags)."""
+    out = {}
+    for key, pick in WORST.items():
+        vals = [row[key] for row in table.values() if row.get(key) is not None]
+        if vals:
+            out[key] = pick(vals)
     return out
 
 
-def bench(data_paths: Sequence[str], use_fluency: bool = True) -> dict[str, Any]:
-    """Run every check on ``data_paths``; print tables and return the figures."""
-    fluency = T.fluency_featurizer() if use_fluency else None
-    sets: dict[str, tuple[list[T.Record], list[T.DocFeatures]]] = {}
-    for path in data_paths:
-        recs = T.load_records([path])
-        sets[recs[0].dataset] = (recs, T.featurize(recs, fluency))
-    results: dict[str, Any] = {"fluency_features": fluency is not None, "datasets": {}}
-    for name, (recs, docs) in sets.items():
-        res: dict[str, Any] = {
-            "folds": "leave-one-year-out"
-            if len({r.year for r in recs}) >= 3
-            else f"{OWN_FOLDS} source-document group folds"
-        }
-        prefixes = {}
-        for n in PREFIX_LENGTHS:
-            texts = [T.prefix_text(r.text, n) for r in recs]
-            prefixes[n] = [None if t is None else T.featurize_text(t, fluency) for t in texts]
-        extra_r = [r for n, (rs, _) in sets.items() if n != name for r in rs]
-        extra_d = [d for n, (_, ds) in sets.items() if n != name for d in ds]
-        p_own, _, pre_own = cross_validate(recs, docs, prefixes=None if extra_r else prefixes)
-        res["own"] = metrics(recs, p_own)
-        if extra_r:
-            p_all, _, pre_all = cross_validate(recs, docs, extra_r, extra_d, prefixes=prefixes)
-            res["all"] = metrics(recs, p_all)
-            res["length_check"] = length_check(recs, p_all, pre_all)
-        else:
-            res["length_check"] = length_check(recs, p_own, pre_own)
-        origins = {r.origin for r in recs}
-        if any(o.startswith("deepl") for o in origins) and any(
-            o.startswith("google") for o in origins
-        ):
-            res["cross_system"] = {}
-            for train_sys, test_sys in (("deepl", "google"), ("google", "deepl")):
-                p, _, _ = cross_validate(
-                    recs,
-                    docs,
-                    train_filter=lambda r, s=test_sys: not r.origin.startswith(s),
-                    test_filter=lambda r, s=train_sys: not r.origin.startswith(s),
-                )
-                keep = ~np.isnan(p)
-                sub = [r for r, k in zip(recs, keep, strict=True) if k]
-                m = metrics(sub, p[keep])
-                res["cross_system"][f"train_{train_sys}_test_{test_sys}"] = {
-                    k: m[k]
-                    for k in (
-                        "auroc_mt_vs_human",
-                        "auroc_mt_vs_human_translation",
-                        "ht_vs_mt_balanced_accuracy",
-                        "accuracy_at_0.5",
-                    )
-                }
-        full = _fit(recs, docs)
-        res["cost"] = feature_cost(recs, full, fluency)
-        results["datasets"][name] = res
-        _print(name, res)
+def bench(data: Sequence[str], markers: str) -> dict[str, Any]:
+    """Every figure of the module docstring; printed as tables and returned."""
+    records = T.load_records(data)
+    literal = T.load_records([markers])
+    fluency = T.fluency_featurizer()
+    docs = T.featurize(records, fluency)
+    findings, lit_findings = T.findings_of(records), T.findings_of(literal)
+    fit = T.fit(records, docs, findings, literal, lit_findings)
+    th = fit.body["thresholds"]["machine"]
+    results: dict[str, Any] = {
+        "documents": len(records),
+        "thresholds": {k: th[k] for k in ("machine_translated", "suspect", "translated")},
+        "markers": {c: m["weight"] for c, m in fit.body["markers"].items()},
+        "leave_one_pair_out": pair_table(records, fit),
+        "threshold_transfer": transfer_table(records, fit),
+        "leave_one_family_out": family_table(records, docs, findings, fit.body),
+        "cost": feature_cost(records[:300], _model(fit.body)),
+    }
+    for key in ("leave_one_pair_out", "threshold_transfer", "leave_one_family_out"):
+        results[key]["worst"] = worst(results[key])
+    _print(results)
     return results
-
-
-def _print(name: str, res: dict[str, Any]) -> None:
-    print(f"\n== {name} ({res['folds']})")
-    keys = [
-        "documents",
-        "auroc_mt_vs_human",
-        "auroc_mt_vs_human_translation",
-        "auroc_mt_vs_original_english",
-        "accuracy_at_0.5",
-        "balanced_accuracy_at_0.5",
-        "ht_vs_mt_balanced_accuracy",
-        "ht_vs_deepl_accuracy",
-        "ht_vs_deepl_auroc",
-        "ece_balanced",
-        "ece_raw",
-    ]
-    regimes = [r for r in ("own", "all") if r in res]
-    print(f"{'metric':34s}" + "".join(f"{'train ' + r:>12s}" for r in regimes))
-    for k in keys:
-        if k in res["own"]:
-            print(f"{k:34s}" + "".join(f"{_fmt(res[r].get(k)):>12s}" for r in regimes))
-    print("accuracy by origin:")
-    for o in res["own"]["accuracy_by_origin"]:
-        vals = "".join(f"{_fmt(res[r]['accuracy_by_origin'][o]):>12s}" for r in regimes)
-        print(f"  {o:32s}{vals}")
-    last = regimes[-1]
-    print(f"reliability (train {last}; prior-balanced weights): bin, n, predicted, observed")
-    for row in res[last]["reliability_balanced"]:
-        print(f"  {row['bin']}  {row['n']:5d}  {row['predicted']:.3f}  {row['observed']:.3f}")
-    for k, v in res.get("cross_system", {}).items():
-        print(f"cross-system {k}: " + ", ".join(f"{a}={_fmt(b)}" for a, b in v.items()))
-    print(f"length check (train {last}; prefixes cut at a sentence end):")
-    cols = list(next(iter(res["length_check"].values())))
-    print(f"  {'words':>6s}" + "".join(f"{c:>18s}" for c in cols))
-    for n, row in res["length_check"].items():
-        print(f"  {n:>6s}" + "".join(f"{_fmt(row[c]):>18s}" for c in cols))
-    print("cost: " + ", ".join(f"{k}={v}" for k, v in res["cost"].items()))
 
 
 def _fmt(v: Any) -> str:
     return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
+def _print(results: dict[str, Any]) -> None:
+    th = results["thresholds"]
+    print(
+        f"\n== document verdicts ({results['documents']} documents); thresholds: "
+        f"machine-translated >= {th['machine_translated']}, suspect >= {th['suspect']}, "
+        f"translated >= {th['translated']}"
+    )
+    print("marker weights (log-odds per finding): " + ", ".join(
+        f"{c} {w}" for c, w in results["markers"].items()
+    ))  # fmt: skip
+    for key, title in (
+        ("leave_one_pair_out", "leave one language pair out"),
+        ("threshold_transfer", "threshold transfer (each pair's threshold from the others)"),
+        ("leave_one_family_out", "leave one system family out"),
+    ):
+        table = results[key]
+        cols = sorted({c for row in table.values() for c in row})
+        print(f"\n{title}:")
+        print(f"  {'fold':9s}" + "".join(f"{c[:26]:>28s}" for c in cols))
+        for name, row in table.items():
+            print(f"  {name:9s}" + "".join(f"{_fmt(row.get(c)):>28s}" for c in cols))
+    print("\ncost: " + ", ".join(f"{k}={v}" for k, v in results["cost"].items()))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", action="append", required=True, help="JSONL file (repeatable)")
-    ap.add_argument("--no-fluency", action="store_true", help="leave out fluency LM features")
+    ap.add_argument("--data", action="append", help="labelled JSONL (default: the shared sets)")
+    ap.add_argument("--markers", default=T.DEFAULT_MARKERS, help="literal-MT set (marker weights)")
     ap.add_argument("--json", help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
-    results = bench(args.data, use_fluency=not args.no_fluency)
+    missing = [p for p in (args.data or T.DEFAULT_DATA) if not Path(p).exists()]
+    if missing:
+        print(f"bench_scoring: skipped, no data at {', '.join(missing)}", file=sys.stderr)
+        return 0
+    results = bench(args.data or list(T.DEFAULT_DATA), args.markers)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -168,16 +168,18 @@ def bench_backtranslation(data: Path) -> None:
 
 
 def bench_scoring(data: Path) -> None:
-    """Document scorer: year-grouped CV AUROCs, DeepL accuracy, cross-system, reliability."""
+    """Verdicts on unseen language pairs and system families: per fold and the worst fold."""
     sys.path.insert(0, str(ROOT / "bench"))
     import bench_scoring
 
-    print("\n== document score (cross-validated; each benchmark file separately)")
-    paths = [str(data)]
-    wmt22 = data.parent.parent / "wmt22" / "dev.jsonl"
-    if wmt22.exists() and wmt22 != data:
-        paths.append(str(wmt22))
-    bench_scoring.bench(paths)
+    print("\n== document verdicts (leave one language pair / system family out)")
+    shared = data.parent.parent
+    paths = [str(shared / s / "dev.jsonl") for s in ("wmt-de-en", "wmt21", "wmt22", "wmt23")]
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        print(f"skipped: no data at {', '.join(missing)}")
+        return
+    bench_scoring.bench(paths, bench_scoring.T.DEFAULT_MARKERS)
 
 
 def bench_server(_: Path) -> None:
