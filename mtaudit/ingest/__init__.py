@@ -8,6 +8,7 @@ line). An unreadable input becomes an ``InputError`` and the scan goes on.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import os
 import re
@@ -173,14 +174,21 @@ def read_stream(stream: BinaryIO, name: str, fmt: str, options: IngestOptions) -
     yield from _read_bytes(data, name, fmt)
 
 
+def digest(data: bytes) -> str:
+    """The fingerprint of an input's bytes as read (``Document.meta["digest"]``)."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def _read_bytes(data: bytes, name: str, fmt: str) -> Iterator[Item]:
     try:
         text, encoding = decode_bytes(data)
     except DecodeError as exc:
         yield InputError(name, str(exc))
         return
+    # The digest lets --fix refuse a file that changed after it was read.
+    meta = {"encoding": encoding, "digest": digest(data)}
     try:
-        yield make_document(text, name, fmt, doc_id=name, meta={"encoding": encoding})
+        yield make_document(text, name, fmt, doc_id=name, meta=meta)
     except ValueError as exc:
         yield InputError(name, str(exc))
 
@@ -201,15 +209,20 @@ def make_document(
             meta["comment_lines"] = lines
         return Document(doc_id, prose, path, "markdown", meta, source_map)
     if fmt == "html":
-        from mtaudit.ingest.html import html_to_text
+        from mtaudit.ingest.html import html_to_text, source_map
 
         prose, comments = html_to_text(text)
+        anchors = source_map(text, prose)
+        if anchors:
+            meta["source_text"] = text  # for line/column of findings in the .html file
         if comments:
             meta["comments"] = comments
             meta["comment_lines"] = comment_lines(text, mtaudit_only=True)
-        return Document(doc_id, prose, path, "html", meta)
+        return Document(doc_id, prose, path, "html", meta, anchors)
     if fmt != "text":
         raise ValueError(f"unknown format {fmt!r}")
+    if "\r\n" in text:
+        meta["crlf"] = True  # offsets count the text with LF line ends (--fix restores CRLF)
     return Document(doc_id, text.replace("\r\n", "\n"), path, "text", meta)
 
 
