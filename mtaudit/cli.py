@@ -621,9 +621,7 @@ def _show_settings(args: argparse.Namespace, resolver: ConfigResolver) -> int:
     return ExitCode.OK
 
 
-def _auditor_pool(
-    args: argparse.Namespace, resolver: ConfigResolver | None = None
-) -> AuditorPool:
+def _auditor_pool(args: argparse.Namespace, resolver: ConfigResolver | None = None) -> AuditorPool:
     """An AuditorPool over the layered configuration (``resolver``, else the args')."""
     from mtaudit.pipeline import AuditorPool
 
