@@ -295,3 +295,106 @@ def test_count_inputs():
     assert count_inputs([root]) is None  # wire-feed.jsonl: one document a line
     assert count_inputs([files[0], "-"]) is None
     assert json.dumps(count_inputs([])) == "0"
+
+
+# ---------------------------------------------------------------- item: review
+
+
+@pytest.fixture
+def review_report(baselined, tmp_path):
+    """A saved report: two baselined findings (MT101, MT401/MT403) and two new ones."""
+    res = baselined("-f", "json", "-o", "report.json", "--select", "MT1,MT4")
+    assert res.code in (0, 1)
+    return tmp_path / "report.json"
+
+
+def _decisions(path):
+    return {d["code"]: d for d in json.loads(path.read_text())["decisions"].values()}
+
+
+def test_review_single_keys_help_undo_and_baselined_findings(review_report, tmp_path):
+    from rich.console import Console
+
+    from mtaudit import review
+
+    # help; accept the first; undo that; dismiss the first instead; a bad key; accept.
+    keys = iter("?aud" + "xa")
+    console = Console(file=io.StringIO(), width=200)
+    decisions = review.Decisions.load(tmp_path / "d.json")
+    saved = __import__("mtaudit.show", fromlist=["load_report"]).load_report(str(review_report))
+    result = review.review(saved.documents, decisions, console, read_key=lambda: next(keys))
+    out = console.file.getvalue()
+    # Baselined findings are not asked about; the count says so.
+    assert result.baselined == 3 and "3 baselined finding(s) skipped" in out
+    assert "[2/2]" in out and "[3/" not in out
+    # ? explains what each decision changes.
+    assert "later scans drop it from every report and from the gate" in out
+    assert "later scans show it instead of the detector's suggestion" in out
+    assert "later scans keep reporting it" in out
+    # The undo took back the accept of the first finding, which was then dismissed; the
+    # bad key was refused.
+    assert "undid 'accept' of MT403" in out and "'x' is not a key here" in out
+    assert {code: d["decision"] for code, d in _decisions(tmp_path / "d.json").items()} == {
+        "MT403": "dismiss",
+        "MT401": "accept",
+    }
+    assert result.decided == {"accept": 1, "dismiss": 1, "edit": 0}
+
+
+def test_review_reads_single_keys_from_a_terminal(review_report, tmp_path):
+    """In a pseudo-terminal: keys act without Enter."""
+    import pty
+    import select
+    import sys
+    import termios
+
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mtaudit", "review", str(review_report), "--decisions", "d.json"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        cwd=tmp_path,
+        env=dict(os.environ, COLUMNS="200", TERM="dumb"),
+    )
+    os.close(secondary)
+    seen = b""
+
+    def wait_for(marker: bytes, count: int) -> None:
+        nonlocal seen
+        while seen.count(marker) < count:
+            ready, _, _ = select.select([primary], [], [], 60)
+            if not ready:
+                raise AssertionError(f"no {marker!r} in {seen.decode(errors='replace')}")
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+
+    def wait_for_raw_mode() -> None:
+        """Until review reads a key: the terminal leaves line mode (no Enter needed)."""
+        for _ in range(6000):
+            if not termios.tcgetattr(primary)[3] & termios.ICANON:
+                return
+            select.select([], [], [], 0.01)
+        raise AssertionError("the terminal never left line mode")
+
+    try:
+        for n, key in enumerate(b"?dq", start=1):
+            wait_for(b"[q]uit", n)  # the menu was drawn: now one key, no Enter
+            wait_for_raw_mode()
+            os.write(primary, bytes([key]))
+        assert proc.wait(timeout=60) == 0
+        wait_for(b"decisions in", 1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(primary)
+    text = seen.decode(errors="replace")
+    assert "later scans drop it" in text  # the help
+    assert {c: d["decision"] for c, d in _decisions(tmp_path / "d.json").items()} == {
+        "MT403": "dismiss"
+    }
