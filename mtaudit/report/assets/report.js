@@ -428,7 +428,9 @@
         if (target) { target.scrollIntoView({ block: "nearest" }); flash(target); }
       });
       var cls = (visible(f) ? "" : "hidden ") + (f.baselined ? "baselined" : "");
-      ol.append(el("li", { "class": cls.trim() || null }, btn));
+      // The finding's number, as a grid cell (the list keeps its order for screen readers).
+      var num = el("span", { "class": "num", "aria-hidden": "true" }, (i + 1) + ".");
+      ol.append(el("li", { "class": cls.trim() || null }, num, btn));
     });
     return ol;
   }
