@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import socket
 import stat
 import struct
 import threading
+import time
 
 import pytest
 
@@ -394,3 +396,41 @@ def test_markdown_entities_escapes_and_cells_map_back():
     for word in ("losses", "rose", "Q3", "two"):
         at = source.index(word)
         assert doc.source_offset(doc.text.index(word)) == at, word
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_signal_taken_by_another_thread_still_interrupts_a_fifo_read():
+    """SIGTERM may land on any thread (native libraries start their own); the scan's read
+    of a silent pipe must still give way to the main thread's handler."""
+    from mtaudit.ingest import interruptible
+
+    read_fd, write_fd = os.pipe()
+    stream = interruptible(os.fdopen(read_fd, "rb", buffering=0))
+
+    def signal_then_feed() -> None:
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGUSR1)  # only this thread can take it
+        time.sleep(5)
+        os.write(write_fd, b"late\n")  # ends a read the signal failed to interrupt
+
+    def stop(signum, frame):
+        raise _Stop
+
+    previous = signal.signal(signal.SIGUSR1, stop)
+    feeder = threading.Thread(target=signal_then_feed, daemon=True)
+    feeder.start()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    started = time.monotonic()
+    try:
+        with pytest.raises(_Stop):
+            stream.readline()
+        assert time.monotonic() - started < 4, "the read waited for data, not the signal"
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
+        signal.signal(signal.SIGUSR1, previous)
+        feeder.join()
+        stream.close()
+        os.close(write_fd)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import io
 import json
 import os
 import re
+import select
 import stat
 import sys
 from collections.abc import Iterable, Iterator
@@ -230,7 +232,8 @@ def read_path(path: Path, options: IngestOptions, explicit: bool = False) -> Ite
                 why = "skipped" if not explicit else "not read"
                 yield InputError(str(path), f"not a regular file ({name}); {why}")
                 return
-            fh = path.open("rb")  # blocks until a FIFO has a writer, as `cat` does
+            # The open blocks until a FIFO has a writer, as `cat` does; reads then poll.
+            fh = interruptible(path.open("rb", buffering=0))
         else:
             # O_NONBLOCK: if the file was swapped for a FIFO since the stat, the open
             # does not wait for a writer (and the fstat below catches it).
@@ -264,8 +267,59 @@ def _too_big(options: IngestOptions, size: int | None = None) -> str:
     )
 
 
+class _PollingReader(io.RawIOBase):
+    """A pipe or device whose reads wait in short ``select`` slices.
+
+    A read blocked in the kernel is interrupted by a signal only in the thread the kernel
+    delivers it to, and native libraries (OpenBLAS, pocketsphinx) start threads of their
+    own: SIGTERM could land on one of them and leave the scan stuck in ``read()`` on a
+    silent FIFO, its temp reports never removed. Waiting in slices returns to the
+    interpreter often enough for its signal handlers to run.
+    """
+
+    SLICE_S = 0.2
+
+    def __init__(self, raw: BinaryIO, owned: bool) -> None:
+        self._raw = raw
+        self._owned = owned  # stdin stays open for the rest of the process
+        self._fd = raw.fileno()
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def readinto(self, buffer: Any) -> int:
+        while not select.select([self._fd], [], [], self.SLICE_S)[0]:
+            pass
+        data = os.read(self._fd, len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed and self._owned:
+            self._raw.close()
+        super().close()
+
+
+def interruptible(stream: BinaryIO, owned: bool = True) -> BinaryIO:
+    """``stream`` buffered, its reads interruptible by signals if it is a pipe or device.
+
+    Closing the result closes ``stream`` only if ``owned``.
+    """
+    try:
+        kind = stat.S_IFMT(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):  # no descriptor (tests)
+        return stream
+    if kind not in _STREAMED:
+        return stream
+    return io.BufferedReader(_PollingReader(stream, owned))
+
+
 def read_stream(stream: BinaryIO, name: str, fmt: str, options: IngestOptions) -> Iterator[Item]:
     """Read a binary stream (stdin) in the given format."""
+    stream = interruptible(stream, owned=False)
     if fmt == "jsonl":
         yield from read_jsonl(stream, name, options)
         return
