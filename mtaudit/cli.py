@@ -420,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _terminate(signum: int, frame: object) -> NoReturn:
     """SIGTERM: abort unfinished outputs now, then unwind (ExitStacks, finally blocks)."""
-    from mtaudit.report import abort_open_outputs
+    from mtaudit.atomicfile import abort_open_outputs
 
     abort_open_outputs()
     raise SystemExit(TERMINATED)
@@ -963,7 +963,7 @@ def _atomic_stream(stack: ExitStack, path: str, what: str, unwritten: list[str])
     A commit that fails (disk full, the folder gone) is reported and added to
     ``unwritten``, so the scan exits 2 rather than pass with a report missing.
     """
-    from mtaudit.report import AtomicOutput
+    from mtaudit.atomicfile import AtomicOutput
 
     try:
         out = AtomicOutput(path)

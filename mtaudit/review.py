@@ -144,7 +144,7 @@ class Decisions:
         self.save()
 
     def save(self) -> None:
-        from mtaudit.report import AtomicOutput
+        from mtaudit.atomicfile import AtomicOutput
 
         out = AtomicOutput(self.path)
         try:

@@ -287,7 +287,7 @@ def test_output_to_a_fifo_is_written_in_place(cli, files, tmp_path):
 
 
 def test_atomic_output_on_a_device_never_unlinks_it(tmp_path):
-    from mtaudit.report import AtomicOutput
+    from mtaudit.atomicfile import AtomicOutput
 
     dev = _null_device(tmp_path / "null")
     out = AtomicOutput(dev, binary=True)

@@ -647,9 +647,9 @@ def _line_of(path: str) -> int:
 
 @contextlib.contextmanager
 def _atomic(path: Path) -> Iterator[IO[bytes]]:
-    """Write ``path`` as :class:`~mtaudit.report.AtomicOutput` does: a temporary file
+    """Write ``path`` as :class:`~mtaudit.atomicfile.AtomicOutput` does: a temporary file
     beside it, fsync, ``os.replace`` (in place for a device or FIFO, never replacing one)."""
-    from mtaudit.report import AtomicOutput
+    from mtaudit.atomicfile import AtomicOutput
 
     out = AtomicOutput(path, binary=True)
     try:
