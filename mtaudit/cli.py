@@ -21,8 +21,8 @@ from mtaudit import __version__
 from mtaudit.model import DocumentReport, ExitCode, InputError, Severity, Summary
 
 if TYPE_CHECKING:
-    from mtaudit.baseline import KnownFindings
     from mtaudit.config import Config, ConfigResolver
+    from mtaudit.known.baseline import KnownFindings
     from mtaudit.pipeline import AuditOptions, AuditorPool
 
 EPILOG = """\
@@ -643,11 +643,11 @@ def _audit_options(
     known_cache: dict[tuple[str | None, str | None], KnownFindings],
 ) -> AuditOptions:
     """AuditOptions for an effective Config; baseline/decisions files load once per scan."""
-    from mtaudit.baseline import load_known
     from mtaudit.config import ConfigError
+    from mtaudit.known.baseline import load_known
+    from mtaudit.known.decisions import DEFAULT_DECISIONS
     from mtaudit.model import parse_fail_on_verdict
     from mtaudit.pipeline import AuditOptions
-    from mtaudit.review import DEFAULT_DECISIONS
 
     decisions = config.decisions
     if decisions is None and DEFAULT_DECISIONS.exists():
@@ -757,7 +757,7 @@ def _run_scan(
         if reporters is None:
             return ExitCode.USAGE
         if args.write_baseline:
-            from mtaudit.baseline import BaselineWriter
+            from mtaudit.report.baseline import BaselineWriter
 
             stream = _atomic_stream(stack, args.write_baseline, "baseline", unwritten)
             if stream is None:

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from mtaudit import __version__, lexicons, scoring, suppress
-from mtaudit.baseline import KnownFindings, is_baselined
+from mtaudit import __version__, lexicons, scoring
 from mtaudit.detectors import Context, Selection, build_detectors
 from mtaudit.ingest import IngestOptions, iter_inputs
+from mtaudit.known import suppress
+from mtaudit.known.baseline import KnownFindings, is_baselined
 from mtaudit.model import (
     DEFAULT_FAIL_ON_VERDICT,
     Document,

@@ -7,8 +7,8 @@ at once, atomically (temp file + rename), so quitting or a crash loses nothing; 
 the command again resumes with the first undecided finding. Findings in the baseline are
 known already and are not asked about (a count says how many).
 
-Decisions are keyed by :func:`fingerprint` — code, document id, the span's normalised
-text and a hash of its normalised sentence — not by offsets, so a decision survives edits
+Decisions are keyed by :func:`mtaudit.known.fingerprint.fingerprint` — code, document
+id, the span's normalised text and a hash of its normalised sentence — not by offsets, so a decision survives edits
 elsewhere in the document and re-scans. Identical findings in identical sentences of one
 document share a decision. The default file is ``.mtaudit/decisions.json`` in the current
 directory: decisions then carry over from one report to the next (``reports/latest.json``
@@ -20,26 +20,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import hashlib
-import json
 import os
-import re
 import sys
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from mtaudit.known.decisions import DEFAULT_DECISIONS, Decisions
+from mtaudit.known.fingerprint import finding_fingerprint
 from mtaudit.model import DocumentReport, Finding
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mtaudit.segment import Segmentation
 
-DECISIONS_SCHEMA = "mtaudit/decisions-v1"
-DEFAULT_DECISIONS = Path(".mtaudit") / "decisions.json"
 CHOICES = {
     "a": "accept",
     "d": "dismiss",
@@ -62,104 +57,6 @@ KEY_HELP = {
     "?": "help  this list",
 }
 DELETE_WORD = "!delete"
-_SPACE = re.compile(r"\s+")
-
-
-def normalise(text: str) -> str:
-    """NFKC, whitespace collapsed and trimmed: what an edit of layout alone cannot change."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
-
-
-def fingerprint(doc_id: str, code: str, text: str, context: str) -> str:
-    """A stable id for a finding: survives edits elsewhere in the document.
-
-    ``text`` is the flagged span and ``context`` its sentence; both are normalised, and the
-    context enters only as a hash so the key can be stored without quoting the article.
-    """
-    context_hash = hashlib.sha256(normalise(context).encode("utf-8")).hexdigest()
-    key = "\x1f".join(("v1", code.strip().upper(), doc_id, normalise(text), context_hash))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
-
-
-def finding_context(text: str, start: int, end: int, seg: Segmentation | None = None) -> str:
-    """The sentence holding ``[start, end)`` (else its paragraph, else its line)."""
-    from mtaudit.segment import segment
-
-    seg = seg or segment(text)
-    for at in (start, max(start, end - 1)):
-        s = seg.sentence_at(at)
-        if s is not None:
-            # A span running past its first sentence takes every sentence it touches.
-            last = seg.sentence_at(max(start, end - 1)) or s
-            return text[min(s.start, start) : max(last.end, end)]
-    p = seg.paragraph_at(start)
-    if p is not None:
-        return text[min(p.start, start) : max(p.end, end)]
-    lo = text.rfind("\n", 0, start) + 1
-    hi = text.find("\n", end)
-    return text[lo : len(text) if hi < 0 else hi]
-
-
-def finding_fingerprint(report: DocumentReport, f: Finding, seg: Segmentation | None = None) -> str:
-    """:func:`fingerprint` of a finding of ``report``."""
-    doc = report.document
-    return fingerprint(doc.id, f.code, f.text, finding_context(doc.text, f.start, f.end, seg))
-
-
-# ---------------------------------------------------------------- decisions file
-
-
-@dataclass
-class Decisions:
-    """The decisions file: fingerprint -> decision record, saved atomically on each change."""
-
-    path: Path
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Decisions:
-        """Read ``path`` (missing = empty). Raises ValueError on a file that is not ours."""
-        p = Path(path)
-        if not p.exists():
-            return cls(p)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{p}: cannot read decisions: {exc}") from None
-        if not isinstance(data, dict) or not isinstance(data.get("decisions"), dict):
-            raise ValueError(f"{p}: not a decisions file (expected {DECISIONS_SCHEMA})")
-        return cls(p, dict(data["decisions"]))
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.records
-
-    def record(self, key: str, entry: dict[str, Any]) -> None:
-        """Store one decision and save the whole file now (temp file + rename)."""
-        self.records[key] = entry
-        self.save()
-
-    def forget(self, key: str) -> None:
-        """Remove one decision (``undo``) and save the file now."""
-        self.records.pop(key, None)
-        self.save()
-
-    def save(self) -> None:
-        from mtaudit.atomicfile import AtomicOutput
-
-        out = AtomicOutput(self.path)
-        try:
-            json.dump(
-                {"schema": DECISIONS_SCHEMA, "decisions": self.records},
-                out.stream,
-                ensure_ascii=False,
-                indent=1,
-                sort_keys=True,
-            )
-            out.stream.write("\n")
-        except BaseException:
-            out.abort()
-            raise
-        out.commit()
 
 
 # ---------------------------------------------------------------- interaction
@@ -272,7 +169,7 @@ def review(
     """
     from rich.text import Text
 
-    from mtaudit.baseline import is_baselined
+    from mtaudit.known.baseline import is_baselined
     from mtaudit.report import terminal_safe
     from mtaudit.report.terminal import context_text, evidence_lines, revision_text
     from mtaudit.segment import segment

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 from conftest import CORPORA, SCHEMA
 
-from mtaudit.baseline import BASELINE_SCHEMA, Baseline, KnownFindings, document_key
+from mtaudit.known.baseline import BASELINE_SCHEMA, Baseline, KnownFindings, document_key
 from mtaudit.model import Document, DocumentReport, ExitCode
 
 VALIDATOR = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
@@ -119,7 +119,8 @@ def test_baseline_from_config_and_fail_above(cli, tmp_path, monkeypatch):
 
 
 def test_decisions_and_baseline_share_one_pass(gate, tmp_path, monkeypatch):
-    from mtaudit.review import Decisions, fingerprint
+    from mtaudit.known.decisions import Decisions
+    from mtaudit.known.fingerprint import fingerprint
 
     story = tmp_path / "story.txt"
     story.write_text(f"{OLD}\n\n{NEW}\n", encoding="utf-8")

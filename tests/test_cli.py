@@ -222,7 +222,8 @@ def test_overlapping_findings_are_resolved():
 
 def test_review_decisions_feed_later_scans(cli, files, tmp_path):
     """A finding dismissed in review stops failing the gate; an edit replaces the suggestion."""
-    from mtaudit.review import Decisions, fingerprint
+    from mtaudit.known.decisions import Decisions
+    from mtaudit.known.fingerprint import fingerprint
 
     glued = files / "glued.txt"
     report = cli("scan", glued, "-f", "json", "--fail-on", "warning").json()

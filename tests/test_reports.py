@@ -685,7 +685,7 @@ def test_review_uses_the_configs_decisions_file(saved_report, tmp_path, monkeypa
 
 
 def test_fingerprint_survives_edits_elsewhere_but_not_in_its_sentence():
-    from mtaudit.review import finding_context, fingerprint
+    from mtaudit.known.fingerprint import finding_context, fingerprint
 
     base = "First paragraph.\n\nIt is excluded, ”said the envoy. Then more.\n"
     edited = "A new lead paragraph was added.\n\nFirst   paragraph, rewritten.\n\nIt is excluded, ”said the envoy. Then more.\n"

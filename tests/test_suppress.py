@@ -8,8 +8,8 @@ import jsonschema
 import pytest
 from conftest import SCHEMA
 
-from mtaudit import suppress
 from mtaudit.ingest import make_document
+from mtaudit.known import suppress
 from mtaudit.model import ExitCode, Finding
 
 VALIDATOR = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))

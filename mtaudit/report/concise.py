@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from mtaudit.baseline import is_baselined
+from mtaudit.known.baseline import is_baselined
 from mtaudit.model import DocumentReport, Finding, InputError, Summary
 from mtaudit.report import Reporter, terminal_safe
 from mtaudit.report.sarif import jsonl_line, position

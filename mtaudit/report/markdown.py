@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import IO, Any
 
-from mtaudit.baseline import is_baselined
+from mtaudit.known.baseline import is_baselined
 from mtaudit.model import CATEGORIES, DocumentReport, Finding, Summary
 from mtaudit.report import terminal_safe
 from mtaudit.report.diff import revise

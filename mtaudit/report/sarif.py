@@ -21,7 +21,7 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from mtaudit import __version__
-from mtaudit.baseline import is_baselined
+from mtaudit.known.baseline import is_baselined
 from mtaudit.model import Document, DocumentReport, Finding, InputError, Severity, Summary
 from mtaudit.report import Reporter
 from mtaudit.report.serialize import line_column, summary_dict
@@ -207,7 +207,7 @@ class SarifReporter(Reporter):
         )
 
     def document(self, report: DocumentReport, failed: bool) -> None:
-        from mtaudit.review import finding_fingerprint
+        from mtaudit.known.fingerprint import finding_fingerprint
         from mtaudit.segment import segment
 
         seg = segment(report.document.text) if report.findings else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mtaudit.baseline import is_baselined
+from mtaudit.known.baseline import is_baselined
 from mtaudit.model import Document, DocumentReport, Finding, InputError, Summary
 
 

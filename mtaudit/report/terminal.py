@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.theme import Theme
 
-from mtaudit.baseline import is_baselined
+from mtaudit.known.baseline import is_baselined
 from mtaudit.model import CATEGORIES, DocumentReport, Finding, InputError, Summary
 from mtaudit.report import Reporter, terminal_safe
 from mtaudit.report.serialize import line_column

@@ -1,8 +1,8 @@
 """Known findings: a baseline file and review decisions, applied by fingerprint.
 
 Both say "this finding was seen before" and both key findings by
-:func:`mtaudit.review.fingerprint` (code, document, normalised span, hash of its sentence),
-so they survive edits elsewhere in a document. They differ in what they do:
+:func:`mtaudit.known.fingerprint.fingerprint` (code, document, normalised span, hash of
+its sentence), so they survive edits elsewhere in a document. They differ in what they do:
 
 * a **decision** from ``mtaudit review`` drops a dismissed finding, or replaces the
   suggestion of an edited one;
@@ -22,10 +22,11 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from mtaudit.model import Document, DocumentReport, Finding, Summary, verdict_at_least
-from mtaudit.report import Reporter
+from mtaudit.known.decisions import Decisions
+from mtaudit.known.fingerprint import finding_context, fingerprint
+from mtaudit.model import Document, DocumentReport, Finding, verdict_at_least
 
 BASELINE_SCHEMA = "mtaudit/baseline-v1"
 #: the evidence key that marks a baselined finding (serialised as ``"baselined": true``)
@@ -97,7 +98,6 @@ class KnownFindings:
         self, document: Document, findings: list[Finding], seg: Any = None
     ) -> tuple[list[Finding], int]:
         """Drop dismissed findings, apply edits, mark baselined ones; return (kept, dropped)."""
-        from mtaudit.review import finding_context, fingerprint
         from mtaudit.segment import segment
 
         if not findings:
@@ -152,8 +152,6 @@ def load_known(baseline: str | None, decisions: str | None) -> KnownFindings:
     Raises:
         ValueError: naming the file, when one exists but is not a baseline/decisions file.
     """
-    from mtaudit.review import Decisions
-
     known = KnownFindings()
     if decisions:
         known.decisions = Decisions.load(decisions).records
@@ -162,46 +160,3 @@ def load_known(baseline: str | None, decisions: str | None) -> KnownFindings:
             Baseline.load(baseline) if Path(baseline).exists() else Baseline(Path(baseline))
         )
     return known
-
-
-class BaselineWriter(Reporter):
-    """``--write-baseline FILE``: a reporter that records every finding of the scan.
-
-    The file is JSON with sorted keys and no timestamps, so re-writing an unchanged
-    baseline changes nothing and a committed baseline diffs cleanly.
-    """
-
-    def __init__(self, stream: IO[str], path: str | os.PathLike[str], **options: Any) -> None:
-        super().__init__(stream, **options)
-        self.base = Path(os.path.abspath(path)).parent
-        self.findings: dict[str, dict[str, Any]] = {}
-        self.documents: dict[str, dict[str, Any]] = {}
-
-    def document(self, report: DocumentReport, failed: bool) -> None:
-        from mtaudit.review import finding_context, fingerprint
-        from mtaudit.segment import segment
-
-        doc = report.document
-        key = document_key(doc, self.base)
-        self.documents[key] = {
-            "mt_probability": round(report.mt_probability, 4),
-            "verdict": report.verdict,
-        }
-        seg = segment(doc.text) if report.findings else None
-        for f in report.findings:
-            context = finding_context(doc.text, f.start, f.end, seg)
-            self.findings[fingerprint(key, f.code, f.text, context)] = {
-                "code": f.code,
-                "document": key,
-                "text": f.text,
-            }
-
-    def finish(self, summary: Summary) -> None:
-        json.dump(
-            {"schema": BASELINE_SCHEMA, "findings": self.findings, "documents": self.documents},
-            self.stream,
-            ensure_ascii=False,
-            indent=1,
-            sort_keys=True,
-        )
-        self.stream.write("\n")
