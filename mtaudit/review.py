@@ -361,8 +361,8 @@ def cmd_review(
 ) -> int:
     """Run ``mtaudit review``; returns the exit status."""
     from mtaudit.model import ExitCode
+    from mtaudit.report.reader import ReportError, load_report
     from mtaudit.report.terminal import make_console
-    from mtaudit.show import ReportError, load_report
 
     try:
         saved = load_report(args.report)

@@ -316,12 +316,13 @@ def test_review_single_keys_help_undo_and_baselined_findings(review_report, tmp_
     from rich.console import Console
 
     from mtaudit import review
+    from mtaudit.report.reader import load_report
 
     # help; accept the first; undo that; dismiss the first instead; a bad key; accept.
     keys = iter("?aud" + "xa")
     console = Console(file=io.StringIO(), width=200)
     decisions = review.Decisions.load(tmp_path / "d.json")
-    saved = __import__("mtaudit.show", fromlist=["load_report"]).load_report(str(review_report))
+    saved = load_report(str(review_report))
     result = review.review(saved.documents, decisions, console, read_key=lambda: next(keys))
     out = console.file.getvalue()
     # Baselined findings are not asked about; the count says so.

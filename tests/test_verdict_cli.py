@@ -183,7 +183,7 @@ def test_show_and_review_read_v1_and_v2_reports(cli, tmp_path) -> None:
     (tmp_path / "v1.json").write_text(json.dumps(v1), encoding="utf-8")
     res = cli("show", str(tmp_path / "v1.json"), "--no-pager")
     assert res.code == 0 and "MACHINE-TRANSLATED" in res.out and "why:" not in res.out
-    from mtaudit.show import load_report
+    from mtaudit.report.reader import load_report
 
     saved = load_report(str(tmp_path / "v1.json"))
     report = saved.documents[0][0]
