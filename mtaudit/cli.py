@@ -18,6 +18,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, NoReturn
 
 from mtaudit import __version__
+from mtaudit.cliargs import (
+    add_config_arguments,
+    csv_list,
+    int_at_least,
+    probability,
+    severity,
+    verdict_level,
+)
 from mtaudit.model import DocumentReport, ExitCode, InputError, Severity, Summary
 
 if TYPE_CHECKING:
@@ -55,58 +63,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def _int_at_least(minimum: int, bound: str) -> Callable[[str], int]:
-    """An argparse type for whole numbers >= ``minimum``; ``bound`` words the limit."""
-
-    def parse(value: str) -> int:
-        try:
-            n = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-        if n < minimum:
-            raise argparse.ArgumentTypeError(f"must be {bound}, got {n}")
-        return n
-
-    return parse
-
-
-_jobs = _int_at_least(0, "0 (one per CPU) or more")
-
-
-def _csv(value: str) -> list[str]:
-    return [v for v in (p.strip() for p in value.split(",")) if v]
-
-
-def _probability(value: str) -> float:
-    try:
-        p = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not 0.0 <= p <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
-    return p
-
-
-def _verdict_level(value: str) -> str:
-    """``--fail-on-verdict``: a verdict name or "none" (checked, lower-cased)."""
-    from mtaudit.model import parse_fail_on_verdict
-
-    try:
-        parse_fail_on_verdict(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return value.strip().lower()
-
-
-def _severity(value: str) -> Severity:
-    try:
-        return Severity.parse(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+_jobs = int_at_least(0, "0 (one per CPU) or more")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mtaudit.config import add_config_arguments
     from mtaudit.report import FORMATS
 
     parser = _Parser(
@@ -169,14 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     sel = scan.add_argument_group("selection")
     sel.add_argument(
         "--select",
-        type=_csv,
+        type=csv_list,
         default=None,
         metavar="CODES",
         help="comma-separated code prefixes or categories to enable (default: all)",
     )
     sel.add_argument(
         "--ignore",
-        type=_csv,
+        type=csv_list,
         default=None,
         metavar="CODES",
         help="comma-separated code prefixes or categories to disable",
@@ -202,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sel.add_argument(
         "--min-confidence",
-        type=_probability,
+        type=probability,
         default=None,
         metavar="P",
         help="drop findings below this confidence (0-1; default 0)",
@@ -231,14 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gate.add_argument(
         "--fail-on",
-        type=_severity,
+        type=severity,
         default=None,
         metavar="SEVERITY",
         help="exit 1 on a finding at or above: info, warning, error (default: error)",
     )
     gate.add_argument(
         "--fail-on-verdict",
-        type=_verdict_level,
+        type=verdict_level,
         default=None,
         metavar="VERDICT",
         help="exit 1 on a document whose verdict is at or above: machine-translated "
@@ -246,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gate.add_argument(
         "--fail-above",
-        type=_probability,
+        type=probability,
         default=None,
         metavar="P",
         help="exit 1 when a document's mt_probability is at or above P",
@@ -333,14 +293,14 @@ def build_parser() -> argparse.ArgumentParser:
     inp = scan.add_argument_group("input")
     inp.add_argument(
         "--include",
-        type=_csv,
+        type=csv_list,
         default=None,
         metavar="GLOBS",
         help="file globs to read inside folders (default: *.txt,*.md,*.html,*.htm,*.jsonl,...)",
     )
     inp.add_argument(
         "--exclude",
-        type=_csv,
+        type=csv_list,
         default=[],
         metavar="GLOBS",
         help="file globs to skip inside folders (the config's exclude key takes "

@@ -605,23 +605,6 @@ def _is_project_root(folder: Path) -> bool:
     return (folder / ".git").exists() or (folder / PYPROJECT).is_file()
 
 
-def add_config_arguments(parser: Any, purpose: str = "flags still win") -> None:
-    """``--config FILE`` and ``--isolated``, the same for every command that reads config
-    files (``parser`` is an argparse parser or argument group)."""
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        default=None,
-        help="a config file (mtaudit.toml or pyproject.toml) applied over the discovered "
-        f"ones; {purpose}",
-    )
-    parser.add_argument(
-        "--isolated",
-        action="store_true",
-        help="ignore the user's and the project's config files (--config still applies)",
-    )
-
-
 def load_config(
     paths: Iterable[Path | str],
     explicit: Path | str | None = None,

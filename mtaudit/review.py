@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from mtaudit.cliargs import add_config_arguments
 from mtaudit.known.decisions import DEFAULT_DECISIONS, Decisions
 from mtaudit.known.fingerprint import finding_fingerprint
 from mtaudit.model import DocumentReport, Finding
@@ -336,8 +337,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="where decisions are kept (default: the config's `decisions` setting, as "
         f"`mtaudit scan` reads it, else {DEFAULT_DECISIONS})",
     )
-    from mtaudit.config import add_config_arguments
-
     add_config_arguments(parser, "only its `decisions` setting is used here")
     parser.set_defaults(func=cmd_review)
     return parser

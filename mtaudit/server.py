@@ -70,10 +70,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mtaudit import __version__
-from mtaudit.cli import (  # the scan command's flag parsers
-    _int_at_least,
+from mtaudit.cliargs import (  # the scan command's flag parsers
+    add_config_arguments,
+    csv_list,
+    int_at_least,
+    probability,
 )
-from mtaudit.cli import _probability as _flag_probability
 from mtaudit.model import (
     DEFAULT_FAIL_ON_VERDICT,
     FAIL_ON_VERDICT_CHOICES,
@@ -1115,8 +1117,8 @@ class BackgroundServer:
 # --- command line -------------------------------------------------------------------------
 
 
-_positive_int = _int_at_least(1, "at least 1")
-_count = _int_at_least(0, "0 or more")
+_positive_int = int_at_least(1, "at least 1")
+_count = int_at_least(0, "0 or more")
 
 
 def _port(value: str) -> int:
@@ -1134,10 +1136,6 @@ def _seconds(value: str) -> float:
     if not s > 0 or math.isinf(s):
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {value}")
     return s
-
-
-def _csv(value: str) -> list[str]:
-    return [v for v in (p.strip() for p in value.split(",")) if v]
 
 
 # Flags that are also configuration keys (mtaudit.config): a flag wins over every file.
@@ -1205,8 +1203,6 @@ def settings_from_args(args: argparse.Namespace) -> ServeSettings:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``mtaudit serve`` on the CLI's subparsers."""
-    from mtaudit.config import add_config_arguments
-
     parser = subparsers.add_parser(
         "serve",
         help="run the HTTP check service (POST /v1/audit)",
@@ -1295,21 +1291,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_config_arguments(aud)
     aud.add_argument(
         "--select",
-        type=_csv,
+        type=csv_list,
         default=None,
         metavar="CODES",
         help="comma-separated code prefixes or categories to enable (default: all)",
     )
     aud.add_argument(
         "--ignore",
-        type=_csv,
+        type=csv_list,
         default=None,
         metavar="CODES",
         help="comma-separated code prefixes or categories to disable",
     )
     aud.add_argument(
         "--min-confidence",
-        type=_flag_probability,
+        type=probability,
         default=None,
         metavar="P",
         help="drop findings below this confidence (0-1)",
@@ -1335,7 +1331,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     aud.add_argument(
         "--fail-above",
-        type=_flag_probability,
+        type=probability,
         default=None,
         metavar="P",
         help="pass=false when mt_probability is at or above P",

@@ -16,7 +16,7 @@ import dataclasses
 import sys
 from typing import TYPE_CHECKING, Any
 
-from mtaudit.cli import _severity  # the same --min-severity parsing as scan --fail-on
+from mtaudit.cliargs import severity  # the same --min-severity parsing as scan --fail-on
 from mtaudit.model import (
     CATEGORIES,
     DocumentReport,
@@ -105,7 +105,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--min-severity",
-        type=_severity,
+        type=severity,
         default=Severity.INFO,
         metavar="SEVERITY",
         help="only findings at or above: info, warning, error (default: info)",
