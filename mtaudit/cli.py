@@ -898,8 +898,10 @@ def _open_reporters(
     unwritten: list[str],
 ):
     """Instantiate a reporter per (format, path); files are committed only on success."""
+    from mtaudit.detectors import all_rules
     from mtaudit.report import reporter_class
 
+    rules = all_rules()  # the reporters name and describe rules; they never import detectors
     reporters = []
     for fmt, path in targets:
         stream: IO[str] | None
@@ -911,7 +913,7 @@ def _open_reporters(
             stream = stdout
         reporters.append(
             reporter_class(fmt)(
-                stream, include_text=not args.no_text, show_clean=not args.hide_clean
+                stream, rules=rules, include_text=not args.no_text, show_clean=not args.hide_clean
             )
         )
     return reporters

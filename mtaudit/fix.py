@@ -19,7 +19,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import difflib
-import html
 import os
 import re
 import stat
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from mtaudit.ingest.source import can_fix, source_replacement, source_span, source_text
 from mtaudit.model import Document, DocumentReport, Finding
 
 #: A suggestion that offers alternatives or a gloss is advice, not replacement text.
@@ -66,32 +66,6 @@ def fixable(findings: list[Finding], unsafe: bool = False) -> list[Finding]:
         and f.suggestion != f.text
         and (is_safe(f) or (unsafe and not f.evidence.get("baseline")))
     ]
-
-
-def can_fix(document: Document) -> bool:
-    """Whether the document is a whole file that ``--fix`` may rewrite."""
-    if not document.path or document.path in ("-", "<stdin>") or document.id != document.path:
-        return False  # stdin, or a JSONL record
-    return document.format in ("text", "markdown", "html")
-
-
-def source_text(document: Document) -> str:
-    """The text the document's source offsets count in (the file as decoded)."""
-    return document.meta.get("source_text", document.text)
-
-
-def source_span(document: Document, finding: Finding) -> tuple[int, int] | None:
-    """The finding's span in the source, when the source holds exactly its text there."""
-    source = source_text(document)
-    lo, hi = document.source_offset(finding.start), document.source_offset(finding.end)
-    if not 0 <= lo <= hi <= len(source) or source[lo:hi] != finding.text:
-        return None
-    return lo, hi
-
-
-def source_replacement(document: Document, suggestion: str) -> str:
-    """``suggestion`` as it must be written in the source (escaped for HTML)."""
-    return html.escape(suggestion, quote=False) if document.format == "html" else suggestion
 
 
 @dataclass

@@ -74,7 +74,7 @@ def test_sarif_and_github_point_at_the_html_source_line(cli, tmp_path):
 
 
 def test_an_html_fix_is_escaped_for_the_source():
-    from mtaudit.fix import source_replacement
+    from mtaudit.ingest.source import source_replacement
 
     doc = make_document(PAGE, "page.html", "html")
     assert source_replacement(doc, "AT&T <b>") == "AT&amp;T &lt;b&gt;"

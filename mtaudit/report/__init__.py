@@ -5,6 +5,10 @@ result as the scan streams, and ``finish`` with the run summary, so no format ne
 whole corpus in memory. Output to a file is written to a temporary file beside it and
 renamed into place at the end (:mod:`mtaudit.atomicfile`: readers never see half a
 report).
+
+Reporters only read what they are given: the reports and, for the formats that name or
+describe rules, the rule catalogue passed as ``rules=``. So this layer never imports the
+detectors (it sits above them, but a report must not depend on how findings are made).
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from __future__ import annotations
 import importlib
 import re
 import sys
-from typing import IO, Any
+from collections.abc import Sequence
+from typing import IO, Any, Protocol
 
-from mtaudit.model import DocumentReport, InputError, Summary
+from mtaudit.model import DocumentReport, InputError, Severity, Summary
 
 # format name -> "module:Class"; imported on use so a JSON scan never loads rich.
 FORMATS: dict[str, str] = {
@@ -28,11 +33,38 @@ FORMATS: dict[str, str] = {
 }
 
 
-class Reporter:
-    """Base reporter; subclasses override the hooks they need."""
+class RuleInfo(Protocol):
+    """What a reporter reads of a rule: :class:`mtaudit.detectors.Rule` has all of it."""
 
-    def __init__(self, stream: IO[str], **options: Any) -> None:
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def why(self) -> str: ...
+    @property
+    def example(self) -> str: ...
+    @property
+    def fix(self) -> str: ...
+    @property
+    def severity(self) -> Severity: ...
+
+
+class Reporter:
+    """Base reporter; subclasses override the hooks they need.
+
+    ``rules`` is the catalogue of every rule a scan can report, sorted by code (the CLI
+    passes :func:`mtaudit.detectors.all_rules`); formats that name rules fall back to the
+    bare code without it.
+    """
+
+    def __init__(self, stream: IO[str], *, rules: Sequence[RuleInfo] = (), **options: Any) -> None:
         self.stream = stream
+        self.rules = tuple(rules)
         self.options = options
 
     def start(self, signature: str) -> None:

@@ -112,9 +112,7 @@ class GithubReporter(Reporter):
         self._names: dict[str, str] = {}
 
     def start(self, signature: str) -> None:
-        from mtaudit.detectors import all_rules
-
-        self._names = {r.code: r.name for r in all_rules()}
+        self._names = {r.code: r.name for r in self.rules}
 
     def document(self, report: DocumentReport, failed: bool) -> None:
         verdict = verdict_annotation(report, failed)

@@ -24,13 +24,14 @@ import hashlib
 import html
 import json
 import tempfile
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from typing import IO, Any
 
 from mtaudit import __version__
 from mtaudit.model import CATEGORIES, DocumentReport, InputError, Summary
-from mtaudit.report import Reporter
+from mtaudit.report import Reporter, RuleInfo
 from mtaudit.report.diff import revise, revision_dict
 from mtaudit.report.serialize import error_dict, finding_dict, summary_dict
 
@@ -121,11 +122,9 @@ def _csp_hash(content: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
-def rules_dict() -> dict[str, dict[str, str]]:
+def rules_dict(rules: Iterable[RuleInfo]) -> dict[str, dict[str, str]]:
     """Rule name and summary per code, shown beside each finding."""
-    from mtaudit.detectors import all_rules
-
-    return {r.code: {"name": r.name, "summary": r.summary} for r in all_rules()}
+    return {r.code: {"name": r.name, "summary": r.summary} for r in rules}
 
 
 class Spool:
@@ -225,7 +224,7 @@ class HtmlReporter(SpooledReporter):
             "categories": list(CATEGORIES),
             "summary": summary_dict(summary),
             "errors": [error_dict(e) for e in self._errors],
-            "rules": rules_dict(),
+            "rules": rules_dict(self.rules),
         }
         # Splice the spooled documents into the head object without re-parsing them.
         w(script_json(head)[:-1] + ',"documents":[')

@@ -187,10 +187,8 @@ class MarkdownReporter(SpooledReporter):
         self._rules: dict[str, str] = {}
 
     def start(self, signature: str) -> None:
-        from mtaudit.detectors import all_rules
-
         self._signature = signature
-        self._rules = {r.code: r.name for r in all_rules()}
+        self._rules = {r.code: r.name for r in self.rules}
 
     def document(self, report: DocumentReport, failed: bool) -> None:
         # The section number is only known after sorting: spool with a placeholder.

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from mtaudit import __version__
 from mtaudit.known.baseline import is_baselined
 from mtaudit.model import Document, DocumentReport, Finding, InputError, Severity, Summary
-from mtaudit.report import Reporter
+from mtaudit.report import Reporter, RuleInfo
 from mtaudit.report.serialize import line_column, summary_dict
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -58,12 +58,12 @@ def position(doc: Document, offset: int) -> tuple[int, int]:
 
 def _fixable(doc: Document, f: Finding) -> bool:
     """True when the file holds exactly the flagged text there, so a replacement is exact."""
-    from mtaudit.fix import can_fix, source_span
+    from mtaudit.ingest.source import can_fix, source_span
 
     return can_fix(doc) and source_span(doc, f) is not None
 
 
-def rule_descriptor(rule: Any) -> dict[str, Any]:
+def rule_descriptor(rule: RuleInfo) -> dict[str, Any]:
     """A SARIF reportingDescriptor with the text behind ``mtaudit explain``."""
     return {
         "id": rule.code,
@@ -157,7 +157,7 @@ def result_dict(
             }
         }
         if f.suggestion:
-            from mtaudit.fix import source_replacement
+            from mtaudit.ingest.source import source_replacement
 
             replacement["insertedContent"] = {"text": source_replacement(doc, f.suggestion)}
         what = f"Replace with '{f.suggestion}'" if f.suggestion else f"Delete '{f.text.strip()}'"
@@ -185,10 +185,8 @@ class SarifReporter(Reporter):
         self._rule_index: dict[str, int] = {}
 
     def start(self, signature: str) -> None:
-        from mtaudit.detectors import all_rules
-
         self._signature = signature
-        rules = all_rules()
+        rules = self.rules
         self._rule_index = {r.code: i for i, r in enumerate(rules)}
         driver = {
             "name": "mtaudit",
