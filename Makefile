@@ -17,7 +17,7 @@ help:
 	@echo "make scan   - set up and scan corpora/ (terminal report + reports/latest.json)"
 	@echo "make test   - set up (with dev tools and Debian packages) and run the tests"
 	@echo "make bench  - throughput, memory and precision benchmarks"
-	@echo "make lint   - ruff check and format check"
+	@echo "make lint   - ruff check, format check and the import layers (lint-imports)"
 	@echo "make neural - install the optional transformers/torch backends"
 	@echo "make train  - retrain the document scorer (both heads, markers, thresholds)"
 	@echo "make train-deep - retrain with the --model deep head (SmolLM2 features; slow)"
@@ -86,6 +86,7 @@ train-deep: $(STAMP_DEV) $(STAMP_NEURAL)
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check mtaudit tests scripts bench
 	$(BIN)/ruff format --check mtaudit tests scripts bench
+	$(BIN)/lint-imports --no-cache --no-logo
 
 format: $(STAMP_DEV)
 	$(BIN)/ruff format mtaudit tests scripts bench
