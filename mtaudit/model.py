@@ -211,7 +211,7 @@ class Summary:
         for f in report.findings:
             self.by_category[f.category] = self.by_category.get(f.category, 0) + 1
             self.by_severity[f.severity.label] += 1
-            # (the baseline's mark; model cannot import mtaudit.baseline)
+            # (the baseline's mark; model cannot import mtaudit.known.baseline)
             self.baselined += bool(f.evidence.get("baseline"))
 
 
