@@ -523,14 +523,24 @@ def balanced_weights(labels: np.ndarray, groups: Sequence[str]) -> np.ndarray:
     return w / w.mean() if w.any() else w
 
 
-def head_labels_and_weights(records: Sequence[Record], head: str) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and sample weights of a head (weight 0: not a training sample of the head)."""
+def head_labels_and_weights(
+    records: Sequence[Record], head: str, among: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and sample weights of a head (weight 0: not a training sample of the head).
+
+    ``among`` (machine head only) restricts the samples, the classes balanced within it:
+    the deep head sees every human translation but only a few machine ones per source, and
+    weights balanced over all documents would leave its machine class a fraction of the
+    human one (its calibration then off by that ratio).
+    """
     kinds = np.array([r.kind for r in records])
     pairs = [r.pair for r in records]
     if head == "machine":
         y = (kinds == "mt").astype(int)
         w = np.zeros(len(records))
         tr = kinds != "orig"
+        if among is not None:
+            tr &= among
         w[tr] = balanced_weights(y[tr], [p for p, t in zip(pairs, tr, strict=True) if t])
         return y, w
     if head == "translated":
@@ -1089,13 +1099,13 @@ def fit(
         y, w = head_labels_and_weights(records, head)
         heads[head] = fit_head(docs, y, w, folds, base_names, c_reg, min_df, chunk_share, True, vec)
     if deep:
-        y, w = head_labels_and_weights(records, "machine")
         has_deep = np.array([any(k.startswith("deep_") for k in d.dense) for d in docs])
+        y, w = head_labels_and_weights(records, "machine", among=has_deep)
         # Trained and scored only where the LM ran; no chunks (its features are per document).
         heads["machine_deep"] = fit_head(
             docs,
             y,
-            np.where(has_deep, w, 0.0),
+            w,
             np.where(has_deep, folds, -1),
             dense_names_for(docs, deep=True),
             c_reg,
