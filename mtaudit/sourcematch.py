@@ -1,0 +1,921 @@
+"""Idioms found by what the source said: English projected back onto source-language lemmas.
+
+The glossary engine (:mod:`mtaudit.idiommatch`) matches English against hand-written
+literal renderings, so it misses an idiom whenever the MT worded it differently (another
+sense of a word, an inserted pronoun, another preposition). This engine works the other
+way round. Each candidate sentence goes through the lexical stages of Apertium's
+English-to-source pipeline (:class:`mtaudit.backtranslate.lexical.ApertiumLexicon`), with
+*every* analysis and *every* bilingual-dictionary alternative kept, so each English word
+becomes the set of source lemmas it may have come from ("nail" -> uña, clavo). Each
+idiom's citation form is lemmatised by the source language's analyser, and an idiom
+matches when the lemmas of its content words are found together in a short window of the
+sentence, in any order (MT reorders adjectives and nouns), with gaps (auxiliaries,
+inserted pronouns), and with enough of its function words around them.
+
+The projection of an English word is the union of:
+
+- the English-to-source dictionary's translations of each of its analyses;
+- the inverse of the source-to-English dictionary for the idioms' own words (the two
+  directions are not symmetric: Apertium renders *llevarse* as "spend", but "spend" goes
+  back to *gastar* and *pasar* only);
+- the inverse of the hand-made glossary (kept for synonyms other MT systems use: "lime"
+  for *cal*, which Apertium leaves untranslated);
+- for a word the English analyser does not know, its analysis in the source language:
+  MT passes through words it cannot translate ("pelos", "varapalo").
+
+False alarms are kept down the way the glossary engine keeps them down, on the English
+side: the English words' rarity must add up to enough evidence (``_MIN_SPECIFICITY``), or
+the words must be a combination English does not make (low association under the n-gram
+LM); a match may not cross a comma or a dash, and it may not overlap an English idiom. An idiom
+never matches where English idioms are: the allowlist, and every idiom's own English
+equivalents ("spotlight" may be Apertium's word for *candelero*, but "in the spotlight" is
+idiomatic English, never a literal "en el candelero").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz.distance import Indel
+from wordfreq import zipf_frequency
+
+from mtaudit.backtranslate.lexical import ApertiumLexicon, Unit, lemma_of
+from mtaudit.idiommatch import (
+    STOPWORDS,
+    TOKEN,
+    EnglishIdioms,
+    Glossary,
+    base_forms,
+    fold,
+    lemma_candidates,
+    source_tokens,
+    tokenize,
+    zipf_en,
+)
+from mtaudit.lexicons import Lexicon
+
+#: Bumped when compilation changes what a cached index holds.
+INDEX_VERSION = 1
+
+# --- source side ------------------------------------------------------------------------
+# Apertium part-of-speech tags of content words; everything else (pr, det, prn, cnjcoo,
+# cnjsub, rel, vbser, vbhaver, ...) is a function word.
+_CONTENT_POS = frozenset({"n", "adj", "vblex", "vbmod", "adv", "np", "ij", "vaux"})
+# Adverbs that behave as function words: MT renders them freely or drops them.
+_FUNCTION_WORDS = {
+    "es": frozenset(
+        "no ni más menos muy tan tanto ya también tampoco aún todavía sí así casi solo sólo "
+        "bien mal luego entonces siempre nunca jamás".split()
+    ),
+}
+# Verbs that carry little of an idiom's image: MT renders them in many ways (dar: give,
+# deal, hand, grant), so they are required only when the idiom has fewer than two other
+# content words.
+_LIGHT = {
+    "es": frozenset(
+        "ser estar haber tener hacer dar poner ir venir llevar quedar dejar tomar coger "
+        "sacar salir pasar seguir andar volver".split()
+    ),
+}
+# Stand-ins for any noun phrase in a citation form ("tomarle el pelo a alguien").
+_PLACEHOLDERS = frozenset({"alguien", "algo", "alguno", "alguna"})
+_SOURCE_BREAKS = re.compile(r"[,;:()\[\]\"“”«»—–]")
+
+# --- English side -----------------------------------------------------------------------
+# Auxiliaries, modals and negation: MT inserts them for tense and mood, so in a window they
+# cost half a gap.
+_AUX_EN = frozenset("be have do will would can could shall should may might must not".split())
+_LIGHT_EN = frozenset("have make do take give put get go come set let keep hold".split())
+_BREAK_CHARS = frozenset(',;:()[]"“”«»—–')
+
+# --- thresholds -------------------------------------------------------------------------
+# Measured with scripts/idiom_recall.py: recall on the Apertium dev set against findings per
+# 10,000 words of original English news (wmt-de-en and wmt21 original-en).
+#
+# Specificity of a match, as in the glossary engine (mtaudit.idiommatch): the sum over
+# matched English words of how much rarer than _COMMON_ZIPF each is (English Zipf
+# frequency, wordfreq), plus _FUNCTION_EVIDENCE per function word of the idiom found in place
+# and per light verb. "cost an eye of the face" scores 5.3, "broken arm" 3.1.
+_COMMON_ZIPF = 6.5
+# Below this English Zipf frequency a word of a multiword translation stands for it alone.
+DISTINCTIVE_ZIPF = 5.5
+_FUNCTION_EVIDENCE = 0.5
+_MIN_SPECIFICITY = 3.5
+# A passed-through source word that is no English word at all (Zipf below this) is strong
+# evidence on its own ("pelos", "varapalo"), and then a little less specificity will do.
+_FOREIGN_ZIPF = 2.5
+_SURVIVAL_EVIDENCE = 3.0
+_SURVIVAL_SPECIFICITY = 3.0
+# Literal idioms made of common words ("lost the north", "did his August", "spend bill") are
+# combinations English does not make: their association, the mean pointwise mutual
+# information of the span's words given the words before them under the CMU 3-gram LM,
+# is low (-0.4 to 0.0 nats a word), where ordinary phrases of the same words are
+# collocations ("broken arm" 2.0, "cut ties" 2.1, "warm clothing" 2.2). A match with
+# little specificity is accepted when its association is at most _MAX_ASSOCIATION; two
+# words without a function word of the idiom that are a strong collocation (above
+# _COLLOCATION) are never accepted.
+_LOW_SPECIFICITY = 1.0
+_MAX_ASSOCIATION = 0.0
+_COLLOCATION = 2.0
+# Minimum shape similarity (rapidfuzz Indel over the window's content words, function words
+# and gaps against the idiom's) by the number of content words matched: fewer pieces of
+# evidence, closer shape.
+_MIN_SIMILARITY = {1: 0.92, 2: 0.85}
+_MIN_SIMILARITY_MANY = 0.6
+# Idioms with at least this many required content words still match with one missing.
+_LONG = 4
+# Window: the idiom's length plus this much slack, plus a few words per placeholder.
+_MAX_EXTRA = 4
+_PLACEHOLDER_SLACK = 3
+# Bound on the projection caches (distinct words and units of a long scan).
+_CACHE_LIMIT = 300_000
+
+
+def _deplural(word: str) -> set[str]:
+    """Singular guesses for an unknown source word ("pelos" -> pelo): MT keeps plurals."""
+    out = {word}
+    if len(word) > 4 and word.endswith("s"):
+        out.add(word[:-1])
+        if word.endswith("es"):
+            out.add(word[:-2])
+    return out
+
+
+@lru_cache(maxsize=200_000)
+def _lemma_words(analysis: str) -> frozenset[str]:
+    """Folded lemma of an analysis, plus each word of a multiword lemma ("delante de"), and a
+    pronominal verb's base ("marearse" -> marear: the analysers disagree on which is the
+    lemma)."""
+    lemma = fold(lemma_of(analysis))
+    parts = set(lemma.split())
+    parts.add(lemma)
+    if "<vblex>" in analysis:
+        parts |= {w[:-2] for w in list(parts) if w.endswith(("arse", "erse", "irse"))}
+    return frozenset(p for p in parts if p)
+
+
+def _stem_key(word: str) -> str:
+    """Lookup key shared by inflections of a word no analyser knows ("rasgó", "rasgarse")."""
+    return "~" + word[:4]
+
+
+def _unknown_lemmas(folded: str) -> set[str]:
+    """Lemmas for a word no analyser knows: itself, singular guesses, its stem key."""
+    out = _deplural(folded)
+    if folded.endswith(("arse", "erse", "irse")):
+        out.add(folded[:-2])
+    if len(folded) >= 4:
+        out.add(_stem_key(folded))
+    return out
+
+
+def _inflection_of(word: str, form: str) -> bool:
+    """Whether folded ``word`` looks like an inflection of folded ``form`` ("rasgo"/"rasgarse").
+
+    Inflection changes the end of a word, so the two must share a stem covering most of
+    the shorter one; a different word that merely looks alike ("caber"/"cable") differs
+    before its ending.
+    """
+    shorter = min(len(word), len(form))
+    stem = len(os.path.commonprefix([word, form]))
+    return shorter >= 4 and stem >= 4 and stem >= 0.6 * shorter
+
+
+@dataclass(frozen=True)
+class SourceWord:
+    """One word of an idiom's citation form."""
+
+    surface: str
+    lemmas: frozenset[str]  # folded lemmas (every analysis), or the word itself if unknown
+    kind: str  # "content" | "function" | "placeholder"
+    light: bool = False
+    zipf: float = 0.0  # frequency in the source language (rarer: a better trigger)
+    folded: str = ""
+    stem: str = ""  # the stem key, for a word no analyser knows (matched by inflection)
+
+    @property
+    def symbol(self) -> str:
+        """How a function word appears in a shape (all its lemmas alike)."""
+        return "f:" + min(self.lemmas) if self.lemmas else "f:?"
+
+
+@dataclass
+class SourcePattern:
+    """A compiled idiom: its words, which of them must be found, and how many."""
+
+    idiom: dict[str, Any]
+    language: str
+    words: tuple[SourceWord, ...]
+    required: tuple[int, ...]  # indices of words that must be found
+    optional: tuple[int, ...]  # content words that add evidence when found (light verbs)
+    need: int  # how many of ``required`` must be found
+    punctuated: bool = False
+
+    @property
+    def size(self) -> int:
+        return sum(1 for w in self.words if w.kind != "placeholder")
+
+    @property
+    def placeholders(self) -> int:
+        return sum(1 for w in self.words if w.kind == "placeholder")
+
+    @property
+    def shape(self) -> tuple[str, ...]:
+        """Content words as ``#i``, function words as their symbol, placeholders left out."""
+        return tuple(
+            f"#{i}" if w.kind == "content" else w.symbol
+            for i, w in enumerate(self.words)
+            if w.kind != "placeholder"
+        )
+
+    @property
+    def function_symbols(self) -> dict[str, frozenset[str]]:
+        return {w.symbol: w.lemmas for w in self.words if w.kind == "function"}
+
+    @property
+    def edge_symbols(self) -> tuple[frozenset[str], frozenset[str]]:
+        """Function-word symbols before the first and after the last content word."""
+        shape = self.shape
+        slots = [i for i, x in enumerate(shape) if x.startswith("#")]
+        return frozenset(shape[: slots[0]]), frozenset(shape[slots[-1] + 1 :])
+
+
+@dataclass
+class PUnit:
+    """An English word of a sentence, projected onto source lemmas."""
+
+    start: int
+    end: int
+    surface: str
+    lemmas: frozenset[str]
+    english: frozenset[str]  # English lemmas (lower case)
+    zipf: float
+    known: bool  # the English analyser knows it
+    proper: bool  # a name: capitalised inside the sentence
+    aux: bool  # an auxiliary, modal or negation
+    sep: str = ""  # the text between the previous word and this one
+    preposition: bool = False  # only ever a preposition
+    noun: bool = False  # only ever a noun
+
+
+@dataclass(frozen=True)
+class WordInfo:
+    """What the analysers and dictionaries say about one English word form."""
+
+    lemmas: frozenset[str]
+    english: frozenset[str]
+    zipf: float
+    known: bool
+    always_capitalised: bool
+    aux: bool
+    preposition: bool = False
+    noun: bool = False
+
+
+@dataclass
+class SourceMatch:
+    """An accepted match (unit indices are sentence-local)."""
+
+    pattern: SourcePattern
+    first: int
+    last: int
+    start: int
+    end: int
+    score: float
+    matched: int  # content + function words found in place
+    evidence: float
+    survivals: list[str]
+    content_found: int
+    association: float | None = None  # set when the evidence test needed it
+
+    @property
+    def rank(self) -> tuple[int, float]:
+        return (self.matched, self.score)
+
+    @property
+    def code(self) -> str:
+        return "MT102" if self.survivals else "MT101"
+
+
+@dataclass
+class SourceIdiomIndex:
+    """Idioms of languages with an Apertium pair, compiled for lemma matching.
+
+    Built with :func:`compile_index`; the compiled data pickles (processes do not), so it is
+    cached on disk and shared by forked workers.
+    """
+
+    language: str
+    lexicon: ApertiumLexicon
+    patterns: list[SourcePattern]
+    trigger: dict[str, list[int]]
+    inverse: dict[str, frozenset[str]]  # English lemma -> source lemmas of idiom words
+    english: EnglishIdioms
+    equivalents: EnglishIdioms
+    issues: list[str] = field(default_factory=list)
+    #: the n-gram LM for the association test (set at run time; never pickled)
+    lm: Any = field(default=None, repr=False)
+    _words: dict[str, WordInfo] = field(default_factory=dict, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The projection caches are scan state, not part of the compiled index.
+        return {**self.__dict__, "_words": {}, "lm": None}
+
+    # --- projection -------------------------------------------------------------------
+
+    def words(self, forms: Iterable[str]) -> dict[str, WordInfo]:
+        """Each English word form (as written) analysed and projected onto source lemmas.
+
+        Words are analysed one by one (a multiword unit would hide its words: "are still
+        in" is *seguir en* as a unit, but the idiom may need "are" as *estar*), and cached
+        for the rest of the scan, so a word costs the Apertium processes once.
+        """
+        forms = list(dict.fromkeys(forms))
+        todo = [w for w in forms if w not in self._words]
+        if todo:
+            analysed = self.lexicon.analyse_english(todo)
+            units = [
+                next((u for u in us if u.surface == w), Unit(w, ()))
+                for w, us in zip(todo, analysed, strict=True)
+            ]
+            analyses = {a for u in units for a in u.analyses}
+            bil = self.lexicon.to_source(analyses) if analyses else {}
+            unknown = [w.lower() for w, u in zip(todo, units, strict=True) if not u.known]
+            src = self.lexicon.source_analyses(unknown) if unknown else {}
+            if len(self._words) > _CACHE_LIMIT:
+                self._words.clear()
+            for w, u in zip(todo, units, strict=True):
+                self._words[w] = self._info(w, u, bil, src)
+        return {w: self._words[w] for w in forms}
+
+    def _info(
+        self,
+        form: str,
+        unit: Unit,
+        bil: dict[str, tuple[str, ...]],
+        src: dict[str, tuple[str, ...]],
+    ) -> WordInfo:
+        """Source lemmas of one word: dictionary, inverse dictionary, glossary, pass-through."""
+        low = form.lower().replace("’", "'")
+        lemmas: set[str] = set()
+        english = {lemma_of(a).lower() for a in unit.analyses}
+        for a in unit.analyses:
+            for t in bil.get(a, ()):
+                lemmas |= _lemma_words(t)
+        for e in english | lemma_candidates(low):
+            lemmas |= self.inverse.get(e, frozenset())
+        if not unit.known:
+            lemmas |= _unknown_lemmas(fold(low))
+            for a in src.get(low, ()):
+                lemmas |= _lemma_words(a)
+        # How common the word is in English: its lemma's frequency ("lost" as "lose"), the
+        # form's own when the analyser does not know it.
+        zipfs = [zipf_en(x) for x in english if " " not in x]
+        zipf = max(zipfs) if zipfs else zipf_en(low)
+        return WordInfo(
+            frozenset(lemmas),
+            frozenset(english or {low}),
+            zipf,
+            unit.known,
+            # English always capitalises it: its dictionary lemma is capitalised and not a
+            # name ("August", "Monday").
+            any(lemma_of(a)[:1].isupper() and "<np>" not in a for a in unit.analyses),
+            not english.isdisjoint(_AUX_EN) or low in ("never", "n't"),
+            bool(unit.analyses) and all("<pr>" in a for a in unit.analyses),
+            bool(unit.analyses) and all("<n>" in a for a in unit.analyses),
+        )
+
+    def project(self, text: str, start: int, end: int) -> list[PUnit]:
+        """The words of ``text[start:end]`` (one sentence) with offsets and source lemmas."""
+        tokens = tokenize(text, start, end)
+        info = self.words(t.text for t in tokens)
+        out = []
+        for k, t in enumerate(tokens):
+            i = info[t.text]
+            # A capitalised word inside a sentence is most likely a name ("Sand", "Lime"),
+            # unless English always capitalises it.
+            proper = k > 0 and t.text[:1].isupper() and not i.always_capitalised
+            out.append(
+                PUnit(
+                    t.start,
+                    t.end,
+                    t.text,
+                    i.lemmas,
+                    i.english,
+                    i.zipf,
+                    i.known,
+                    proper,
+                    i.aux,
+                    t.sep,
+                    i.preposition,
+                    i.noun,
+                )
+            )
+        return out
+
+    # --- matching ---------------------------------------------------------------------
+
+    def _possible(self, units: Sequence[PUnit]) -> bool:
+        """Whether some idiom has all the required words it needs among these words."""
+        present: set[str] = set()
+        for u in units:
+            present |= u.lemmas
+        for pi in {pi for lemma in present for pi in self.trigger.get(lemma, ())}:
+            pat = self.patterns[pi]
+            found = sum(1 for wi in pat.required if not pat.words[wi].lemmas.isdisjoint(present))
+            if found >= pat.need:
+                return True
+        return False
+
+    def scan(self, text: str, sentences: Iterable[tuple[int, int]]) -> Iterator[SourceMatch]:
+        """Matches in ``text``, sentence by sentence (each given as ``(start, end)``)."""
+        sentences = list(sentences)
+        # All new words of the document go to the analysers in one exchange.
+        self.words(m.group(0) for m in TOKEN.finditer(text))
+        for s, e in sentences:
+            units = self.project(text, s, e)
+            if units and self._possible(units):
+                yield from self.match_units(text, units)
+
+    def match_text(self, text: str) -> list[SourceMatch]:
+        """Matches in one short text taken as a single sentence."""
+        units = self.project(text, 0, len(text))
+        return self.match_units(text, units) if units else []
+
+    def match_units(
+        self, text: str, units: Sequence[PUnit], english_spans: bool = True
+    ) -> list[SourceMatch]:
+        """Accepted, non-overlapping matches among one sentence's projected units."""
+        by_lemma: dict[str, list[int]] = {}
+        for i, u in enumerate(units):
+            for lemma in u.lemmas:
+                by_lemma.setdefault(lemma, []).append(i)
+        cands = {pi for lemma in by_lemma for pi in self.trigger.get(lemma, ())}
+        found = [
+            m
+            for pi in sorted(cands)
+            for m in self._evaluate(self.patterns[pi], text, units, by_lemma)
+        ]
+        if not found:
+            return []
+        allowed: list[tuple[int, int]] = []
+        if english_spans:
+            toks = tokenize(text, units[0].start, units[-1].end)
+            words = [t.text for t in toks]
+            # Equivalents exactly (no inserted words): they are many, and some are short.
+            spans = self.english.spans(words) + self.equivalents.spans(words, max_inserted=0)
+            allowed = [(toks[a].start, toks[b].end) for a, b in spans]
+        chosen: list[SourceMatch] = []
+        for m in sorted(found, key=lambda m: (m.rank, m.evidence), reverse=True):
+            if any(m.start < e and s < m.end for s, e in allowed):
+                continue
+            if any(m.first <= c.last and c.first <= m.last for c in chosen):
+                continue
+            chosen.append(m)
+        return sorted(chosen, key=lambda m: m.first)
+
+    def _evaluate(
+        self,
+        pat: SourcePattern,
+        text: str,
+        units: Sequence[PUnit],
+        by_lemma: dict[str, list[int]],
+    ) -> list[SourceMatch]:
+        words = pat.words
+        # Cheap test first: most triggered patterns lack some required word.
+        present = sum(
+            1 for wi in pat.required if any(lemma in by_lemma for lemma in words[wi].lemmas)
+        )
+        if present < pat.need:
+            return []
+        positions: dict[int, list[int]] = {}
+        for wi in (*pat.required, *pat.optional):
+            word = words[wi]
+            pos: set[int] = set()
+            for lemma in word.lemmas:
+                pos.update(by_lemma.get(lemma, ()))
+            if pos and word.stem:
+                # Matched on a stem key alone: the word must look like an inflection.
+                pos = {
+                    p
+                    for p in pos
+                    if not (units[p].lemmas & word.lemmas) <= {word.stem}
+                    or _inflection_of(fold(units[p].surface), word.folded)
+                }
+            if pos:
+                positions[wi] = sorted(pos)
+        if sum(1 for wi in pat.required if wi in positions) < pat.need:
+            return []
+        extra = max(1, min(_MAX_EXTRA, pat.size // 2))
+        max_window = pat.size + pat.placeholders * _PLACEHOLDER_SLACK + extra
+        anchor = min(
+            (wi for wi in pat.required if wi in positions),
+            key=lambda wi: (len(positions[wi]), pat.words[wi].zipf),
+        )
+        out = []
+        for pa in positions[anchor]:
+            assign = {anchor: pa}
+            taken = {pa}
+            for wi in sorted(positions, key=lambda w: abs(w - anchor)):
+                if wi == anchor:
+                    continue
+                options = [p for p in positions[wi] if p not in taken and abs(p - pa) < max_window]
+                if not options:
+                    continue
+                # Nearest, preferring the idiom's own order around the anchor.
+                p = min(options, key=lambda p: ((p < pa) != (wi < anchor), abs(p - pa)))
+                assign[wi] = p
+                taken.add(p)
+            while len(assign) > 1:
+                lo, hi = min(assign.values()), max(assign.values())
+                if hi - lo + 1 <= max_window:
+                    break
+                far = max((w for w in assign if w != anchor), key=lambda w: abs(assign[w] - pa))
+                del assign[far]
+            if sum(1 for wi in pat.required if wi in assign) < pat.need:
+                continue
+            m = self._score(pat, text, units, assign)
+            if m is not None:
+                out.append(m)
+        return out
+
+    def _score(
+        self, pat: SourcePattern, text: str, units: Sequence[PUnit], assign: dict[int, int]
+    ) -> SourceMatch | None:
+        lo, hi = min(assign.values()), max(assign.values())
+        # One phrase: a literal idiom does not run across a comma, colon, dash or bracket.
+        if not pat.punctuated and any(
+            c in _BREAK_CHARS for i in range(lo + 1, hi + 1) for c in units[i].sep
+        ):
+            return None
+        symbols = pat.function_symbols
+        by_pos = {p: f"#{wi}" for wi, p in assign.items()}
+
+        def function_symbol(u: PUnit) -> str | None:
+            if not u.known or u.proper:
+                return None
+            return next((sym for sym, ls in symbols.items() if not ls.isdisjoint(u.lemmas)), None)
+
+        # The idiom's leading and trailing function words, when they are there.
+        left, right = pat.edge_symbols
+        while lo > 0 and left and not any(c in _BREAK_CHARS for c in units[lo].sep):
+            sym = function_symbol(units[lo - 1])
+            if sym is None or sym not in left:
+                break
+            lo -= 1
+        while hi + 1 < len(units) and right:
+            if any(c in _BREAK_CHARS for c in units[hi + 1].sep):
+                break
+            sym = function_symbol(units[hi + 1])
+            if sym is None or sym not in right:
+                break
+            hi += 1
+        # A noun right after the match makes its last word a modifier: "pays for the duck
+        # pond" is about a pond, not the duck of "pagar el pato".
+        last = max(assign.values())
+        if (
+            last == hi
+            and hi + 1 < len(units)
+            and units[hi + 1].noun
+            and units[hi + 1].sep == " "
+            and not units[hi + 1].proper
+        ):
+            return None
+        window: list[str] = []
+        free = pat.placeholders * _PLACEHOLDER_SLACK
+        half_gaps = 0
+        for i in range(lo, hi + 1):
+            if i in by_pos:
+                window.append(by_pos[i])
+                continue
+            sym = function_symbol(units[i])
+            if sym is not None:
+                window.append(sym)
+            elif free > 0:
+                free -= 1
+            elif units[i].aux:
+                # Auxiliaries cost half a gap: two of them one gap.
+                half_gaps += 1
+                if half_gaps % 2 == 0:
+                    window.append("<gap>")
+            elif units[i].preposition:
+                # An inserted preposition changes how the words relate ("pays for the
+                # duck" is not "pays the duck"): twice an inserted adverb.
+                window.extend(("<gap>", "<gap>"))
+            else:
+                window.append("<gap>")
+        # MT puts a Spanish noun's adjective in front of it ("vista gorda" -> "fat view"):
+        # adjacent content words in swapped order count as in order.
+        for k in range(len(window) - 1):
+            a, b = window[k], window[k + 1]
+            if a.startswith("#") and b.startswith("#") and int(a[1:]) > int(b[1:]):
+                window[k], window[k + 1] = b, a
+        shape = pat.shape
+        score = Indel.normalized_similarity(window, shape)
+        common = (len(window) + len(shape) - Indel.distance(window, shape)) // 2
+        shared_function = max(0, common - len(assign))
+        minimum = _MIN_SIMILARITY.get(len(assign), _MIN_SIMILARITY_MANY)
+        survivals: list[str] = []
+        evidence = _FUNCTION_EVIDENCE * shared_function
+        english_fill = shared_function > 0
+        for wi, p in assign.items():
+            u = units[p]
+            word = pat.words[wi]
+            folded = fold(u.surface)
+            # A word the MT passed through: unknown to the English analyser, and no English
+            # word at all or the source word itself ("pelos", "cal").
+            foreign = not u.known and (
+                zipf_en(u.surface.lower()) < _FOREIGN_ZIPF
+                or folded in word.lemmas
+                or folded == word.folded
+            )
+            if foreign and not u.proper:
+                survivals.append(u.surface)
+                evidence += _SURVIVAL_EVIDENCE
+                continue
+            if u.proper:
+                continue
+            english_fill = True
+            if not u.english.isdisjoint(_LIGHT_EN) or word.light:
+                evidence += _FUNCTION_EVIDENCE
+                continue
+            evidence += max(0.0, _COMMON_ZIPF - u.zipf)
+        if survivals:
+            # A word the MT could not translate is evidence enough for a looser frame.
+            minimum = min(minimum, _MIN_SIMILARITY_MANY)
+        if score < minimum or not english_fill:
+            return None
+        m = SourceMatch(
+            pat,
+            lo,
+            hi,
+            units[lo].start,
+            units[hi].end,
+            round(score, 3),
+            common,
+            round(evidence, 2),
+            survivals,
+            len(assign),
+        )
+        return m if self._accept(m, text, units) else None
+
+    def _accept(self, m: SourceMatch, text: str, units: Sequence[PUnit]) -> bool:
+        """The evidence test (see the thresholds at the top of the module)."""
+        if m.survivals:
+            return m.evidence >= _SURVIVAL_SPECIFICITY
+        if m.evidence < _LOW_SPECIFICITY:
+            return False
+        needs_lm = m.evidence < _MIN_SPECIFICITY or m.matched <= 2
+        if not needs_lm:
+            return True
+        assoc = self.association(text, m.start, m.end, units[0].start)
+        m.association = assoc
+        if assoc is None:
+            return m.evidence >= _MIN_SPECIFICITY
+        if m.content_found <= 2 and m.matched <= m.content_found and assoc > _COLLOCATION:
+            return False
+        return m.evidence >= _MIN_SPECIFICITY or assoc <= _MAX_ASSOCIATION
+
+    def association(self, text: str, start: int, end: int, sentence_start: int) -> float | None:
+        """Mean PMI (nats a word) of ``text[start:end]`` given the two words before it, under
+        the n-gram LM (None without one): low for word combinations English does not make."""
+        lm = self.lm
+        if lm is None:
+            return None
+        tokens = lm.token_spans(text[sentence_start:end])
+        inside = [i for i, (_, a, b) in enumerate(tokens) if a >= start - sentence_start]
+        if not inside:
+            return None
+        i0, i1 = inside[0], inside[-1] + 1
+        words = [w for w, _, _ in tokens]
+        logprob = lm.window_logprob(words, i0, i1)
+        unigram = sum(lm.unigram_cost(w) for w in words[i0:i1])
+        return (logprob + unigram) / (i1 - i0)
+
+
+# --- compilation --------------------------------------------------------------------------
+
+
+def _classify(lang: str, word: str, analyses: Sequence[str]) -> tuple[str, frozenset[str], bool]:
+    """(kind, lemmas, light) of one citation-form word."""
+    folded = fold(word)
+    if folded in _PLACEHOLDERS:
+        return "placeholder", frozenset(), False
+    if not analyses:
+        return "content", frozenset(_unknown_lemmas(folded)), False
+    content = [a for a in analyses if a.split("<", 1)[-1].split(">", 1)[0] in _CONTENT_POS]
+    function_words = _FUNCTION_WORDS.get(lang, frozenset())
+    # A frequent word with a function reading is a function word ("una": det/num/prn, and
+    # a form of "unir"; "sobre": preposition, and the noun "envelope").
+    frequent_function = len(content) < len(analyses) and zipf_frequency(word, lang) >= 5.5
+    if not content or folded in function_words or frequent_function:
+        return "function", frozenset(x for a in analyses for x in _lemma_words(a)), False
+    lemmas = frozenset(x for a in content for x in _lemma_words(a))
+    light = not lemmas.isdisjoint(_LIGHT.get(lang, frozenset())) and all(
+        lemma_of(a) in _LIGHT.get(lang, frozenset()) for a in content if "<vblex>" in a
+    )
+    return "content", lemmas, light
+
+
+def _english_keys(translation: str) -> set[str]:
+    """English words that stand for a source word translated as ``translation``.
+
+    A one-word translation gives its base forms; a multiword one ("feel dizzy" for
+    *marear*) its uncommon content words, since words are matched one by one: "dizzy"
+    stands for *marear*, "feel" does not.
+    """
+    words = translation.lower().replace("#", " ").split()
+    if len(words) == 1:
+        return set(base_forms(words[0]))
+    return {
+        f
+        for w in words
+        if w not in STOPWORDS and zipf_en(w) < DISTINCTIVE_ZIPF
+        for f in base_forms(w)
+    }
+
+
+def compile_index(
+    language: str,
+    lexicons: Iterable[Lexicon],
+    lexicon: ApertiumLexicon,
+    glossary: Glossary | None,
+    english_idioms: Iterable[str] = (),
+) -> SourceIdiomIndex:
+    """Compile the ``language`` idioms of ``lexicons`` against the Apertium pair's data."""
+    entries: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    issues: list[str] = []
+    for lex in lexicons:
+        for entry in lex.entries:
+            lang = lex.language or str(entry.get("id", "")).partition(".")[0]
+            if lang != language:
+                continue
+            iid = str(entry.get("id") or f"{lang}.{entry['source']}")
+            if iid in seen:
+                issues.append(f"{lex.path.name}:{entry.get('_line')}: duplicate idiom id {iid!r}")
+                continue
+            seen.add(iid)
+            entries.append({**entry, "id": iid, "_language": lang})
+    tokens_per = [source_tokens(str(e["source"])) for e in entries]
+    analyses = lexicon.source_analyses({t for toks in tokens_per for t in toks})
+    patterns: list[SourcePattern] = []
+    for entry, toks in zip(entries, tokens_per, strict=True):
+        words: list[SourceWord] = []
+        for k, t in enumerate(toks):
+            found = analyses.get(t, ())
+            if k and any("<det>" in a for a in analyses.get(toks[k - 1], ())):
+                # After a determiner a word is a noun or an adjective ("las velas": sails,
+                # not the verb velar), which keeps "watch" from standing for it.
+                nominal = tuple(a for a in found if a.split("<")[1].startswith(("n>", "adj>")))
+                found = nominal or found
+            kind, lemmas, light = _classify(language, t, found)
+            zipf = zipf_frequency(t, language) if kind == "content" else 9.0
+            stem = _stem_key(fold(t)) if _stem_key(fold(t)) in lemmas else ""
+            words.append(SourceWord(t, lemmas, kind, light, zipf, fold(t), stem))
+        content = [i for i, w in enumerate(words) if w.kind == "content"]
+        heavy = [i for i in content if not words[i].light]
+        if not content:
+            issues.append(f"{entry['id']}: no content word in {entry['source']!r}")
+            continue
+        if len(heavy) >= 2:
+            required, optional = heavy, [i for i in content if i not in heavy]
+        else:
+            required, optional = content, []
+        need = len(required) - 1 if len(required) >= _LONG else len(required)
+        patterns.append(
+            SourcePattern(
+                entry,
+                language,
+                tuple(words),
+                tuple(required),
+                tuple(optional),
+                need,
+                bool(_SOURCE_BREAKS.search(str(entry["source"]))),
+            )
+        )
+    # The inverse of the source-to-English dictionary for the idioms' words: the English
+    # words Apertium itself would have chosen for them.
+    word_analyses = {t: analyses.get(t, ()) for p in patterns for t in (w.surface for w in p.words)}
+    all_analyses = {a for v in word_analyses.values() for a in v}
+    to_en = lexicon.to_english(all_analyses)
+    inverse: dict[str, set[str]] = {}
+    for p in patterns:
+        for w in p.words:
+            for a in word_analyses.get(w.surface, ()):
+                if fold(lemma_of(a)) not in w.lemmas:
+                    continue
+                for t in to_en.get(a, ()):
+                    for e in _english_keys(lemma_of(t)):
+                        inverse.setdefault(e, set()).update(w.lemmas)
+    # The glossary, inverted: English word -> source keys (other MT systems' synonyms).
+    if glossary is not None:
+        for key, values in glossary.words.items():
+            for v in values:
+                for e in _english_keys(v):
+                    inverse.setdefault(e, set()).add(fold(key))
+    return _assemble(language, lexicon, patterns, inverse, english_idioms, issues)
+
+
+def _assemble(
+    language: str,
+    lexicon: ApertiumLexicon,
+    patterns: list[SourcePattern],
+    inverse: dict[str, set[str]],
+    english_idioms: Iterable[str],
+    issues: list[str],
+) -> SourceIdiomIndex:
+    # Trigger index: a pattern is evaluated only when one of its rarest required words is
+    # there (enough of them that a pattern allowed to miss one is still triggered).
+    trigger: dict[str, list[int]] = {}
+    for pi, p in enumerate(patterns):
+        req = sorted(p.required, key=lambda i: p.words[i].zipf)
+        for wi in req[: len(p.required) - p.need + 1]:
+            for lemma in p.words[wi].lemmas:
+                trigger.setdefault(lemma, []).append(pi)
+    # Every idiom's English equivalents of two content words or more: where one of them is,
+    # the English is idiomatic, whatever it projects onto.
+    equivalents = {
+        str(e)
+        for p in patterns
+        for e in (p.idiom.get("english") or [])
+        if sum(1 for w in TOKEN.findall(str(e).lower()) if w not in STOPWORDS) >= 2
+    }
+    return SourceIdiomIndex(
+        language,
+        lexicon,
+        patterns,
+        trigger,
+        {k: frozenset(v) for k, v in inverse.items()},
+        EnglishIdioms(english_idioms),
+        EnglishIdioms(sorted(equivalents)),
+        issues,
+    )
+
+
+def build_source_index(
+    language: str,
+    idiom_files: Iterable[Path | str] = (),
+    glossary_files: Iterable[Path | str] = (),
+    english_files: Iterable[Path | str] = (),
+) -> SourceIdiomIndex | None:
+    """The compiled index for ``language``, or None when its Apertium pair is not installed.
+
+    Compiled once per lexicon and Apertium data version and cached on disk
+    (:mod:`mtaudit.indexcache`); the Apertium processes start on first use.
+    """
+    from mtaudit import indexcache
+    from mtaudit.backtranslate.lexical import pair_files
+    from mtaudit.idiommatch import (
+        LEXICON_DIR,
+        builtin_glossaries,
+        builtin_idiom_lexicons,
+        load_english_idioms,
+        load_glossary,
+        merge_glossary,
+    )
+    from mtaudit.lexicons import load_file
+
+    files = pair_files(language)
+    if files is None:
+        return None
+    idiom_files, glossary_files, english_files = (
+        [Path(p) for p in idiom_files],
+        [Path(p) for p in glossary_files],
+        [Path(p) for p in english_files],
+    )
+    inputs = [
+        *sorted(LEXICON_DIR.glob("idioms-*.toml")),
+        *sorted(LEXICON_DIR.glob("glossary-*.toml")),
+        LEXICON_DIR / "english-idioms.toml",
+        Path(__file__),
+        *idiom_files,
+        *glossary_files,
+        *english_files,
+    ]
+    lexicon = ApertiumLexicon(language, files)
+    key = indexcache.digest(f"source{language}", inputs, [f"v{INDEX_VERSION}", lexicon.signature])
+
+    def build() -> SourceIdiomIndex:
+        lexicons = builtin_idiom_lexicons() + [load_file(p, "idiom") for p in idiom_files]
+        glossaries = builtin_glossaries()
+        for p in glossary_files:
+            merge_glossary(glossaries, load_glossary(p))
+        return compile_index(
+            language,
+            lexicons,
+            lexicon,
+            glossaries.get(language),
+            load_english_idioms(english_files),
+        )
+
+    index = indexcache.cached(key, build)
+    if index.lexicon is not lexicon:
+        lexicon.close()  # unused: the cached index brought its own (process-less) one
+    return index
