@@ -45,7 +45,7 @@ from typing import Any
 from rapidfuzz.distance import Indel
 from wordfreq import zipf_frequency
 
-from mtaudit.backtranslate.lexical import ApertiumLexicon, Unit, lemma_of
+from mtaudit.backtranslate.lexical import ApertiumLexicon, Unit, lemma_of, parts
 from mtaudit.idiommatch import (
     STOPWORDS,
     TOKEN,
@@ -133,6 +133,9 @@ _LONG = 4
 # Window: the idiom's length plus this much slack, plus a few words per placeholder.
 _MAX_EXTRA = 4
 _PLACEHOLDER_SLACK = 3
+# Words an object may take between an idiom's opening verb and the rest ("dejó a las
+# familias desalojadas en la estacada").
+_OBJECT_SLACK = 4
 # Bound on the projection caches (distinct words and units of a long scan).
 _CACHE_LIMIT = 300_000
 
@@ -149,15 +152,20 @@ def _deplural(word: str) -> set[str]:
 
 @lru_cache(maxsize=200_000)
 def _lemma_words(analysis: str) -> frozenset[str]:
-    """Folded lemma of an analysis, plus each word of a multiword lemma ("delante de"), and a
-    pronominal verb's base ("marearse" -> marear: the analysers disagree on which is the
-    lemma)."""
-    lemma = fold(lemma_of(analysis))
-    parts = set(lemma.split())
-    parts.add(lemma)
-    if "<vblex>" in analysis:
-        parts |= {w[:-2] for w in list(parts) if w.endswith(("arse", "erse", "irse"))}
-    return frozenset(p for p in parts if p)
+    """Folded lemmas of an analysis: of each part of a joined one except enclitic pronouns
+    ("al" -> a, el; "llevarse" -> llevar), each word of a multiword lemma ("delante de"),
+    and a pronominal verb's base ("marearse" -> marear: the analysers disagree on which is
+    the lemma)."""
+    words: set[str] = set()
+    for part in parts(analysis):
+        if "<enc>" in part:
+            continue
+        lemma = fold(lemma_of(part))
+        words |= set(lemma.split())
+        words.add(lemma)
+        if "<vblex>" in part:
+            words |= {w[:-2] for w in list(words) if w.endswith(("arse", "erse", "irse"))}
+    return frozenset(w for w in words if w)
 
 
 def _stem_key(word: str) -> str:
@@ -198,6 +206,8 @@ class SourceWord:
     zipf: float = 0.0  # frequency in the source language (rarer: a better trigger)
     folded: str = ""
     stem: str = ""  # the stem key, for a word no analyser knows (matched by inflection)
+    verb: bool = False  # the analyser reads it as a verb
+    preposition: bool = False  # the analyser reads it as a preposition
 
     @property
     def symbol(self) -> str:
@@ -226,6 +236,18 @@ class SourcePattern:
         return sum(1 for w in self.words if w.kind == "placeholder")
 
     @property
+    def object_after(self) -> int | None:
+        """The verb after which MT may put the sentence's object, if the idiom has one.
+
+        "dejar en la estacada" is written "dejó a las familias en la estacada": an idiom
+        that opens with a verb and a preposition leaves room for an object between them.
+        """
+        w = self.words
+        if len(w) > 2 and w[0].verb and w[1].kind == "function" and w[1].preposition:
+            return 0
+        return None
+
+    @property
     def shape(self) -> tuple[str, ...]:
         """Content words as ``#i``, function words as their symbol, placeholders left out."""
         return tuple(
@@ -237,13 +259,6 @@ class SourcePattern:
     @property
     def function_symbols(self) -> dict[str, frozenset[str]]:
         return {w.symbol: w.lemmas for w in self.words if w.kind == "function"}
-
-    @property
-    def edge_symbols(self) -> tuple[frozenset[str], frozenset[str]]:
-        """Function-word symbols before the first and after the last content word."""
-        shape = self.shape
-        slots = [i for i, x in enumerate(shape) if x.startswith("#")]
-        return frozenset(shape[: slots[0]]), frozenset(shape[slots[-1] + 1 :])
 
 
 @dataclass
@@ -364,7 +379,8 @@ class SourceIdiomIndex:
         """Source lemmas of one word: dictionary, inverse dictionary, glossary, pass-through."""
         low = form.lower().replace("’", "'")
         lemmas: set[str] = set()
-        english = {lemma_of(a).lower() for a in unit.analyses}
+        # "prpers" is Apertium's lemma for every personal pronoun: the form says more.
+        english = {lemma_of(p).lower() for a in unit.analyses for p in parts(a)} - {"prpers"}
         for a in unit.analyses:
             for t in bil.get(a, ()):
                 lemmas |= _lemma_words(t)
@@ -377,7 +393,7 @@ class SourceIdiomIndex:
         # How common the word is in English: its lemma's frequency ("lost" as "lose"), the
         # form's own when the analyser does not know it.
         zipfs = [zipf_en(x) for x in english if " " not in x]
-        zipf = max(zipfs) if zipfs else zipf_en(low)
+        zipf = max(zipfs) if zipfs and max(zipfs) > 0 else zipf_en(low)
         return WordInfo(
             frozenset(lemmas),
             frozenset(english or {low}),
@@ -514,6 +530,8 @@ class SourceIdiomIndex:
             return []
         extra = max(1, min(_MAX_EXTRA, pat.size // 2))
         max_window = pat.size + pat.placeholders * _PLACEHOLDER_SLACK + extra
+        if pat.object_after is not None:
+            max_window += _OBJECT_SLACK
         anchor = min(
             (wi for wi in pat.required if wi in positions),
             key=lambda wi: (len(positions[wi]), pat.words[wi].zipf),
@@ -562,8 +580,16 @@ class SourceIdiomIndex:
                 return None
             return next((sym for sym, ls in symbols.items() if not ls.isdisjoint(u.lemmas)), None)
 
+        # An optional word that is not there (a light verb the MT rendered otherwise:
+        # "dipped" for *poner*) is left out of the idiom's shape.
+        shape = tuple(
+            x
+            for x in pat.shape
+            if not (x.startswith("#") and int(x[1:]) in pat.optional and int(x[1:]) not in assign)
+        )
         # The idiom's leading and trailing function words, when they are there.
-        left, right = pat.edge_symbols
+        slots = [k for k, x in enumerate(shape) if x.startswith("#")]
+        left, right = frozenset(shape[: slots[0]]), frozenset(shape[slots[-1] + 1 :])
         while lo > 0 and left and not any(c in _BREAK_CHARS for c in units[lo].sep):
             sym = function_symbol(units[lo - 1])
             if sym is None or sym not in left:
@@ -576,6 +602,15 @@ class SourceIdiomIndex:
             if sym is None or sym not in right:
                 break
             hi += 1
+        # Words joined by hyphens are one English word ("point-blank" is not *de punta en
+        # blanco*): a match inside a compound is English.
+        positions = sorted(assign.values())
+        if len(positions) > 1 and all(
+            units[j].sep == "-"
+            for k in range(len(positions) - 1)
+            for j in range(positions[k] + 1, positions[k + 1] + 1)
+        ):
+            return None
         # A noun right after the match makes its last word a modifier: "pays for the duck
         # pond" is about a pond, not the duck of "pagar el pato".
         last = max(assign.values())
@@ -589,21 +624,26 @@ class SourceIdiomIndex:
             return None
         window: list[str] = []
         free = pat.placeholders * _PLACEHOLDER_SLACK
-        half_gaps = 0
+        # Room for an object right after an opening verb (see SourcePattern.object_after).
+        verb_at = assign.get(pat.object_after) if pat.object_after is not None else None
+        object_room = _OBJECT_SLACK if verb_at is not None else 0
+        after_verb = pat.words[1].symbol if verb_at is not None else None
         for i in range(lo, hi + 1):
             if i in by_pos:
                 window.append(by_pos[i])
                 continue
             sym = function_symbol(units[i])
-            if sym is not None:
+            if (
+                object_room
+                and verb_at is not None
+                and window[-1:] == [by_pos[verb_at]]
+                and sym != after_verb
+            ):
+                object_room -= 1  # a word of the object, between the verb and the idiom
+            elif sym is not None:
                 window.append(sym)
             elif free > 0:
                 free -= 1
-            elif units[i].aux:
-                # Auxiliaries cost half a gap: two of them one gap.
-                half_gaps += 1
-                if half_gaps % 2 == 0:
-                    window.append("<gap>")
             elif units[i].preposition:
                 # An inserted preposition changes how the words relate ("pays for the
                 # duck" is not "pays the duck"): twice an inserted adverb.
@@ -616,7 +656,6 @@ class SourceIdiomIndex:
             a, b = window[k], window[k + 1]
             if a.startswith("#") and b.startswith("#") and int(a[1:]) > int(b[1:]):
                 window[k], window[k + 1] = b, a
-        shape = pat.shape
         score = Indel.normalized_similarity(window, shape)
         common = (len(window) + len(shape) - Indel.distance(window, shape)) // 2
         shared_function = max(0, common - len(assign))
@@ -671,6 +710,9 @@ class SourceIdiomIndex:
             return m.evidence >= _SURVIVAL_SPECIFICITY
         if m.evidence < _LOW_SPECIFICITY:
             return False
+        if m.content_found == 1:
+            # One content word is too little for the association test to rest on.
+            return m.evidence >= _MIN_SPECIFICITY
         needs_lm = m.evidence < _MIN_SPECIFICITY or m.matched <= 2
         if not needs_lm:
             return True
@@ -770,6 +812,10 @@ def compile_index(
         words: list[SourceWord] = []
         for k, t in enumerate(toks):
             found = analyses.get(t, ())
+            # A reading with an enclitic pronoun ("velas" as ve + las) is far-fetched in a
+            # citation form when the word has a plain one (vela, velar).
+            plain = tuple(a for a in found if "<enc>" not in a)
+            found = plain or found
             if k and any("<det>" in a for a in analyses.get(toks[k - 1], ())):
                 # After a determiner a word is a noun or an adjective ("las velas": sails,
                 # not the verb velar), which keeps "watch" from standing for it.
@@ -778,7 +824,9 @@ def compile_index(
             kind, lemmas, light = _classify(language, t, found)
             zipf = zipf_frequency(t, language) if kind == "content" else 9.0
             stem = _stem_key(fold(t)) if _stem_key(fold(t)) in lemmas else ""
-            words.append(SourceWord(t, lemmas, kind, light, zipf, fold(t), stem))
+            verb = any("<vblex>" in a for a in found)
+            prep = any("<pr>" in a for a in found)
+            words.append(SourceWord(t, lemmas, kind, light, zipf, fold(t), stem, verb, prep))
         content = [i for i, w in enumerate(words) if w.kind == "content"]
         heavy = [i for i in content if not words[i].light]
         if not content:
@@ -802,24 +850,41 @@ def compile_index(
         )
     # The inverse of the source-to-English dictionary for the idioms' words: the English
     # words Apertium itself would have chosen for them.
-    word_analyses = {t: analyses.get(t, ()) for p in patterns for t in (w.surface for w in p.words)}
-    all_analyses = {a for v in word_analyses.values() for a in v}
-    to_en = lexicon.to_english(all_analyses)
+    # Enclitic pronouns are left out: "echarle" is *echar*, and "him" does not stand for it.
+    word_parts = {
+        t: [p for a in analyses.get(t, ()) for p in parts(a) if "<enc>" not in p]
+        for pat in patterns
+        for t in (w.surface for w in pat.words)
+    }
+    to_en = lexicon.to_english({p for v in word_parts.values() for p in v})
     inverse: dict[str, set[str]] = {}
-    for p in patterns:
-        for w in p.words:
-            for a in word_analyses.get(w.surface, ()):
-                if fold(lemma_of(a)) not in w.lemmas:
+    for pat in patterns:
+        for w in pat.words:
+            for a in word_parts.get(w.surface, ()):
+                own = _lemma_words(a) & w.lemmas  # this part's lemma ("de" of "del")
+                if not own:
                     continue
                 for t in to_en.get(a, ()):
+                    # Function words only as prepositions for prepositions ("on" for
+                    # *sobre*): their other translations ("the" for *a*) are everywhere.
+                    if w.kind == "function" and not ("<pr>" in a and "<pr>" in t):
+                        continue
                     for e in _english_keys(lemma_of(t)):
-                        inverse.setdefault(e, set()).update(w.lemmas)
-    # The glossary, inverted: English word -> source keys (other MT systems' synonyms).
+                        inverse.setdefault(e, set()).update(own)
+    # The glossary, inverted: English word -> source keys (other MT systems' synonyms), for
+    # the idioms' content words only: its function-word entries ("a": to, at) would make
+    # every "the" and "of" stand for something.
+    # Very common English words ("be", "give") are left out too: the glossary lists them
+    # for many verbs, and Apertium's own dictionary covers them.
+    content_lemmas = {x for p in patterns for w in p.words if w.kind == "content" for x in w.lemmas}
     if glossary is not None:
         for key, values in glossary.words.items():
+            if fold(key) not in content_lemmas:
+                continue
             for v in values:
                 for e in _english_keys(v):
-                    inverse.setdefault(e, set()).add(fold(key))
+                    if e not in _LIGHT_EN and e not in _AUX_EN and zipf_en(e) < 6.0:
+                        inverse.setdefault(e, set()).add(fold(key))
     return _assemble(language, lexicon, patterns, inverse, english_idioms, issues)
 
 

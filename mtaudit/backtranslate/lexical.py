@@ -53,9 +53,9 @@ def _iso3(lang: str) -> str:
 class Unit:
     """One lexical unit of the analysed text: its surface form and every analysis.
 
-    ``analyses`` are Apertium analyses (``throw<vblex><past>``); parts joined by ``+`` in
-    the stream ("it's") are separate entries. An empty tuple means the analyser does not
-    know the word.
+    ``analyses`` are Apertium analyses (``throw<vblex><past>``), joined ones kept whole
+    (``a<pr>+el<det>`` for "al"; see :func:`parts`). An empty tuple means the analyser does
+    not know the word.
     """
 
     surface: str
@@ -64,6 +64,11 @@ class Unit:
     @property
     def known(self) -> bool:
         return bool(self.analyses)
+
+
+def parts(analysis: str) -> list[str]:
+    """The parts of a joined analysis: ``a<pr>+el<det>`` ("al") -> ``a<pr>``, ``el<det>``."""
+    return [p for p in analysis.split("+") if p] if "+" in analysis else [analysis]
 
 
 def lemma_of(analysis: str) -> str:
@@ -115,15 +120,8 @@ def parse_stream(out: str) -> list[Unit]:
             surface, *analyses = (_UNESCAPE.sub(r"\1", f) for f in _FIELD_SPLIT.split(body))
         else:
             surface, *analyses = body.split("/")
-        parts: list[str] = []
-        for a in analyses:
-            if a[:1] in ("*", "@", "#"):
-                continue
-            if "+" in a:
-                parts.extend(p for p in a.split("+") if p)
-            else:
-                parts.append(a)
-        units.append(Unit(surface, tuple(dict.fromkeys(parts))))
+        kept = [a for a in analyses if a and a[:1] not in ("*", "@", "#")]
+        units.append(Unit(surface, tuple(dict.fromkeys(kept))))
     return units
 
 
@@ -275,6 +273,14 @@ class ApertiumLexicon:
         return self._lookup(self._src_bil, self._to_en, analyses)
 
     def _lookup(
+        self, stage: _Stage, cache: dict[str, tuple[str, ...]], analyses: Iterable[str]
+    ) -> dict[str, tuple[str, ...]]:
+        """Translations of each analysis; a joined one gets those of all its parts."""
+        wanted = list(dict.fromkeys(analyses))
+        found = self._lookup_parts(stage, cache, {p for a in wanted for p in parts(a)})
+        return {a: tuple(t for p in parts(a) for t in found[p]) for a in wanted}
+
+    def _lookup_parts(
         self, stage: _Stage, cache: dict[str, tuple[str, ...]], analyses: Iterable[str]
     ) -> dict[str, tuple[str, ...]]:
         wanted = list(dict.fromkeys(analyses))
