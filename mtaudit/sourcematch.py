@@ -208,6 +208,7 @@ class SourceWord:
     stem: str = ""  # the stem key, for a word no analyser knows (matched by inflection)
     verb: bool = False  # the analyser reads it as a verb
     preposition: bool = False  # the analyser reads it as a preposition
+    nominal: bool = False  # only ever a noun or an adjective
 
     @property
     def symbol(self) -> str:
@@ -277,6 +278,8 @@ class PUnit:
     sep: str = ""  # the text between the previous word and this one
     preposition: bool = False  # only ever a preposition
     noun: bool = False  # only ever a noun
+    verb: bool = False  # may be a (lexical) verb
+    verb_only: bool = False  # only ever a verb form
 
 
 @dataclass(frozen=True)
@@ -291,6 +294,8 @@ class WordInfo:
     aux: bool
     preposition: bool = False
     noun: bool = False
+    verb: bool = False
+    verb_only: bool = False
 
 
 @dataclass
@@ -405,6 +410,12 @@ class SourceIdiomIndex:
             not english.isdisjoint(_AUX_EN) or low in ("never", "n't"),
             bool(unit.analyses) and all("<pr>" in a for a in unit.analyses),
             bool(unit.analyses) and all("<n>" in a for a in unit.analyses),
+            any("<vblex>" in a for a in unit.analyses),
+            (
+                all(_is_verb_analysis(a) for a in unit.analyses)
+                if unit.analyses
+                else _verb_only_word(low)  # gaps in Apertium's English dictionary
+            ),
         )
 
     def project(self, text: str, start: int, end: int) -> list[PUnit]:
@@ -431,6 +442,8 @@ class SourceIdiomIndex:
                     t.sep,
                     i.preposition,
                     i.noun,
+                    i.verb,
+                    i.verb_only,
                 )
             )
         return out
@@ -516,6 +529,10 @@ class SourceIdiomIndex:
             pos: set[int] = set()
             for lemma in word.lemmas:
                 pos.update(by_lemma.get(lemma, ()))
+            if pos and word.nominal:
+                # Literal MT keeps a noun a noun: a word that can only be a verb ("marched")
+                # does not stand for *marcha*.
+                pos = {p for p in pos if not units[p].verb_only}
             if pos and word.stem:
                 # Matched on a stem key alone: the word must look like an inflection.
                 pos = {
@@ -690,6 +707,19 @@ class SourceIdiomIndex:
             minimum = min(minimum, _MIN_SIMILARITY_MANY)
         if score < minimum or not english_fill:
             return None
+        # An opening verb the MT rendered with another verb ("dipped the toe in the sore"
+        # for *poner el dedo en la llaga*) still belongs to the span: a replacement of the
+        # span replaces it too.
+        w0 = pat.words[0]
+        if (
+            w0.kind == "content"
+            and w0.verb
+            and 0 not in assign
+            and lo > 0
+            and units[lo - 1].verb
+            and units[lo].sep == " "
+        ):
+            lo -= 1
         m = SourceMatch(
             pat,
             lo,
@@ -765,6 +795,18 @@ def _classify(lang: str, word: str, analyses: Sequence[str]) -> tuple[str, froze
     return "content", lemmas, light
 
 
+def _verb_only_word(word: str) -> bool:
+    """Whether lemminflect knows ``word`` only as a verb form ("marched")."""
+    from lemminflect import getAllLemmas
+
+    return set(getAllLemmas(word)) == {"VERB"}
+
+
+def _is_verb_analysis(analysis: str) -> bool:
+    tag = analysis.split("<", 2)[1].rstrip(">") if "<" in analysis else ""
+    return tag in ("vblex", "vbser", "vbhaver", "vbmod", "vaux", "vbdo")
+
+
 def _english_keys(translation: str) -> set[str]:
     """English words that stand for a source word translated as ``translation``.
 
@@ -816,9 +858,12 @@ def compile_index(
             # citation form when the word has a plain one (vela, velar).
             plain = tuple(a for a in found if "<enc>" not in a)
             found = plain or found
-            if k and any("<det>" in a for a in analyses.get(toks[k - 1], ())):
-                # After a determiner a word is a noun or an adjective ("las velas": sails,
-                # not the verb velar), which keeps "watch" from standing for it.
+            previous = analyses.get(toks[k - 1], ()) if k else ()
+            if any("<det>" in a or "<vblex><inf>" in a for a in previous):
+                # After a determiner, or an infinitive (its object: "dar marcha atrás"), a
+                # word is a noun or an adjective ("las velas": sails, not the verb velar;
+                # "marcha": not "he marches"), which keeps "watch" or "marched" from
+                # standing for it.
                 nominal = tuple(a for a in found if a.split("<")[1].startswith(("n>", "adj>")))
                 found = nominal or found
             kind, lemmas, light = _classify(language, t, found)
@@ -826,7 +871,12 @@ def compile_index(
             stem = _stem_key(fold(t)) if _stem_key(fold(t)) in lemmas else ""
             verb = any("<vblex>" in a for a in found)
             prep = any("<pr>" in a for a in found)
-            words.append(SourceWord(t, lemmas, kind, light, zipf, fold(t), stem, verb, prep))
+            nominal = bool(found) and all(
+                a.split("<")[1].startswith(("n>", "adj>", "np>")) for a in found
+            )
+            words.append(
+                SourceWord(t, lemmas, kind, light, zipf, fold(t), stem, verb, prep, nominal)
+            )
         content = [i for i, w in enumerate(words) if w.kind == "content"]
         heavy = [i for i in content if not words[i].light]
         if not content:

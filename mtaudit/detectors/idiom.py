@@ -27,6 +27,7 @@ from mtaudit.idiommatch import LANGUAGE_NAMES, LEXICON_DIR, IdiomIndex, Match, b
 from mtaudit.model import Document, Finding, Severity
 from mtaudit.segment import Segmentation
 from mtaudit.sourcematch import SourceIdiomIndex, SourceMatch, build_source_index
+from mtaudit.suggest import inflect_phrase
 
 # Languages the back-projection engine is tried for (when their Apertium pair is installed
 # and the lexicons have idioms for them).
@@ -248,6 +249,13 @@ class IdiomDetector(Detector):
         english = idiom.get("english") or []
         if isinstance(english, str):
             english = [english]
+        # The first English equivalent that can stand in the sentence as it is, inflected
+        # ("threw firewood to the fire" -> "added fuel to the fire"); when none can ("pull
+        # someone's leg"), the equivalent is advice for the message.
+        suggestion = next(
+            (s for alt in english if (s := inflect_phrase(alt, document.text, m.start, m.end))),
+            None,
+        )
         if m.survivals:
             words = ", ".join(f"'{w}'" for w in m.survivals)
             message = (
@@ -260,6 +268,8 @@ class IdiomDetector(Detector):
                 f"Literal translation of the {language} idiom '{idiom['source']}' ({meaning})."
             )
             confidence = 0.5 + 0.4 * m.score
+        if suggestion is None and english:
+            message = f"{message} In English: '{english[0]}'."
         evidence: dict[str, Any] = {
             "idiom_id": idiom["id"],
             "source": idiom["source"],
@@ -279,7 +289,7 @@ class IdiomDetector(Detector):
             m.start,
             m.end,
             message,
-            suggestion=english[0] if english else None,
+            suggestion=suggestion,
             confidence=confidence,
             evidence=evidence,
             source_language=lang or None,
