@@ -141,9 +141,7 @@ def test_glossary_gives_a_word_by_word_suggestion(tmp_path: Path, monkeypatch) -
     assert f.suggestion == "hairs"
 
 
-def test_without_glossary_the_message_asks_for_a_translation(
-    tmp_path: Path, monkeypatch
-) -> None:
+def test_without_glossary_the_message_asks_for_a_translation(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(untranslated, "LEXICON_DIR", tmp_path)  # no glossary files here
     (f,) = detect("The government approved the ley de presupuestos on Tuesday.")
     # Advice is not replacement text: it goes in the message, and there is no suggestion.
