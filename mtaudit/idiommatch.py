@@ -538,29 +538,35 @@ class Match:
         return "MT102" if self.source_survivals else "MT101"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Token:
-    """A token of the scanned text with its character span."""
+    """A token of the scanned text with its character span (shared: never mutated)."""
 
     text: str
     start: int
     end: int
     sep: str = ""  # what separates it from the previous token (" ", ", ", " — ")
 
-    @property
+    @cached_property
     def low(self) -> str:
         return self.text.lower().replace("’", "'")
 
 
 def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
-    """Tokens of ``text[start:end]`` with absolute offsets."""
-    end = len(text) if end is None else end
+    """Tokens of ``text[start:end]`` with absolute offsets (a new list each call)."""
+    return list(_tokenize(text, start, len(text) if end is None else end))
+
+
+@lru_cache(maxsize=1024)
+def _tokenize(text: str, start: int, end: int) -> tuple[Token, ...]:
+    """Cached: both idiom engines tokenize every sentence of a document (a string caches
+    its hash, so the key costs nothing after the first call)."""
     tokens: list[Token] = []
     prev = start
     for m in TOKEN.finditer(text, start, end):
         tokens.append(Token(m.group(0), m.start(), m.end(), text[prev : m.start()]))
         prev = m.end()
-    return tokens
+    return tuple(tokens)
 
 
 class IdiomIndex:

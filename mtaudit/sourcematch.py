@@ -51,6 +51,7 @@ from mtaudit.idiommatch import (
     TOKEN,
     EnglishIdioms,
     Glossary,
+    Token,
     base_forms,
     fold,
     lemma_candidates,
@@ -271,7 +272,7 @@ class PUnit:
     surface: str
     lemmas: frozenset[str]
     english: frozenset[str]  # English lemmas (lower case)
-    zipf: float
+    info: WordInfo
     known: bool  # the English analyser knows it
     proper: bool  # a name: capitalised inside the sentence
     aux: bool  # an auxiliary, modal or negation
@@ -281,6 +282,10 @@ class PUnit:
     verb: bool = False  # may be a (lexical) verb
     verb_only: bool = False  # only ever a verb form
 
+    @property
+    def zipf(self) -> float:
+        return self.info.zipf
+
 
 @dataclass(frozen=True)
 class WordInfo:
@@ -288,7 +293,7 @@ class WordInfo:
 
     lemmas: frozenset[str]
     english: frozenset[str]
-    zipf: float
+    low: str
     known: bool
     always_capitalised: bool
     aux: bool
@@ -296,6 +301,13 @@ class WordInfo:
     noun: bool = False
     verb: bool = False
     verb_only: bool = False
+    triggers: frozenset[int] = frozenset()  # patterns whose rarest word it may stand for
+
+    @property
+    def zipf(self) -> float:
+        """How common the word is in English: its lemma's frequency ("lost" as "lose"),
+        the form's own when the analyser does not know it (computed when a match needs it)."""
+        return _english_zipf(self.english, self.low, self.known)
 
 
 @dataclass
@@ -358,6 +370,10 @@ class SourceIdiomIndex:
         """
         forms = list(dict.fromkeys(forms))
         todo = [w for w in forms if w not in self._words]
+        # Numbers ("2021", "1,000") never stand for an idiom's word: not worth analysing.
+        for w in [w for w in todo if any(c.isdigit() for c in w)]:
+            self._words[w] = _NO_WORD
+        todo = [w for w in todo if w not in self._words]
         if todo:
             analysed = self.lexicon.analyse_english(todo)
             units = [
@@ -366,7 +382,9 @@ class SourceIdiomIndex:
             ]
             analyses = {a for u in units for a in u.analyses}
             bil = self.lexicon.to_source(analyses) if analyses else {}
-            unknown = [w.lower() for w, u in zip(todo, units, strict=True) if not u.known]
+            # Words the MT passed through are lower case (a capitalised unknown word is a
+            # name): only those go to the source analyser.
+            unknown = [w for w, u in zip(todo, units, strict=True) if not u.known and w.islower()]
             src = self.lexicon.source_analyses(unknown) if unknown else {}
             if len(self._words) > _CACHE_LIMIT:
                 self._words.clear()
@@ -395,14 +413,11 @@ class SourceIdiomIndex:
             lemmas |= _unknown_lemmas(fold(low))
             for a in src.get(low, ()):
                 lemmas |= _lemma_words(a)
-        # How common the word is in English: its lemma's frequency ("lost" as "lose"), the
-        # form's own when the analyser does not know it.
-        zipfs = [zipf_en(x) for x in english if " " not in x]
-        zipf = max(zipfs) if zipfs and max(zipfs) > 0 else zipf_en(low)
+        triggers = frozenset(pi for x in lemmas for pi in self.trigger.get(x, ()))
         return WordInfo(
             frozenset(lemmas),
             frozenset(english or {low}),
-            zipf,
+            low,
             unit.known,
             # English always capitalises it: its dictionary lemma is capitalised and not a
             # name ("August", "Monday").
@@ -416,11 +431,14 @@ class SourceIdiomIndex:
                 if unit.analyses
                 else _verb_only_word(low)  # gaps in Apertium's English dictionary
             ),
+            triggers,
         )
 
-    def project(self, text: str, start: int, end: int) -> list[PUnit]:
+    def project(
+        self, text: str, start: int, end: int, tokens: Sequence[Token] | None = None
+    ) -> list[PUnit]:
         """The words of ``text[start:end]`` (one sentence) with offsets and source lemmas."""
-        tokens = tokenize(text, start, end)
+        tokens = tokenize(text, start, end) if tokens is None else tokens
         info = self.words(t.text for t in tokens)
         out = []
         for k, t in enumerate(tokens):
@@ -435,7 +453,7 @@ class SourceIdiomIndex:
                     t.text,
                     i.lemmas,
                     i.english,
-                    i.zipf,
+                    i,
                     i.known,
                     proper,
                     i.aux,
@@ -450,12 +468,21 @@ class SourceIdiomIndex:
 
     # --- matching ---------------------------------------------------------------------
 
-    def _possible(self, units: Sequence[PUnit]) -> bool:
-        """Whether some idiom has all the required words it needs among these words."""
+    def _possible(self, infos: Sequence[WordInfo]) -> bool:
+        """Whether some idiom has all the required words it needs among these words.
+
+        The cheap pre-filter: most sentences have no word that can stand for the rarest
+        word of any idiom, and are never projected or matched.
+        """
+        triggered: set[int] = set()
+        for i in infos:
+            triggered |= i.triggers
+        if not triggered:
+            return False
         present: set[str] = set()
-        for u in units:
-            present |= u.lemmas
-        for pi in {pi for lemma in present for pi in self.trigger.get(lemma, ())}:
+        for i in infos:
+            present |= i.lemmas
+        for pi in triggered:
             pat = self.patterns[pi]
             found = sum(1 for wi in pat.required if not pat.words[wi].lemmas.isdisjoint(present))
             if found >= pat.need:
@@ -464,13 +491,12 @@ class SourceIdiomIndex:
 
     def scan(self, text: str, sentences: Iterable[tuple[int, int]]) -> Iterator[SourceMatch]:
         """Matches in ``text``, sentence by sentence (each given as ``(start, end)``)."""
-        sentences = list(sentences)
         # All new words of the document go to the analysers in one exchange.
-        self.words(m.group(0) for m in TOKEN.finditer(text))
+        info = self.words(m.group(0) for m in TOKEN.finditer(text))
         for s, e in sentences:
-            units = self.project(text, s, e)
-            if units and self._possible(units):
-                yield from self.match_units(text, units)
+            tokens = tokenize(text, s, e)
+            if tokens and self._possible([info[t.text] for t in tokens]):
+                yield from self.match_units(text, self.project(text, s, e, tokens))
 
     def match_text(self, text: str) -> list[SourceMatch]:
         """Matches in one short text taken as a single sentence."""
@@ -795,6 +821,15 @@ def _classify(lang: str, word: str, analyses: Sequence[str]) -> tuple[str, froze
     return "content", lemmas, light
 
 
+_NO_WORD = WordInfo(frozenset(), frozenset(), "", False, False, False)
+
+
+@lru_cache(maxsize=65536)
+def _english_zipf(english: frozenset[str], low: str, known: bool) -> float:
+    zipfs = [zipf_en(x) for x in english if " " not in x] if known else []
+    return max(zipfs) if zipfs and max(zipfs) > 0 else zipf_en(low)
+
+
 def _verb_only_word(word: str) -> bool:
     """Whether lemminflect knows ``word`` only as a verb form ("marched")."""
     from lemminflect import getAllLemmas
@@ -985,7 +1020,9 @@ def build_source_index(
     Compiled once per lexicon and Apertium data version and cached on disk
     (:mod:`mtaudit.indexcache`); the Apertium processes start on first use.
     """
+    from mtaudit import idiommatch as idiommatch_module
     from mtaudit import indexcache
+    from mtaudit.backtranslate import lexical as lexical_module
     from mtaudit.backtranslate.lexical import pair_files
     from mtaudit.idiommatch import (
         LEXICON_DIR,
@@ -1009,7 +1046,9 @@ def build_source_index(
         *sorted(LEXICON_DIR.glob("idioms-*.toml")),
         *sorted(LEXICON_DIR.glob("glossary-*.toml")),
         LEXICON_DIR / "english-idioms.toml",
-        Path(__file__),
+        Path(__file__),  # the compiler and what it builds on
+        Path(idiommatch_module.__file__),
+        Path(lexical_module.__file__),
         *idiom_files,
         *glossary_files,
         *english_files,

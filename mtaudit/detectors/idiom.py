@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtaudit import indexcache
+from mtaudit import idiommatch, indexcache
 from mtaudit.detectors.base import Detector, Rule
 from mtaudit.idiommatch import LANGUAGE_NAMES, LEXICON_DIR, IdiomIndex, Match, build_index
 from mtaudit.model import Document, Finding, Severity
@@ -152,6 +152,7 @@ class IdiomDetector(Detector):
                 *sorted(LEXICON_DIR.glob("idioms-*.toml")),
                 *sorted(LEXICON_DIR.glob("glossary-*.toml")),
                 LEXICON_DIR / "english-idioms.toml",
+                Path(idiommatch.__file__),  # the compiler itself
                 *idiom_files,
                 *glossary_files,
             ]
