@@ -9,8 +9,13 @@ repeated text. Prints requests/second and p50/p95 latency per round, and checks 
 nothing was dropped: every request got a 200 or a documented 503 (counted), and the
 server's ``audited`` counter agrees with the 200s.
 
+``load()`` is the bounded loopback load check: 500 requests at client concurrency 32
+while 200 connections stall in their headers. Every request must get a 200, or a 503 with
+``Retry-After``; every stalled connection must be closed by the server within
+``--header-timeout`` (plus a second of slack); it prints the figures.
+
 Usage: python bench/bench_server.py [--workers N] [--mt dictionary|auto|off]
-           [--rounds 1:40,8:80] [--data FILE.jsonl]
+           [--rounds 1:40,8:80] [--data FILE.jsonl] [--load-only]
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import selectors
 import socket
 import statistics
 import subprocess
@@ -92,12 +98,15 @@ def _free_port() -> int:
 class Server:
     """``mtaudit serve`` in a subprocess on a free loopback port."""
 
-    def __init__(self, workers: int | None, mt: str, cache_dir: str) -> None:
+    def __init__(
+        self, workers: int | None, mt: str, cache_dir: str, extra: Sequence[str] = ()
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = ["--port", str(self.port), "--mt", mt, "--log-level", "warning", "--isolated"]
         if workers:
             args += ["--concurrency", str(workers)]
+        args += list(extra)
         env = {**os.environ, "MTAUDIT_CACHE_DIR": cache_dir}
         self.proc = subprocess.Popen([sys.executable, "-c", _SERVE, *args], cwd=ROOT, env=env)
 
@@ -212,6 +221,120 @@ def bench(
     return results
 
 
+STALLED_REQUEST = b"POST /v1/audit HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: app"
+
+
+def stall(port: int, count: int) -> tuple[list[socket.socket], list[float]]:
+    """Open ``count`` loopback connections that send part of a request line and headers
+    and then nothing more; returns them and when each was opened."""
+    socks, opened = [], []
+    for _ in range(count):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(STALLED_REQUEST)
+        s.setblocking(False)
+        socks.append(s)
+        opened.append(time.perf_counter())
+    return socks, opened
+
+
+def wait_closed(
+    socks: Sequence[socket.socket], opened: Sequence[float], deadline_s: float
+) -> list[float | None]:
+    """Seconds until the server closed each stalled connection (None: still open when
+    ``deadline_s`` ran out). Bounded: nothing waits past the deadline."""
+    closed: list[float | None] = [None] * len(socks)
+    sel = selectors.DefaultSelector()
+    for i, s in enumerate(socks):
+        sel.register(s, selectors.EVENT_READ, i)
+    end = time.perf_counter() + deadline_s
+    pending = len(socks)
+    while pending and time.perf_counter() < end:
+        for key, _ in sel.select(timeout=max(0.0, end - time.perf_counter())):
+            i = key.data
+            try:
+                data = socks[i].recv(65536)
+            except (ConnectionResetError, BrokenPipeError):
+                data = b""
+            except BlockingIOError:
+                continue
+            if data:
+                continue  # a response (408): the close follows
+            closed[i] = time.perf_counter() - opened[i]
+            sel.unregister(socks[i])
+            pending -= 1
+    sel.close()
+    for s in socks:
+        s.close()
+    return closed
+
+
+def load(
+    requests: int = 500,
+    concurrency: int = 32,
+    stalled: int = 200,
+    header_timeout: float = 5.0,
+    words: int = 120,
+    mt: str = "dictionary",
+    data: Path = DEFAULT_DATA,
+    workers: int | None = None,
+) -> dict[str, Any]:
+    """The bounded loopback load check; prints the figures and returns them.
+
+    Raises:
+        AssertionError: a request got anything but a 200 or a 503 with Retry-After, or a
+            stalled connection stayed open past the header timeout (plus 1 s of slack).
+    """
+    texts = articles(requests, data, words)
+    extra = ["--header-timeout", str(header_timeout)]
+    with tempfile.TemporaryDirectory() as cache, Server(workers, mt, cache, extra) as server:
+        socks, opened = stall(server.port, stalled)
+        outcomes: Counter[str] = Counter()
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        started = time.perf_counter()
+        with httpx.Client(base_url=server.url, timeout=120, limits=limits) as client:
+
+            def one(text: str) -> str:
+                try:
+                    r = client.post("/v1/audit", json={"text": text})
+                except httpx.HTTPError as exc:
+                    return f"connection error ({type(exc).__name__})"
+                if r.status_code == 503:
+                    return "503 + Retry-After" if r.headers.get("retry-after") else "503 bare"
+                return str(r.status_code)
+
+            with ThreadPoolExecutor(concurrency) as pool:
+                outcomes.update(pool.map(one, texts))
+        wall = time.perf_counter() - started
+        closed = wait_closed(socks, opened, header_timeout + 30)
+        health = server.health()
+    times = [c for c in closed if c is not None]
+    result = {
+        "requests": requests,
+        "concurrency": concurrency,
+        "outcomes": dict(outcomes),
+        "wall_s": round(wall, 2),
+        "rps": round(outcomes["200"] / wall, 1) if wall else 0.0,
+        "stalled": stalled,
+        "header_timeout_s": header_timeout,
+        "stalled_closed": len(times),
+        "close_p50_s": round(statistics.median(times), 2) if times else None,
+        "close_max_s": round(max(times), 2) if times else None,
+        "workers": health["workers"],
+    }
+    print(
+        f"load: {requests} requests at concurrency {concurrency} with {stalled} stalled "
+        f"connections ({health['workers']} workers, --header-timeout {header_timeout:g} s): "
+        f"{dict(outcomes)} in {wall:.1f} s ({result['rps']} req/s); stalled connections "
+        f"closed: {len(times)}/{stalled}, after {result['close_p50_s']} s (median), "
+        f"{result['close_max_s']} s (max)"
+    )
+    bad = {k: v for k, v in outcomes.items() if k not in ("200", "503 + Retry-After")}
+    assert not bad, f"requests without a 200 or a 503 with Retry-After: {bad}"
+    assert len(times) == stalled, f"{stalled - len(times)} stalled connections never closed"
+    assert max(times) <= header_timeout + 1.0, f"closed after {max(times):.2f} s"
+    return result
+
+
 def _rounds(value: str) -> list[tuple[int, int]]:
     try:
         return [(int(c), int(n)) for c, n in (p.split(":") for p in value.split(","))]
@@ -228,8 +351,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=_rounds, default=[(1, 40), (8, 80)])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--load-only", action="store_true", help="only the load check")
     args = parser.parse_args(argv)
-    results = bench(args.workers, args.rounds, args.mt, args.data)
+    results: list[dict[str, Any]] = []
+    if not args.load_only:
+        results = bench(args.workers, args.rounds, args.mt, args.data)
+    results.append(load(mt=args.mt, data=args.data, workers=args.workers))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0

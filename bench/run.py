@@ -214,12 +214,15 @@ def bench_scoring(data: Path) -> None:
 
 
 def bench_server(_: Path) -> None:
-    """POST /v1/audit with ~600-word articles at concurrency 1 and 8: req/s, p95, drops."""
+    """POST /v1/audit with ~600-word articles at concurrency 1 and 8: req/s, p95, drops;
+    then the bounded load check (every request 200 or 503 + Retry-After, stalled
+    connections closed within the header timeout)."""
     sys.path.insert(0, str(ROOT / "bench"))
     import bench_server
 
     print("\n== HTTP check service")
     bench_server.bench()
+    bench_server.load()  # 500 requests at concurrency 32, 200 stalled connections
 
 
 def bench_scale(data: Path) -> None:

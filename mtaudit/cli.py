@@ -22,7 +22,7 @@ from mtaudit.model import DocumentReport, ExitCode, InputError, Severity, Summar
 
 if TYPE_CHECKING:
     from mtaudit.baseline import KnownFindings
-    from mtaudit.config import Config
+    from mtaudit.config import Config, ConfigResolver
     from mtaudit.pipeline import AuditOptions, AuditorPool
 
 EPILOG = """\
@@ -38,6 +38,8 @@ examples:
   mtaudit scan article.html --format json --output report.json
   mtaudit scan feed.jsonl --select idiom,calque --fail-on warning
   mtaudit scan drafts/ --changed-since origin/main --baseline .mtaudit/baseline.json
+  mtaudit scan content/ -f concise --statistics
+  mtaudit scan story.md --diff            # then --fix to write it
   cat story.txt | mtaudit scan -
   mtaudit scan corpora -f html -o reports/corpus.html
   mtaudit show reports/latest.json --category idiom
@@ -146,7 +148,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="also write a report in FORMAT to FILE (repeatable), "
         "e.g. --report json=reports/latest.json",
     )
-    out.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    out.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bar (shown on stderr when it is a terminal, with a total for "
+        "folders and files)",
+    )
+    out.add_argument(
+        "--statistics",
+        action="store_true",
+        help="after the report, print the number of findings per code on stderr",
+    )
     out.add_argument(
         "--no-text", action="store_true", help="leave document text out of JSON reports"
     )
@@ -239,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when a document's mt_probability is at or above P",
     )
     gate.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when findings fail the gate (2 still means a usage or input error)",
+    )
+    gate.add_argument(
         "--baseline",
         metavar="FILE",
         default=None,
@@ -251,8 +269,35 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="record every finding of this scan in FILE (atomically) and exit 0",
     )
+    fix = scan.add_argument_group("fixes")
+    fix.add_argument(
+        "--fix",
+        action="store_true",
+        help="apply safe suggestions to the scanned .txt, .md and .html files in place "
+        "(atomically; a file changed since it was read is left alone); the report and the "
+        "exit status are those of the fixed files",
+    )
+    fix.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the fixes as a unified diff on stdout instead of writing them (the "
+        "report then goes only to --output/--report files)",
+    )
+    fix.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="with --fix or --diff, also apply suggestions an editor should read first "
+        "(idioms, rewrites); safe ones are exact replacements for punctuation, boilerplate "
+        "and calque rules",
+    )
     cfg = scan.add_argument_group("configuration")
     add_config_arguments(cfg)
+    cfg.add_argument(
+        "--show-settings",
+        action="store_true",
+        help="print the effective configuration for each PATH (config files, selection, "
+        "gate, exclusions) and exit",
+    )
     par = scan.add_argument_group("scale-out")
     par.add_argument(
         "-j",
@@ -298,7 +343,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_csv,
         default=[],
         metavar="GLOBS",
-        help="file globs to skip inside folders",
+        help="file globs to skip inside folders (the config's exclude key takes "
+        ".gitignore-style patterns)",
+    )
+    inp.add_argument(
+        "--no-gitignore",
+        action="store_true",
+        help="read files that .gitignore files exclude (by default folders are walked as "
+        "git sees them; the config's exclude patterns still apply)",
     )
     inp.add_argument(
         "--stdin-format",
@@ -392,11 +444,16 @@ class _StdoutGuard:
     output is dropped, so the scan still writes its file reports and exits with the status
     the gate gives, instead of dying with 0 and leaving ``--output`` files unwritten."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], before_write: Callable[[], None] | None = None) -> None:
         self._stream = stream
         self.broken = False
+        # The progress bar is taken off the screen before report text is written (it
+        # comes back with the next document), so no fragment of it lands in the report.
+        self._before_write = before_write
 
     def write(self, text: str) -> int:
+        if self._before_write is not None:
+            self._before_write()
         if not self.broken:
             try:
                 return self._stream.write(text)
@@ -433,13 +490,21 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     if args.write_baseline and args.changed_since:
         return _fail("--write-baseline records a whole scan; it cannot take --changed-since")
-    if problem := _engine_problem(args):
+    if problem := _engine_problem(args) or _fix_problem(args):
         return _fail(problem)
+    try:
+        resolver = _resolver(args)
+    except (ValueError, LexiconError) as exc:  # ConfigError names the file and line
+        return _fail(str(exc))
+    if args.show_settings:
+        return _show_settings(args, resolver)
     ingest = IngestOptions(
         include=tuple(args.include or DEFAULT_INCLUDE),
         exclude=tuple(args.exclude),
         stdin_format=args.stdin_format,
         max_bytes=args.max_bytes or DEFAULT_MAX_BYTES,
+        exclude_specs=resolver.exclude_specs(),
+        gitignore=not args.no_gitignore,
     )
     if args.engine == "local" and finds_nothing(args.paths, ingest):
         # An empty or mistyped folder must not pass the gate as "0 documents".
@@ -449,13 +514,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
         )
     try:
         extra = [_parse_report_arg(r) for r in args.report]
-        auditor = _auditor_pool(args)
+        auditor = _auditor_pool(args, resolver)
         auditor.preload()  # a missing LM or lexicon error shows before scanning starts
     except (ValueError, LexiconError, FluencyUnavailable) as exc:
         return _fail(str(exc))
     if args.engine == "ray":
         try:
-            return _run_ray(args, auditor, ingest)
+            return _exit_zero(args, _run_ray(args, auditor, ingest))
         finally:
             auditor.close()
     try:
@@ -468,7 +533,25 @@ def cmd_scan(args: argparse.Namespace) -> int:
         auditor.close()
     if args.write_baseline and status == ExitCode.FINDINGS:
         return ExitCode.OK  # everything found is now in the baseline
-    return status
+    return _exit_zero(args, status)
+
+
+def _exit_zero(args: argparse.Namespace, status: int) -> int:
+    """``--exit-zero``: findings never fail the run; usage and input errors still do."""
+    return ExitCode.OK if args.exit_zero and status == ExitCode.FINDINGS else status
+
+
+def _fix_problem(args: argparse.Namespace) -> str | None:
+    """--fix / --diff / --unsafe-fixes combinations that cannot work."""
+    if args.fix and args.diff:
+        return "--fix writes the files, --diff only shows the changes: choose one"
+    if args.unsafe_fixes and not (args.fix or args.diff):
+        return "--unsafe-fixes goes with --fix or --diff"
+    if (args.fix or args.diff) and args.engine == "ray":
+        return "--fix and --diff work on files, not with --engine ray"
+    if (args.fix or args.diff) and args.write_baseline:
+        return "--write-baseline records findings; it cannot take --fix or --diff"
+    return None
 
 
 # Flags that are also config keys: a flag given on the command line wins over every file.
@@ -488,10 +571,9 @@ _CONFIG_FLAGS = (
 )
 
 
-def _auditor_pool(args: argparse.Namespace) -> AuditorPool:
-    """An AuditorPool over the layered configuration (user, project, --config, flags)."""
+def _resolver(args: argparse.Namespace) -> ConfigResolver:
+    """The layered configuration (user, project, --config, flags), every file parsed."""
     from mtaudit.config import ConfigResolver
-    from mtaudit.pipeline import AuditorPool
 
     cli = {k: getattr(args, k) for k in _CONFIG_FLAGS if getattr(args, k) is not None}
     if isinstance(cli.get("fail_on"), Severity):
@@ -501,6 +583,49 @@ def _auditor_pool(args: argparse.Namespace) -> AuditorPool:
             raise ValueError(f"{cli[key]}: no such {key} file")
     resolver = ConfigResolver(args.config, cli, isolated=args.isolated)
     resolver.prefetch(args.paths)
+    return resolver
+
+
+def _show_settings(args: argparse.Namespace, resolver: ConfigResolver) -> int:
+    """``--show-settings``: each path's effective configuration, as TOML, then exit 0."""
+    import json
+
+    def value(v: object) -> str:
+        if isinstance(v, tuple):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return json.dumps(v, ensure_ascii=False)
+
+    def setting(key: str, v: object) -> None:
+        print(f"# {key}: not set" if v is None else f"{key} = {value(v)}")
+
+    for raw in args.paths:
+        config = resolver.for_path(None if raw == "-" else raw)
+        print(f"# {raw}")
+        print("# layers, weakest first: " + (", ".join(config.sources) or "defaults"))
+        for key in ("select", "ignore", "fail_on", "fail_on_verdict", "fail_above"):
+            setting(key, getattr(config, key))
+        for key in ("min_confidence", "baseline", "decisions", "mt", "lm", "lm_reference"):
+            setting(key, getattr(config, key))
+        setting("model", config.model)
+        print(f"lexicons = {value(tuple(path for _, path in config.lexicons))}")
+        print(f"vocabulary = {value(config.vocabulary)}")
+        print(f"gitignore = {json.dumps(not args.no_gitignore)}")
+        for base, patterns in resolver.exclude_specs():
+            print(f"# exclude, relative to {base}")
+            print(f"exclude = {value(patterns)}")
+        if config.severity:
+            print("[severity]")
+            for code, level in config.severity:
+                print(f"{code} = {value(level)}")
+        print()
+    return ExitCode.OK
+
+
+def _auditor_pool(args: argparse.Namespace, resolver: ConfigResolver | None = None) -> AuditorPool:
+    """An AuditorPool over the layered configuration (``resolver``, else the args')."""
+    from mtaudit.pipeline import AuditorPool
+
+    resolver = resolver or _resolver(args)
     known_cache: dict[tuple[str | None, str | None], KnownFindings] = {}
 
     def options_for(config: Config) -> AuditOptions:
@@ -612,16 +737,23 @@ def _run_scan(
     args: argparse.Namespace, auditor, ingest, extra: list[tuple[str, str]], changed=None
 ) -> int:
     """Stream every input through ``auditor`` to the reporters; return the exit status."""
-    from mtaudit.report import terminal_safe
+    from mtaudit.ingest import count_inputs
 
     summary = Summary()
     started = time.perf_counter()
     unwritten: list[str] = []  # outputs that could not be committed
-    stdout = _StdoutGuard(sys.stdout)
+    # One stderr console for the run: the progress bar and every message go through it,
+    # so a message prints above the bar instead of through it.
+    progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
+    on_screen = progress.enabled and sys.stdout.isatty()  # report and bar share a screen
+    stdout = _StdoutGuard(sys.stdout, before_write=progress.hide if on_screen else None)
+    fixes = _Fixes(args, auditor, ingest, changed, progress) if args.fix or args.diff else None
+    targets = [(args.format, args.output), *extra]
+    if args.diff and not args.output:
+        targets = extra  # stdout carries the diff
+    stats: dict[str, list[int]] = {}
     with ExitStack() as stack:
-        reporters = _open_reporters(
-            stack, [(args.format, args.output), *extra], args, stdout, unwritten
-        )
+        reporters = _open_reporters(stack, targets, args, stdout, unwritten)
         if reporters is None:
             return ExitCode.USAGE
         if args.write_baseline:
@@ -633,22 +765,30 @@ def _run_scan(
             reporters.append(BaselineWriter(stream, args.write_baseline))
         for r in reporters:
             r.start(auditor.signature)
-        progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
         stack.callback(progress.close)
+        if progress.enabled:
+            progress.total = count_inputs(args.paths, ingest)
         errors = 0
         fallback: str | None = None  # a back-translation engine stood in for (any process)
         for item in _scan_items(args, auditor, ingest, changed):
             if isinstance(item, InputError):
                 errors += 1
-                line = terminal_safe(f"{item.path}: {item.message}", one_line=True)
-                print(f"mtaudit: error: {line}", file=sys.stderr)
+                progress.message(f"mtaudit: error: {item.path}: {item.message}")
                 for r in reporters:
                     r.error(item)
+                progress.advance()
                 continue
-            _warn_unused_suppressions(item)
+            if fixes is not None:
+                item = fixes.apply(item, stdout)
+            _warn_unused_suppressions(item, progress)
             fallback = fallback or _fallback_in(item)
             failed = auditor.fails(item)
             summary.add(item, failed)
+            if args.statistics:
+                for f in item.findings:
+                    counts = stats.setdefault(f.code, [0, 0])
+                    counts[0] += 1
+                    counts[1] += bool(f.evidence.get("baseline"))
             for r in reporters:
                 r.document(item, failed)
             progress.advance()
@@ -659,9 +799,97 @@ def _run_scan(
         for r in reporters:
             r.finish(summary)
         stdout.flush()
+    if fixes is not None:
+        fixes.report()
+    if args.statistics:
+        _print_statistics(stats)
     if errors or unwritten:
         return ExitCode.USAGE
     return ExitCode.FINDINGS if summary.failed_documents else ExitCode.OK
+
+
+def _print_statistics(stats: dict[str, list[int]]) -> None:
+    """``--statistics``: findings per code, most frequent first (as ruff prints them)."""
+    from mtaudit.detectors import all_rules
+
+    names = {r.code: r.name for r in all_rules()}
+    rows = sorted(stats.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    width = max((len(str(n)) for n, _ in stats.values()), default=1)
+    for code, (n, known) in rows:
+        extra = f" ({known} baselined)" if known else ""
+        print(f"{n:>{width}}  {code}  {names.get(code, '')}{extra}", file=sys.stderr)
+    if not rows:
+        print("0 findings", file=sys.stderr)
+
+
+class _Fixes:
+    """``--fix`` / ``--diff`` during a scan: each fixable file is fixed (or its diff
+    printed) as its report arrives; a fixed file is audited again, so the reports and the
+    gate see what is left, as if it had been re-scanned."""
+
+    def __init__(self, args: argparse.Namespace, auditor, ingest, changed, progress) -> None:
+        self.args = args
+        self.auditor = auditor
+        self.ingest = ingest
+        self.changed = changed
+        self.progress = progress
+        self.fixed = 0
+        self.files = 0
+        self.unsafe_left = 0
+
+    def apply(self, report: DocumentReport, stdout: IO[str]) -> DocumentReport:
+        from mtaudit import fix
+
+        plan = fix.plan(report, unsafe=self.args.unsafe_fixes)
+        if plan is None:
+            return report
+        if not self.args.unsafe_fixes:
+            self.unsafe_left += len(fix.fixable(report.findings, unsafe=True)) - len(
+                fix.fixable(report.findings)
+            )
+        if not plan.changed:
+            return report
+        if self.args.diff:
+            # Raw in a pipe (so `git apply` takes it), terminal-safe on a screen.
+            text = plan.diff()
+            if stdout.isatty():
+                from mtaudit.report import terminal_safe
+
+                text = terminal_safe(text)
+            stdout.write(text)
+            self.fixed += len(plan.applied)
+            self.files += 1
+            return report
+        try:
+            fix.write(plan, report.document)
+        except fix.FixError as exc:
+            self.progress.message(f"mtaudit: warning: {report.document.path}: {exc}")
+            return report
+        self.fixed += len(plan.applied)
+        self.files += 1
+        return self._rescan(report)
+
+    def _rescan(self, report: DocumentReport) -> DocumentReport:
+        from mtaudit.ingest import read_path
+
+        path = Path(report.document.path)
+        for item in read_path(path, self.ingest, explicit=True):
+            if isinstance(item, InputError):
+                return report  # (it was just written: cannot happen short of a race)
+            new = self.auditor.audit(item)
+            return self.changed.restrict(new) if self.changed is not None else new
+        return report
+
+    def report(self) -> None:
+        """One line on stderr: what was fixed, and what --unsafe-fixes would add."""
+        verb = "would fix" if self.args.diff else "fixed"
+        line = (
+            f"mtaudit: {verb} {self.fixed} finding{'s' * (self.fixed != 1)} in {self.files} "
+            f"file{'s' * (self.files != 1)}"
+        )
+        if self.unsafe_left:
+            line += f"; {self.unsafe_left} more with --unsafe-fixes"
+        print(line, file=sys.stderr)
 
 
 def _fallback_in(report: DocumentReport) -> str | None:
@@ -682,16 +910,13 @@ def _final_signature(signature: str, fallback: str | None) -> str:
     return with_fallback(signature, fallback)
 
 
-def _warn_unused_suppressions(report: DocumentReport) -> None:
+def _warn_unused_suppressions(report: DocumentReport, progress: _Progress) -> None:
     """One stderr line per inline suppression that silenced nothing (or is unreadable)."""
-    from mtaudit.report import terminal_safe
-
     doc = report.document
     for entry in doc.meta.get("unused_suppressions", ()):
         where = f"{doc.id}:{entry['line']}" if entry.get("line") else doc.id
         why = f" ({entry['problem']})" if entry.get("problem") else ""
-        line = terminal_safe(f"{where}: unused suppression '{entry['comment']}'{why}", True)
-        print(f"mtaudit: warning: {line}", file=sys.stderr)
+        progress.message(f"mtaudit: warning: {where}: unused suppression '{entry['comment']}'{why}")
 
 
 def _parse_report_arg(value: str) -> tuple[str, str]:
@@ -761,23 +986,50 @@ def _atomic_stream(stack: ExitStack, path: str, what: str, unwritten: list[str])
 
 
 class _Progress:
-    """A rich progress line on stderr, shown only once a scan passes a few documents."""
+    """The run's stderr console: a transient progress bar and the run's messages.
+
+    The bar appears once a scan passes a few documents, with a total when the inputs'
+    size is known (files of folders; JSONL and stdin: unknown). Messages go through the
+    same console, above the bar; :meth:`hide` takes the bar off the screen (report text
+    is about to be written) and :meth:`advance` brings it back.
+    """
 
     SHOW_AFTER = 5
 
     def __init__(self, enabled: bool, console=None) -> None:
         self.enabled = enabled
         self.count = 0
+        self.total: int | None = None
         self._bar = None
         self._console = console
 
+    @property
+    def console(self):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False, soft_wrap=True)
+        return self._console
+
+    def message(self, line: str) -> None:
+        """One line on stderr (document-derived text made terminal-safe)."""
+        from rich.text import Text
+
+        from mtaudit.report import terminal_safe
+
+        text = terminal_safe(line, one_line=True)
+        if self._bar is None:
+            print(text, file=sys.stderr)  # plain: no console needed without a bar
+        else:
+            self.console.print(Text(text))
+
     def advance(self) -> None:
         self.count += 1
-        if not self.enabled:
+        if not self.enabled or self.count < self.SHOW_AFTER:
             return
-        if self._bar is None and self.count >= self.SHOW_AFTER:
-            from rich.console import Console
+        if self._bar is None:
             from rich.progress import (
+                BarColumn,
                 MofNCompleteColumn,
                 Progress,
                 SpinnerColumn,
@@ -785,23 +1037,30 @@ class _Progress:
                 TimeElapsedColumn,
             )
 
+            columns = [SpinnerColumn(), TextColumn("scanning"), MofNCompleteColumn()]
+            if self.total is not None:
+                columns.insert(2, BarColumn())
             self._bar = Progress(
-                SpinnerColumn(),
-                TextColumn("scanning"),
-                MofNCompleteColumn(),
+                *columns,
                 TimeElapsedColumn(),
-                console=self._console or Console(stderr=True),
+                console=self.console,
                 transient=True,
+                # Writes to sys.stdout stay where they are: the report is not the bar's.
+                redirect_stdout=False,
+                redirect_stderr=False,
             )
             self._bar.start()
-            self._task = self._bar.add_task("scan", total=None, completed=self.count)
-        if self._bar is not None:
-            self._bar.update(self._task, completed=self.count)
+            self._task = self._bar.add_task("scan", total=self.total, completed=self.count)
+        self._bar.update(self._task, completed=self.count)
 
-    def close(self) -> None:
+    def hide(self) -> None:
+        """Erase the bar (it is transient) until the next :meth:`advance`."""
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+    def close(self) -> None:
+        self.hide()
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

@@ -70,7 +70,9 @@ SETTINGS = (
     "baseline",
     "decisions",
 )
-_FILE_ONLY = ("root", "overrides", "per_file")
+#: keys of a file's top level only: ``exclude`` says which files are not read at all,
+#: so it cannot depend on a file's own overrides
+_FILE_ONLY = ("root", "overrides", "per_file", "exclude")
 _MT_ENGINES = ("auto", "dictionary", "apertium", "marian", "off")
 #: statistical models: cheap features only, or with neural-LM features (``make neural``)
 MODELS = ("default", "deep")
@@ -224,6 +226,8 @@ class ConfigFile:
     layer: Layer
     overrides: tuple[Layer, ...] = ()
     root: bool = False
+    #: ``exclude``: .gitignore-style patterns, relative to this file's folder
+    exclude: tuple[str, ...] = ()
 
     def layers_for(self, file: Path | None) -> list[Layer]:
         return [self.layer, *(o for o in self.overrides if o.applies_to(file))]
@@ -249,6 +253,7 @@ class _Validator:
     def file(self, table: Mapping[str, Any]) -> ConfigFile:
         top = {k: v for k, v in table.items() if _key(k) not in _FILE_ONLY}
         root = False
+        exclude: tuple[str, ...] = ()
         overrides: list[Layer] = []
         for raw, value in table.items():
             key = _key(raw)
@@ -256,11 +261,15 @@ class _Validator:
                 if not isinstance(value, bool):
                     raise self.error([raw], "'root' must be true or false")
                 root = value
+            elif key == "exclude":
+                if not _str_list(value):
+                    raise self.error([raw], f"'{raw}' must be a list of .gitignore-style patterns")
+                exclude = tuple(value)
             elif key == "overrides":
                 overrides.extend(self._overrides(raw, value))
             elif key == "per_file":
                 overrides.extend(self._per_file(raw, value))
-        return ConfigFile(self.path, self.layer(top, []), tuple(overrides), root)
+        return ConfigFile(self.path, self.layer(top, []), tuple(overrides), root, exclude)
 
     def _overrides(self, raw: str, value: Any) -> list[Layer]:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
@@ -288,7 +297,8 @@ class _Validator:
             key = _key(raw)
             at = [*where, raw]
             if key not in SETTINGS:
-                known = ", ".join(SETTINGS + (() if where else ("root", "overrides", "per-file")))
+                file_keys = ("root", "exclude", "overrides", "per-file")
+                known = ", ".join(SETTINGS + (() if where else file_keys))
                 raise self.error(at, f"unknown key '{raw}' (known keys: {known})")
             try:
                 values[key] = normalise_setting(key, value, self.base)
@@ -739,6 +749,20 @@ class ConfigResolver:
             config = merge([*layers, self._cli])
             self._configs[key] = config
         return config
+
+    def exclude_specs(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Every parsed file's ``exclude`` patterns with the folder they are relative to.
+
+        Call after :meth:`prefetch`, which parses the files of every scanned folder.
+        """
+        files = [self._user, *self._parsed.values(), self._explicit]
+        seen: set[Path] = set()
+        out = []
+        for f in files:
+            if f is not None and f.exclude and f.path not in seen:
+                seen.add(f.path)
+                out.append((os.path.abspath(f.path.parent), f.exclude))
+        return tuple(out)
 
     def prefetch(self, paths: Iterable[str]) -> None:
         """Parse every config file under the scanned folders now, so errors come first."""

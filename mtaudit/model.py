@@ -196,6 +196,8 @@ class Summary:
     by_severity: dict[str, int] = field(default_factory=lambda: {s.label: 0 for s in Severity})
     by_verdict: dict[str, int] = field(default_factory=lambda: dict.fromkeys(VERDICTS, 0))
     failed_documents: int = 0
+    #: findings in the baseline (counted in ``findings`` too; they do not fail the gate)
+    baselined: int = 0
     elapsed_s: float = 0.0
     #: the run's signature as it ended, when it differs from the one given to ``start``
     #: (a back-translation engine that failed mid-run and was stood in for)
@@ -209,6 +211,8 @@ class Summary:
         for f in report.findings:
             self.by_category[f.category] = self.by_category.get(f.category, 0) + 1
             self.by_severity[f.severity.label] += 1
+            # (the baseline's mark; model cannot import mtaudit.baseline)
+            self.baselined += bool(f.evidence.get("baseline"))
 
 
 @dataclass

@@ -317,6 +317,8 @@ class ScoreModel:
     fluency_lm: str | None = None
     #: Signature of the neural LM behind ``machine_deep``'s features (None: no deep head).
     deep_lm: str | None = None
+    #: The deep weights file's signature, when its head was added (:meth:`with_deep`).
+    deep_signature: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], verify: bool = True) -> ScoreModel:
@@ -392,6 +394,7 @@ class ScoreModel:
             heads={**self.heads, "machine_deep": head},
             thresholds={**self.thresholds, "machine_deep": thresholds},
             deep_lm=data.get("deep_lm"),
+            deep_signature=str(data.get("signature")),
         )
 
     def usable_features(
@@ -461,8 +464,10 @@ class ScoreModel:
 
     @property
     def scorer_version(self) -> str:
-        """For report signatures: model version and the start of the weights' sha256."""
-        return f"{self.version}+{self.signature[:12]}"
+        """For report signatures: model version and the start of the weights' sha256 (and
+        of the deep weights', when loaded)."""
+        deep = f"+deep.{self.deep_signature[:12]}" if self.deep_signature else ""
+        return f"{self.version}+{self.signature[:12]}{deep}"
 
 
 def _calibration(

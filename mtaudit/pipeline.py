@@ -132,7 +132,7 @@ class Auditor:
         parts = [
             f"mtaudit:{__version__}",
             f"lexicons:{lexicons.signature()}",
-            f"scorer:{scoring.scorer_version()}",
+            f"scorer:{scoring.scorer_version(self.options.model == 'deep')}",
             f"detectors:{enabled}",
         ]
         parts += [sig for det in self.detectors if (sig := det.model_signature())]

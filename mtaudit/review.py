@@ -1,9 +1,11 @@
 """``mtaudit review REPORT.json``: triage a saved report's findings one by one.
 
-For each finding the editor sees it in context and answers [a]ccept, [d]ismiss (a false
-positive), [e]dit the suggestion, [s]kip or [q]uit. Every decision is written to the
-decisions file at once, atomically (temp file + rename), so quitting or a crash loses
-nothing; running the command again resumes with the first undecided finding.
+For each finding the editor sees it in context and presses one key (no Enter): [a]ccept,
+[d]ismiss (a false positive), [e]dit the suggestion, [s]kip, [u]ndo the last decision,
+[q]uit, or [?] for what each one changes. Every decision is written to the decisions file
+at once, atomically (temp file + rename), so quitting or a crash loses nothing; running
+the command again resumes with the first undecided finding. Findings in the baseline are
+known already and are not asked about (a count says how many).
 
 Decisions are keyed by :func:`fingerprint` — code, document id, the span's normalised
 text and a hash of its normalised sentence — not by offsets, so a decision survives edits
@@ -24,6 +26,7 @@ import os
 import re
 import sys
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -37,7 +40,27 @@ if TYPE_CHECKING:
 
 DECISIONS_SCHEMA = "mtaudit/decisions-v1"
 DEFAULT_DECISIONS = Path(".mtaudit") / "decisions.json"
-CHOICES = {"a": "accept", "d": "dismiss", "e": "edit", "s": "skip", "q": "quit"}
+CHOICES = {
+    "a": "accept",
+    "d": "dismiss",
+    "e": "edit",
+    "s": "skip",
+    "u": "undo",
+    "q": "quit",
+    "?": "help",
+}
+#: What each key does to later scans: the help ``?`` prints.
+KEY_HELP = {
+    "a": "accept  the finding is right: later scans keep reporting it, marked as reviewed "
+    "(it still counts at the gate until the text is fixed)",
+    "d": "dismiss  a false positive: later scans drop it from every report and from the gate",
+    "e": "edit  type the replacement you want: later scans show it instead of the "
+    "detector's suggestion (and --fix applies it)",
+    "s": "skip  decide later: nothing is saved, the next review asks again",
+    "u": "undo  take back the last decision (removed from the decisions file) and ask again",
+    "q": "quit  stop here; every decision so far is already saved",
+    "?": "help  this list",
+}
 DELETE_WORD = "!delete"
 _SPACE = re.compile(r"\s+")
 
@@ -115,6 +138,11 @@ class Decisions:
         self.records[key] = entry
         self.save()
 
+    def forget(self, key: str) -> None:
+        """Remove one decision (``undo``) and save the file now."""
+        self.records.pop(key, None)
+        self.save()
+
     def save(self) -> None:
         from mtaudit.report import AtomicOutput
 
@@ -171,6 +199,62 @@ class ReviewResult:
     already: int = 0
     remaining: int = 0
     quit: bool = False
+    #: findings in the baseline, not asked about
+    baselined: int = 0
+
+
+def stream_keys(stream: TextIO) -> Callable[[], str]:
+    """Keys from a text stream (scripted or piped input): the first character of each
+    non-blank line, so the edit prompt that may follow reads the next line; EOFError at
+    the end."""
+
+    def read() -> str:
+        while True:
+            line = stream.readline()
+            if line == "":
+                raise EOFError
+            if line.strip():
+                return line.strip()[0]
+
+    return read
+
+
+def terminal_key() -> str:
+    """One key press from the terminal, without Enter (raw mode, restored after)."""
+    import termios
+    import tty
+
+    fd = sys.stdin.fileno()
+    old = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd)
+        ch = os.read(fd, 4).decode("utf-8", "replace")[:1]
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)
+    if ch in ("\x03",):  # Ctrl-C in raw mode is just a byte
+        raise KeyboardInterrupt
+    if ch in ("\x04", ""):  # Ctrl-D
+        raise EOFError
+    return ch
+
+
+def default_key_reader(stream: TextIO | None) -> Callable[[], str]:
+    """Single keys from the terminal; from ``stream`` (or piped stdin) one per character."""
+    if stream is not None:
+        return stream_keys(stream)
+    if sys.stdin.isatty():
+        return terminal_key
+    return stream_keys(sys.stdin)
+
+
+@dataclass
+class _Asked:
+    """A decision that ``undo`` can take back."""
+
+    index: int
+    key: str
+    action: str
+    previous: dict[str, Any] | None
 
 
 def review(
@@ -179,25 +263,37 @@ def review(
     console: Console,
     stream: TextIO | None = None,
     report_path: str = "",
+    read_key: Callable[[], str] | None = None,
 ) -> ReviewResult:
-    """Ask about every undecided finding; record each answer immediately."""
+    """Ask about every undecided finding; record each answer immediately.
+
+    ``read_key`` returns one key press (tests inject one); by default keys come from the
+    terminal in raw mode, or from ``stream``. The edit prompt reads a whole line.
+    """
     from rich.text import Text
 
+    from mtaudit.baseline import is_baselined
     from mtaudit.report import terminal_safe
     from mtaudit.report.terminal import context_text, evidence_lines, revision_text
     from mtaudit.segment import segment
 
-    Ask, RawAsk = _prompt_classes()
+    _, RawAsk = _prompt_classes()
+    read_key = read_key or default_key_reader(stream)
     # "[a]ccept / [d]ismiss / …" as Text, so rich does not read "[a]" as markup.
     menu = Text(" / ").join(
-        Text.assemble((f"[{key}]", "bold"), word[1:]) for key, word in CHOICES.items()
+        Text.assemble((f"[{key}]", "bold"), word[1:] if key != "?" else "help")
+        for key, word in CHOICES.items()
     )
     result = ReviewResult()
     queue: list[tuple[DocumentReport, Finding, str]] = []
     queued: set[str] = set()
+    baselined = 0
     for report, _failed in reports:
         seg = segment(report.document.text)
         for f in sorted(report.findings, key=lambda f: (f.start, f.end, f.code)):
+            if is_baselined(f):
+                baselined += 1  # known and excused from the gate: nothing to decide
+                continue
             key = finding_fingerprint(report, f, seg)
             if key in decisions:
                 result.already += 1
@@ -206,12 +302,18 @@ def review(
                 continue
             queued.add(key)
             queue.append((report, f, key))
+    result.baselined = baselined
+    if baselined:
+        console.print(f"{baselined} baselined finding(s) skipped: they are in the baseline.")
     if result.already:
         console.print(f"{result.already} finding(s) already decided in {decisions.path}.")
     total = len(queue)
-    for n, (report, f, key) in enumerate(queue, 1):
+    history: list[_Asked] = []
+    n = 0
+    while n < total:
+        report, f, key = queue[n]
         doc = report.document
-        head = Text(f"[{n}/{total}] ", style="muted")
+        head = Text(f"[{n + 1}/{total}] ", style="muted")
         head.append(terminal_safe(doc.id, one_line=True), style="doc.id")
         head.append(f"  {f.code} ", style=f"cat.{f.category}")
         head.append(f"{f.category} ", style=f"cat.{f.category}")
@@ -223,25 +325,45 @@ def review(
             console.print(Text("  → ", style="suggestion").append_text(revision_text(doc.text, f)))
         for line in evidence_lines(f):
             console.print(Text("  " + line, style="evidence"))
-        try:
-            answer = Ask.ask(
-                menu,
-                choices=list(CHOICES),
-                show_choices=False,
-                console=console,
-                stream=stream,
-            )
-        except EOFError:  # Ctrl-D, or the end of scripted input
+        while True:
+            console.print(menu, end=" ")
+            try:
+                pressed = read_key().lower()
+            except EOFError:  # Ctrl-D, or the end of scripted input
+                pressed = "q"
+            console.print(pressed if pressed.isprintable() else "")
+            if pressed in CHOICES:
+                break
+            console.print(Text(f"  '{terminal_safe(pressed, True)}' is not a key here; ? for help"))
+        action = CHOICES[pressed]
+        if action == "help":
+            for line in KEY_HELP.values():
+                console.print(Text("  " + line, style="muted"))
             console.print()
-            answer = "q"
-        action = CHOICES[answer.strip().lower()]
+            continue
+        if action == "undo":
+            if not history:
+                console.print(Text("  nothing to undo", style="muted"))
+                continue
+            last = history.pop()
+            _, undone_f, undone_key = queue[last.index]
+            if last.previous is None:
+                decisions.forget(undone_key)
+            else:
+                decisions.record(undone_key, last.previous)
+            result.decided[last.action] -= 1
+            console.print(Text(f"  undid '{last.action}' of {undone_f.code}", style="muted"))
+            console.print()
+            n = last.index
+            continue
         if action == "quit":
             result.quit = True
-            result.remaining = total - n + 1
+            result.remaining = total - n
             break
         if action == "skip":
             result.skipped += 1
             console.print()
+            n += 1
             continue
         suggestion = f.suggestion
         if action == "edit":
@@ -261,9 +383,10 @@ def review(
                 )
             except EOFError:
                 result.quit = True
-                result.remaining = total - n + 1
+                result.remaining = total - n
                 break
             suggestion = "" if typed == DELETE_WORD else typed
+        history.append(_Asked(n, key, action, decisions.records.get(key)))
         decisions.record(
             key,
             {
@@ -280,11 +403,18 @@ def review(
             },
         )
         result.decided[action] += 1
-        console.print(
-            Text(f"  {action}ed" if action != "dismiss" else "  dismissed", style="muted")
-        )
+        console.print(Text(f"  {_DONE[action]}", style="muted"))
         console.print()
+        n += 1
     return result
+
+
+#: What the editor is told after each decision: what it changes.
+_DONE = {
+    "accept": "accepted: kept in later scans, marked as reviewed",
+    "dismiss": "dismissed: later scans drop it",
+    "edit": "edited: later scans suggest your text",
+}
 
 
 # ---------------------------------------------------------------- command line
@@ -295,9 +425,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "review",
         help="triage a saved JSON report interactively",
-        description="Go through the findings of a JSON report (mtaudit scan -f json) and "
-        "accept, dismiss, edit or skip each. Decisions are saved after every answer; run "
-        "again to resume.",
+        description="Go through the findings of a JSON report (mtaudit scan -f json) one key "
+        "press at a time: a accept (kept, marked reviewed), d dismiss (dropped from later "
+        "scans), e edit (your suggestion replaces the detector's), s skip, u undo, q quit, "
+        "? help. Decisions are saved after every answer; run again to resume. Baselined "
+        "findings are not asked about.",
     )
     parser.add_argument("report", metavar="REPORT.json", help="a report written with -f json")
     parser.add_argument(
@@ -348,6 +480,7 @@ def cmd_review(
         f"{d['accept']} accepted, {d['dismiss']} dismissed, {d['edit']} edited, "
         f"{result.skipped} skipped"
         + (f", {result.remaining} left for next time" if result.quit else "")
+        + (f", {result.baselined} baselined not asked" if result.baselined else "")
         + f"; decisions in {decisions.path}"
     )
     return ExitCode.OK

@@ -4,8 +4,9 @@ Two questions, answered by the trained model of :mod:`mtaudit.model_score`:
 
 - ``translated_probability``: was the text written in another language and translated,
   by anyone?
-- ``mt_probability``: was it translated by a machine? (``translated_probability`` times
-  the probability that a translation like this one was made by a machine.)
+- ``mt_probability``: was it translated by a machine? (The probability that a machine
+  made a translation like this one, discounted when the text does not read as translated:
+  see :mod:`mtaudit.model_score`.)
 
 Verdicts, checked in this order (thresholds from the weights file, chosen on held-out
 language pairs so that a ``machine-translated`` verdict is right at least 9 times in 10):
@@ -84,13 +85,15 @@ class Assessment:
     source_language: str | None
 
 
-def scorer_version() -> str:
-    """The trained model's version (weights signature), or the heuristic's if unavailable."""
+def scorer_version(deep: bool = False) -> str:
+    """The trained model's version (weights signatures), or the heuristic's if unavailable."""
     from mtaudit import model_score
 
     try:
-        return f"model:{model_score.load_model().scorer_version}"
+        return f"model:{model_score.load_model(deep=deep).scorer_version}"
     except model_score.WeightsError:
+        if deep:
+            raise
         return HEURISTIC_VERSION
 
 

@@ -103,6 +103,8 @@ def load_report(path: str) -> SavedReport:
                     evidence=f.get("evidence") or {},
                     source_language=f.get("source_language"),
                 )
+                if f.get("baselined"):
+                    finding.evidence.setdefault("baseline", True)  # (the baseline's mark)
                 findings.append(finding)
                 if f.get("line"):
                     saved.positions[id(finding)] = (int(f["line"]), int(f.get("column", 0)))

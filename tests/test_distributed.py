@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -391,3 +392,36 @@ def test_the_parent_watchdog_ends_an_orphaned_worker():
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(worker, signal.SIGKILL)
+
+
+APERTIUM = shutil.which("apertium") is not None
+
+
+@pytest.mark.skipif(not APERTIUM, reason="apertium is not installed")
+def test_jobs_2_report_is_byte_identical_with_apertium_and_a_cold_cache(cli, tmp_path):
+    """Apertium on, a fresh translation cache for each run: --jobs 2 writes the bytes
+    --jobs 1 writes (the elapsed time aside), every format that carries evidence."""
+    outputs = {}
+    for jobs in ("1", "2"):
+        cache = tmp_path / f"cache-{jobs}"
+        json_out, sarif_out = tmp_path / f"{jobs}.json", tmp_path / f"{jobs}.sarif"
+        res = cli(
+            "scan", CORPORA, "--isolated", "-q", "--mt", "apertium", "--mt-cache", cache,
+            "--jobs", jobs, "-f", "json", "-o", json_out, "--report", f"sarif={sarif_out}",
+        )  # fmt: skip
+        assert res.code in (0, 1), res.err
+        outputs[jobs] = [
+            _without_timing(p.read_text(encoding="utf-8")) for p in (json_out, sarif_out)
+        ]
+    one = json.loads(outputs["1"][0])
+    assert "mt:apertium" in one["signature"] and "fallback" not in one["signature"]
+    assert any(
+        f["evidence"].get("back_translation", {}).get("engine", "").startswith("apertium")
+        for d in one["documents"]
+        for f in d["findings"]
+    )
+    assert outputs["2"] == outputs["1"]
+
+
+def _without_timing(text: str) -> str:
+    return re.sub(r'"elapsed_s": [0-9.e-]+', '"elapsed_s": 0', text)

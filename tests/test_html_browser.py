@@ -191,3 +191,44 @@ def test_bidi_overrides_are_shown_not_obeyed(report_page, tmp_path):
     assert "invoice\\u202etxt.exe" in heading and "invoice\\u202etxt.exe" in index
     assert "said\\u202e the talks" in text
     assert bidi == ["isolate", "plaintext"]
+
+
+def test_finding_numbers_sit_on_the_first_line_and_are_not_clipped(report_page, tmp_path):
+    """A wrapped item's number stays on its first line; two-digit numbers are whole."""
+    story = tmp_path / "many.txt"
+    story.write_text(
+        "\n\n".join(
+            f"Talks number {i} failed again , ”the union said on Tuesday." for i in range(12)
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "report.html"
+    assert main(["scan", str(story), "-f", "html", "-o", str(out), "--mt", "off"]) in (0, 1)
+    page = report_page[0].context.browser.new_page(viewport={"width": 700, "height": 900})
+    try:
+        page.goto(out.as_uri())
+        page.wait_for_selector("html[data-ready]")
+        boxes = page.evaluate(
+            """() => Array.from(document.querySelectorAll('ol.findings li')).map(li => {
+                 const num = li.querySelector('.num'), btn = li.querySelector('button.f');
+                 const range = document.createRange();
+                 range.selectNodeContents(btn);
+                 const lines = Array.from(range.getClientRects());
+                 const n = num.getBoundingClientRect(), list = li.parentNode.getBoundingClientRect();
+                 return {text: num.textContent, numTop: n.top, numBottom: n.bottom,
+                         numLeft: n.left, listLeft: list.left,
+                         clipped: num.scrollWidth > num.clientWidth,
+                         firstTop: lines[0].top, firstBottom: lines[0].bottom,
+                         lastBottom: lines[lines.length - 1].bottom};
+               })"""
+        )
+    finally:
+        page.close()
+    assert len(boxes) >= 24  # MT401 and MT403 in each of 12 paragraphs
+    assert any(b["lastBottom"] - b["firstBottom"] > 5 for b in boxes), "no item wrapped"
+    for b in boxes:
+        # The number's box overlaps the first line of its item, not a later one.
+        assert b["numTop"] < b["firstBottom"] and b["numBottom"] > b["firstTop"], b
+        assert not b["clipped"] and b["numLeft"] >= b["listLeft"] - 0.5, b
+    assert [b["text"] for b in boxes][9:12] == ["10.", "11.", "12."]

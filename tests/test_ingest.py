@@ -5,16 +5,19 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import socket
 import stat
 import struct
 import threading
+import time
 
 import pytest
 
-from mtaudit.ingest import IngestOptions, iter_inputs, read_jsonl, read_stream
+from mtaudit.ingest import IngestOptions, iter_inputs, make_document, read_jsonl, read_stream
 from mtaudit.model import Document, ExitCode, InputError
 from mtaudit.pipeline import Auditor
+from mtaudit.report.serialize import line_column
 
 
 def _items(*paths, **opts):
@@ -89,7 +92,7 @@ def test_empty_file_gives_an_empty_result(tmp_path):
 def test_markdown_markup_is_stripped_and_mapped_back(tmp_path):
     source = (
         "# Port *strike* ends\n\n"
-        "Workers [returned](http://example.org/a , b) on **Tuesday**.\n\n"
+        "Workers [returned](<http://example.org/a , b>) on **Tuesday**.\n\n"
         "```\ncode . , block ,\n```\n\n"
         "| col a | col b |\n|---|---|\n| one | two |\n\n"
         "- a list item\n> a quote\n"
@@ -340,3 +343,94 @@ def test_deeply_nested_html_keeps_its_text(tmp_path, depth):
     assert "An introduction" in doc.text and "The minister said the talks had failed" in doc.text
     assert "var x" not in doc.text and "menu" not in doc.text
     assert "MT401" in {f.code for f in Auditor().audit(doc).findings}
+
+
+# ---------------------------------------------------------------- Markdown, parsed
+
+FRONT_MATTER_STORY = """\
+---
+title: Port strike ends after three weeks
+tags: [politics, economy]
+related: "Read more: port workers"
+---
+
+Dock workers returned to the port on Tuesday after the union accepted a new pay offer.
+
+{{< related "port-strike-day-one" >}}
+
+{% include newsletter.html %} The operators said traffic would be normal by {{ .Date }}.
+
+Talks had failed twice , ”the union said.
+"""
+
+
+def test_markdown_front_matter_and_shortcodes_are_not_prose():
+    doc = make_document(FRONT_MATTER_STORY, "a.md", "markdown")
+    for markup in ("tags", "politics", "title", "related", "include", "newsletter", "Date"):
+        assert markup not in doc.text, markup
+    assert "\nThe operators said traffic would be normal by." in doc.text
+    findings = Auditor().audit(doc).findings
+    # Old reader: "tags: [politics, economy]" was a related-content widget (MT504) and the
+    # YAML block an unfluent sentence (MT601).
+    assert [f.code for f in findings] == ["MT403", "MT401"]
+    # Lines and columns are still the file's.
+    f = findings[1]
+    line, col = line_column(doc, f.start)
+    source_line = FRONT_MATTER_STORY.splitlines()[line - 1]
+    assert source_line.startswith("Talks had failed") and source_line[col - 1 :].startswith(" ”")
+
+
+def test_markdown_toml_front_matter_is_not_prose():
+    source = "+++\ntitle = 'Port strike'\ntags = ['politics']\n+++\n\nDock workers returned.\n"
+    doc = make_document(source, "a.md", "markdown")
+    assert doc.text.strip() == "Dock workers returned."
+    at = doc.text.index("Dock")
+    assert line_column(doc, at) == (6, 1)
+
+
+def test_markdown_entities_escapes_and_cells_map_back():
+    source = "Profits &amp; losses \\*rose\\* in `Q3`.\n\n| a | b |\n|---|---|\n| one | two |\n"
+    doc = make_document(source, "a.md", "markdown")
+    assert "Profits & losses *rose* in Q3." in doc.text
+    assert "one two" in doc.text
+    for word in ("losses", "rose", "Q3", "two"):
+        at = source.index(word)
+        assert doc.source_offset(doc.text.index(word)) == at, word
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_signal_taken_by_another_thread_still_interrupts_a_fifo_read():
+    """SIGTERM may land on any thread (native libraries start their own); the scan's read
+    of a silent pipe must still give way to the main thread's handler."""
+    from mtaudit.ingest import interruptible
+
+    read_fd, write_fd = os.pipe()
+    stream = interruptible(os.fdopen(read_fd, "rb", buffering=0))
+
+    def signal_then_feed() -> None:
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGUSR1)  # only this thread can take it
+        time.sleep(5)
+        os.write(write_fd, b"late\n")  # ends a read the signal failed to interrupt
+
+    def stop(signum, frame):
+        raise _Stop
+
+    previous = signal.signal(signal.SIGUSR1, stop)
+    feeder = threading.Thread(target=signal_then_feed, daemon=True)
+    feeder.start()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    started = time.monotonic()
+    try:
+        with pytest.raises(_Stop):
+            stream.readline()
+        assert time.monotonic() - started < 4, "the read waited for data, not the signal"
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
+        signal.signal(signal.SIGUSR1, previous)
+        feeder.join()
+        stream.close()
+        os.close(write_fd)

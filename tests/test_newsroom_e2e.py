@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -311,3 +312,158 @@ def importlib_util_missing(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is None
+
+
+# ---------------------------------------------------------------- the editorial workflow
+
+FRONT_MATTER_ARTICLE = """\
+---
+title: "Council approves the bus fare rise"
+tags: [politics, transport]
+related: "Read more: city budget"
+---
+
+# Council approves the bus fare rise
+
+{{< figure src="/img/bus.jpg" caption="A city bus" >}}
+
+The council approved a twenty percent rise in bus fares on Tuesday, after months of talks
+with the operator.
+
+Residents, who have been paying the duck of the bad management for years, say the rise is
+too steep , ”a spokeswoman for the residents' association said.
+"""
+
+HTML_ARTICLE = """\
+<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Port talks | City News</title></head>
+<body>
+<nav><a href="/">Home</a> <a href="/city">City</a></nav>
+<article>
+  <h1>Port talks resume</h1>
+  <p>The port operators and the dockers&#8217; union met again on Monday to discuss the
+     new contract, which covers wages, shifts and pensions.</p>
+  <p>Negotiators said both sides hoped for an agreement before the holidays , ”the
+     mediator told reporters.</p>
+</article>
+<footer>Copyright 2026 City News</footer>
+</body></html>
+"""
+
+
+def _hook(repo: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """Run the hook as pre-commit would: its entry and args, then the staged articles
+    that match its types (Markdown, HTML, .txt), in the repository's root."""
+    import shlex
+
+    import yaml
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    staged = subprocess.run(
+        ["git", "diff", "--cached", "--name-only", "--diff-filter=ACMR"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    files = [f for f in staged if f.endswith((".md", ".markdown", ".html", ".htm", ".txt"))]
+    entry = shlex.split(hook["entry"])
+    assert entry[:2] == ["mtaudit", "scan"]
+    env = dict(os.environ, XDG_CONFIG_HOME=str(repo / ".no-user-config"))
+    return subprocess.run(
+        [sys.executable, "-m", "mtaudit", *entry[1:], *extra, *files],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _line_of(text: str, needle: str) -> tuple[int, int]:
+    at = text.index(needle)
+    return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+
+
+def test_newsroom_hook_fix_baseline_and_source_locations(tmp_path: Path):
+    repo = tmp_path / "site"
+    (repo / "content" / "city").mkdir(parents=True)
+    (repo / "content" / "drafts").mkdir()
+    (repo / "mtaudit.toml").write_text(
+        'fail_on = "warning"\nmt = "dictionary"\n[severity]\nMT6 = "info"\n'
+    )
+    (repo / ".gitignore").write_text("content/drafts/\n")
+    (repo / "content" / "drafts" / "wip.md").write_text("It failed , ”he said.\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "site")
+
+    article = repo / "content" / "city" / "bus-fares.md"
+    page = repo / "content" / "city" / "port-talks.html"
+    article.write_text(FRONT_MATTER_ARTICLE, encoding="utf-8")
+    page.write_text(HTML_ARTICLE, encoding="utf-8")
+    _git(repo, "add", ".")
+
+    # 1. pre-commit blocks the bad articles, one concise line per finding.
+    proc = _hook(repo)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    md_idiom = _line_of(FRONT_MATTER_ARTICLE, "paying the duck")
+    assert any(
+        ln.startswith(f"content/city/bus-fares.md:{md_idiom[0]}:{md_idiom[1]}: MT101 ")
+        for ln in lines
+    ), lines
+    html_quote = _line_of(HTML_ARTICLE, " ”the")
+    assert f"content/city/port-talks.html:{html_quote[0]}:{html_quote[1]}: MT401 " in proc.stdout
+    # Front matter and shortcodes are not prose: nothing flagged in them.
+    assert not [ln for ln in lines if re.match(r"content/city/bus-fares\.md:[1-9]:", ln)]
+
+    # 2. SARIF and github annotations point at the source lines, HTML included.
+    sarif_path, github_path = tmp_path / "x.sarif", tmp_path / "gh.log"  # outside the repo
+    proc = _mtaudit(
+        repo, "content", "-f", "sarif", "-o", str(sarif_path), "--report", f"github={github_path}"
+    )
+    assert proc.returncode == 1, proc.stderr
+    sarif = json.loads(sarif_path.read_text())
+    jsonschema.Draft7Validator(SARIF_SCHEMA).validate(sarif)
+    regions = {
+        (
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["ruleId"],
+        ): r["locations"][0]["physicalLocation"]["region"]
+        for r in sarif["runs"][0]["results"]
+    }
+    md = regions[("content/city/bus-fares.md", "MT101")]
+    assert (md["startLine"], md["startColumn"]) == md_idiom
+    html = regions[("content/city/port-talks.html", "MT401")]
+    assert (html["startLine"], html["startColumn"]) == html_quote
+    assert not any("drafts" in uri for uri, _ in regions)  # .gitignore'd
+    github = github_path.read_text()
+    assert (
+        f"::warning file=content/city/port-talks.html,line={html_quote[0]},col={html_quote[1]},"
+        in github
+    )
+    assert f"file=content/city/bus-fares.md,line={md_idiom[0]},col={md_idiom[1]}," in github
+
+    # 3. --fix repairs what it can: punctuation safely, the idiom with --unsafe-fixes.
+    proc = _mtaudit(repo, "content", "-q", "--fix")
+    assert "fixed" in proc.stderr and proc.returncode == 1  # the idiom is still there
+    assert "too steep,” a spokeswoman" in article.read_text()
+    assert "holidays,” the\n     mediator" in page.read_text()
+    assert "paying the duck" in article.read_text()
+    proc = _mtaudit(repo, "content", "-q", "--fix", "--unsafe-fixes", "-f", "concise")
+    assert "paying the duck" not in article.read_text()
+    assert article.read_text().startswith(FRONT_MATTER_ARTICLE[:120])  # front matter kept
+    assert "MT101" not in proc.stdout
+
+    # 4. What is left is known: a baseline makes the run (and the hook) pass.
+    proc = _mtaudit(repo, "content", "-q", "--write-baseline", ".mtaudit/baseline.json")
+    assert proc.returncode == 0, proc.stderr
+    config = repo / "mtaudit.toml"
+    config.write_text('baseline = ".mtaudit/baseline.json"\n' + config.read_text())
+    _git(repo, "add", ".")
+    proc = _hook(repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = _mtaudit(repo, "content", "-f", "github")
+    assert proc.returncode == 0
+    assert not [ln for ln in proc.stdout.splitlines() if ln.startswith(("::error", "::warning"))]

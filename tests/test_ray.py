@@ -300,3 +300,41 @@ def test_audit_dataset_adds_the_audit_columns(ray_local):
     finally:
         auditor.close()
     assert got["nothing"]["verdict"] is None and "text" in got["nothing"]["audit_error"]
+
+
+@pytest.mark.skipif(shutil.which("apertium") is None, reason="apertium is not installed")
+def test_ray_with_apertium_and_a_cold_cache_equals_jobs_1_byte_for_byte(ray_local, tmp_path):
+    """Apertium on, fresh caches: each Ray result line holds the bytes of the document a
+    single-process scan reports for that record (shard and line aside)."""
+    from mtaudit.distributed.ray_engine import run_ray_scan
+
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    with (shards / "corpus.jsonl").open("w", encoding="utf-8") as fh:
+        for rec in _corpus_records():
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    shutil.copy(CORPORA / "wire-feed.jsonl", shards / "wire-feed.jsonl")
+
+    def options(cache: str) -> AuditOptions:
+        return AuditOptions(mt="apertium", mt_cache_dir=str(tmp_path / cache))
+
+    local: dict[tuple[str, int], str] = {}
+    auditor = Auditor(options("local-cache"))
+    try:
+        for item in scan([str(shards)], auditor):
+            assert not isinstance(item, InputError)
+            data = document_dict(item)
+            data["failed"] = auditor.fails(item)
+            local[(item.document.path, item.document.meta["line"])] = data
+    finally:
+        auditor.close()
+    out = tmp_path / "out"
+    run_ray_scan([str(shards)], out, options("ray-cache"), workers=2, chunk_records=3)
+    docs, errors = _results(out)
+    assert not errors and sorted(docs) == sorted(local)
+    assert any("apertium" in json.dumps(d) for d in local.values())
+    for key, expected in local.items():
+        # Same keys in the same order, same values: the same bytes once serialised.
+        assert json.dumps(docs[key], ensure_ascii=False) == json.dumps(
+            expected, ensure_ascii=False
+        ), key

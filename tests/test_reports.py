@@ -595,11 +595,14 @@ class ScriptedInput(io.StringIO):
         self.decisions = decisions
         self.saved_counts: list[int] = []
 
-    def readline(self, *args) -> str:
+    def _record(self) -> None:
         if self.decisions.exists():
             self.saved_counts.append(len(json.loads(self.decisions.read_text())["decisions"]))
         else:
             self.saved_counts.append(0)
+
+    def readline(self, *args) -> str:
+        self._record()
         return super().readline(*args)
 
 

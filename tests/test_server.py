@@ -704,3 +704,38 @@ def test_healthz_and_responses_say_when_back_translation_fell_back(_module_cache
         spec = srv.client.get("/openapi.json").json()
         health_schema = {"$ref": "#/components/schemas/Health", "components": spec["components"]}
         jsonschema.Draft202012Validator(health_schema).validate(health)
+
+
+def test_bounded_load_with_stalled_connections():
+    """A small version of the bench's load check (bench/bench_server.py load()): under
+    concurrent requests with connections stalled in their headers, every request gets a
+    200 or a 503 with Retry-After, and the server closes every stalled connection."""
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "bench"))
+    import bench_server
+
+    texts = bench_server.articles(40, words=60)
+    extra = ["--header-timeout", "1", "--concurrency", "1"]
+    with (
+        tempfile.TemporaryDirectory() as cache,
+        bench_server.Server(None, "off", cache, extra) as server,
+    ):
+        socks, opened = bench_server.stall(server.port, 20)
+        from concurrent.futures import ThreadPoolExecutor
+
+        import httpx
+
+        with httpx.Client(base_url=server.url, timeout=120) as client:
+
+            def one(text: str) -> tuple[int, str | None]:
+                r = client.post("/v1/audit", json={"text": text})
+                return r.status_code, r.headers.get("retry-after")
+
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(one, texts))
+        closed = bench_server.wait_closed(socks, opened, deadline_s=60)
+    assert all(code == 200 or (code == 503 and retry) for code, retry in answers), answers
+    assert any(code == 200 for code, _ in answers)
+    assert None not in closed  # every stalled connection was closed by the server

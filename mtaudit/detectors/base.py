@@ -31,6 +31,10 @@ class Rule:
     example: str
     fix: str
     severity: Severity = Severity.WARNING
+    #: ``--fix`` applies this rule's exact suggestions without ``--unsafe-fixes``: the
+    #: replacement never needs an editor's judgement (spacing, deleting boilerplate, a
+    #: fixed newsroom phrase)
+    fix_safe: bool = False
 
 
 @dataclass

@@ -25,6 +25,7 @@ RULES = (
         "…a club that includes Cuba, Iran, North Korea and Syria.\n\nSource link",
         "Delete the line; credit the original publisher in a byline if you have the rights.",
         Severity.ERROR,
+        fix_safe=True,
     ),
     Rule(
         "MT502",
@@ -35,6 +36,7 @@ RULES = (
         "Disclaimer: This article is generated from the feed and not edited by our team.",
         "Delete the disclaimer, and have the text edited before publishing.",
         Severity.ERROR,
+        fix_safe=True,
     ),
     Rule(
         "MT503",
@@ -44,6 +46,7 @@ RULES = (
         _WHY,
         "Join XYZ to follow all the news and read without limits.",
         "Delete the line; it belongs to another publication's page.",
+        fix_safe=True,
     ),
     Rule(
         "MT504",
@@ -53,6 +56,7 @@ RULES = (
         _WHY,
         "Check Also",
         "Delete the widget text.",
+        fix_safe=True,
     ),
 )
 # Chrome lines are short; a long paragraph that happens to start like one is prose.

@@ -50,6 +50,7 @@ RULES = (
         "…support for Ukraine,” the aforementioned sources explained.",
         "Use the English newsroom phrase from the suggestion: 'the officials said', "
         "'the United States', 'a source familiar with the case'.",
+        fix_safe=True,
     ),
     Rule(
         "MT202",
@@ -62,6 +63,7 @@ RULES = (
         "means 'in fact', not 'currently').",
         "The company actually has 300 employees in Madrid.",
         "Replace the cognate with the word the context needs: 'currently has 300 employees'.",
+        fix_safe=True,
     ),
     Rule(
         "MT203",
@@ -74,6 +76,7 @@ RULES = (
         "salad that no English writer would type.",
         "…if pressure on the country eases, officials said Americans during a phone call.",
         "Restore English order: 'American officials said'.",
+        fix_safe=True,
     ),
     Rule(
         "MT204",
@@ -86,6 +89,7 @@ RULES = (
         "It is not possible, they stressed this Saturday, that Moscow decides…",
         "Write 'on Saturday' (or just 'Saturday').",
         Severity.INFO,
+        fix_safe=True,
     ),
 )
 

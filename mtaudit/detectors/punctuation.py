@@ -26,6 +26,7 @@ RULES = (
         "English typesetting never puts a space before a closing quote.",
         "… support for Ukraine, ”the aforementioned sources explained.",
         "Close the quote on the preceding word and put the space after it: 'Ukraine,” the'.",
+        fix_safe=True,
     ),
     Rule(
         "MT402",
@@ -36,6 +37,7 @@ RULES = (
         "writer or editor does not type '. ,'.",
         "… a specific percentage of American composition. , according to the agency.",
         "Keep one mark: '… American composition, according to the agency.'",
+        fix_safe=True,
     ),
     Rule(
         "MT403",
@@ -46,6 +48,7 @@ RULES = (
         "The minister resigned , citing health reasons .",
         "Delete the space: 'resigned, citing health reasons.'",
         Severity.INFO,
+        fix_safe=True,
     ),
     Rule(
         "MT404",
@@ -56,6 +59,7 @@ RULES = (
         "Spanish source is machine-translated unedited.",
         "¿What will happen to the pensions? asked the senator.",
         "Delete the inverted mark: 'What will happen to the pensions?'",
+        fix_safe=True,
     ),
     Rule(
         "MT405",
@@ -66,6 +70,7 @@ RULES = (
         "MT systems copy them through.",
         "The minister called it «a historic day».",
         "Use English quotation marks: “a historic day”.",
+        fix_safe=True,
     ),
     # MT406-MT408: source-locale conventions neural MT carries over. Each fires only on
     # machine translation in the shared WMT sets (see mtaudit.nmtmarkers for the figures),

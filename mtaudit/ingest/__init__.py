@@ -8,15 +8,18 @@ line). An unreadable input becomes an ``InputError`` and the scan goes on.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import io
 import json
 import os
 import re
+import select
 import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from mtaudit.ingest.decode import DecodeError, decode_bytes
 from mtaudit.model import Document, InputError
@@ -45,6 +48,72 @@ class IngestOptions:
     exclude: tuple[str, ...] = ()
     stdin_format: str = "text"
     max_bytes: int = DEFAULT_MAX_BYTES
+    #: the config's ``exclude`` patterns (.gitignore syntax), each set with the folder it
+    #: is relative to; they apply to named files too (pre-commit names every file)
+    exclude_specs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: honour .gitignore files (and .git/info/exclude) when walking folders
+    gitignore: bool = True
+
+
+class _Ignores:
+    """gitignore-style exclusion: the config's patterns and the .gitignore files found.
+
+    As in git, a deeper .gitignore decides before a shallower one (so it can re-include
+    with ``!``), and a file inside an ignored folder stays ignored (the folder is pruned).
+    """
+
+    def __init__(self, options: IngestOptions) -> None:
+        self.config = [(Path(base), _spec(patterns)) for base, patterns in options.exclude_specs]
+        self.gitignores: list[tuple[Path, Any]] = []  # deepest last
+
+    def add_gitignore(self, folder: Path, file: Path) -> None:
+        try:
+            lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return  # unreadable: as git, go on without it
+        self.gitignores.append((folder, _spec(lines)))
+
+    def excluded(self, path: Path, is_dir: bool = False) -> bool:
+        path = Path(os.path.abspath(path))
+        for base, spec in self.config:
+            if (rel := _relative(path, base, is_dir)) is not None and spec.match_file(rel):
+                return True
+        for base, spec in reversed(self.gitignores):
+            rel = _relative(path, base, is_dir)
+            if rel is not None and (include := spec.check_file(rel).include) is not None:
+                return include
+        return False
+
+
+def _spec(lines: Iterable[str]) -> Any:
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
+
+
+def _relative(path: Path, base: Path, is_dir: bool) -> str | None:
+    try:
+        rel = path.relative_to(base).as_posix()
+    except ValueError:
+        return None
+    return rel + "/" if is_dir else rel
+
+
+def _repository_gitignores(root: Path, ignores: _Ignores) -> None:
+    """The .gitignore files above ``root`` up to its repository's top, and info/exclude."""
+    folders = []
+    for folder in Path(os.path.abspath(root)).parents:
+        folders.append(folder)
+        if (folder / ".git").exists():
+            exclude = folder / ".git" / "info" / "exclude"
+            if exclude.is_file():
+                ignores.add_gitignore(folder, exclude)
+            break
+    else:
+        folders = []  # not in a repository: only the .gitignore files inside the scan count
+    for folder in reversed(folders):
+        if (folder / ".gitignore").is_file():
+            ignores.add_gitignore(folder, folder / ".gitignore")
 
 
 def iter_inputs(paths: Iterable[str], options: IngestOptions | None = None) -> Iterator[Item]:
@@ -59,6 +128,8 @@ def iter_inputs(paths: Iterable[str], options: IngestOptions | None = None) -> I
             for file in _walk(path, options):
                 yield from read_path(file, options)
         elif path.exists():
+            if options.exclude_specs and _Ignores(options).excluded(path):
+                continue  # the config excludes it, even by name
             yield from read_path(path, options, explicit=True)
         else:
             yield InputError(raw, "no such file or directory")
@@ -78,17 +149,51 @@ def finds_nothing(paths: Iterable[str], options: IngestOptions | None = None) ->
     return True
 
 
+def count_inputs(paths: Iterable[str], options: IngestOptions | None = None) -> int | None:
+    """How many documents ``paths`` hold, when that is cheap to know (a progress total).
+
+    Files of a folder are counted by walking it (names only, nothing is read); stdin and
+    JSONL (one document a line) make the total unknown: None.
+    """
+    options = options or IngestOptions()
+    total = 0
+    for raw in paths:
+        path = Path(raw)
+        if raw == "-":
+            return None
+        files = _walk(path, options) if path.is_dir() else [path]
+        for file in files:
+            if format_of(file) == "jsonl":
+                return None
+            total += 1
+    return total
+
+
 def _walk(root: Path, options: IngestOptions) -> Iterator[Path]:
-    """Files under ``root`` matching include and not exclude globs, in sorted order."""
+    """Files under ``root`` matching include and not exclude globs, in sorted order.
+
+    Folders and files the config's ``exclude`` patterns or a .gitignore name are skipped
+    (.gitignore files: unless ``options.gitignore`` is off).
+    """
+    ignores = _Ignores(options)
+    if options.gitignore:
+        _repository_gitignores(root, ignores)
     for dirpath, dirnames, filenames in os.walk(root):
+        folder = Path(dirpath)
+        if options.gitignore and ".gitignore" in filenames:
+            ignores.add_gitignore(Path(os.path.abspath(folder)), folder / ".gitignore")
         # Hidden folders (.git, .venv) never hold articles; sort for stable output.
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".") and not ignores.excluded(folder / d, is_dir=True)
+        )
         for name in sorted(filenames):
-            file = Path(dirpath) / name
+            file = folder / name
             rel = file.relative_to(root).as_posix()
             if not _matches(name, rel, options.include):
                 continue
-            if _matches(name, rel, options.exclude):
+            if _matches(name, rel, options.exclude) or ignores.excluded(file):
                 continue
             yield file
 
@@ -127,7 +232,8 @@ def read_path(path: Path, options: IngestOptions, explicit: bool = False) -> Ite
                 why = "skipped" if not explicit else "not read"
                 yield InputError(str(path), f"not a regular file ({name}); {why}")
                 return
-            fh = path.open("rb")  # blocks until a FIFO has a writer, as `cat` does
+            # The open blocks until a FIFO has a writer, as `cat` does; reads then poll.
+            fh = interruptible(path.open("rb", buffering=0))
         else:
             # O_NONBLOCK: if the file was swapped for a FIFO since the stat, the open
             # does not wait for a writer (and the fstat below catches it).
@@ -161,8 +267,59 @@ def _too_big(options: IngestOptions, size: int | None = None) -> str:
     )
 
 
+class _PollingReader(io.RawIOBase):
+    """A pipe or device whose reads wait in short ``select`` slices.
+
+    A read blocked in the kernel is interrupted by a signal only in the thread the kernel
+    delivers it to, and native libraries (OpenBLAS, pocketsphinx) start threads of their
+    own: SIGTERM could land on one of them and leave the scan stuck in ``read()`` on a
+    silent FIFO, its temp reports never removed. Waiting in slices returns to the
+    interpreter often enough for its signal handlers to run.
+    """
+
+    SLICE_S = 0.2
+
+    def __init__(self, raw: BinaryIO, owned: bool) -> None:
+        self._raw = raw
+        self._owned = owned  # stdin stays open for the rest of the process
+        self._fd = raw.fileno()
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def readinto(self, buffer: Any) -> int:
+        while not select.select([self._fd], [], [], self.SLICE_S)[0]:
+            pass
+        data = os.read(self._fd, len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed and self._owned:
+            self._raw.close()
+        super().close()
+
+
+def interruptible(stream: BinaryIO, owned: bool = True) -> BinaryIO:
+    """``stream`` buffered, its reads interruptible by signals if it is a pipe or device.
+
+    Closing the result closes ``stream`` only if ``owned``.
+    """
+    try:
+        kind = stat.S_IFMT(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):  # no descriptor (tests)
+        return stream
+    if kind not in _STREAMED:
+        return stream
+    return io.BufferedReader(_PollingReader(stream, owned))
+
+
 def read_stream(stream: BinaryIO, name: str, fmt: str, options: IngestOptions) -> Iterator[Item]:
     """Read a binary stream (stdin) in the given format."""
+    stream = interruptible(stream, owned=False)
     if fmt == "jsonl":
         yield from read_jsonl(stream, name, options)
         return
@@ -173,14 +330,21 @@ def read_stream(stream: BinaryIO, name: str, fmt: str, options: IngestOptions) -
     yield from _read_bytes(data, name, fmt)
 
 
+def digest(data: bytes) -> str:
+    """The fingerprint of an input's bytes as read (``Document.meta["digest"]``)."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def _read_bytes(data: bytes, name: str, fmt: str) -> Iterator[Item]:
     try:
         text, encoding = decode_bytes(data)
     except DecodeError as exc:
         yield InputError(name, str(exc))
         return
+    # The digest lets --fix refuse a file that changed after it was read.
+    meta = {"encoding": encoding, "digest": digest(data)}
     try:
-        yield make_document(text, name, fmt, doc_id=name, meta={"encoding": encoding})
+        yield make_document(text, name, fmt, doc_id=name, meta=meta)
     except ValueError as exc:
         yield InputError(name, str(exc))
 
@@ -201,15 +365,20 @@ def make_document(
             meta["comment_lines"] = lines
         return Document(doc_id, prose, path, "markdown", meta, source_map)
     if fmt == "html":
-        from mtaudit.ingest.html import html_to_text
+        from mtaudit.ingest.html import html_to_text, source_map
 
         prose, comments = html_to_text(text)
+        anchors = source_map(text, prose)
+        if anchors:
+            meta["source_text"] = text  # for line/column of findings in the .html file
         if comments:
             meta["comments"] = comments
             meta["comment_lines"] = comment_lines(text, mtaudit_only=True)
-        return Document(doc_id, prose, path, "html", meta)
+        return Document(doc_id, prose, path, "html", meta, anchors)
     if fmt != "text":
         raise ValueError(f"unknown format {fmt!r}")
+    if "\r\n" in text:
+        meta["crlf"] = True  # offsets count the text with LF line ends (--fix restores CRLF)
     return Document(doc_id, text.replace("\r\n", "\n"), path, "text", meta)
 
 

@@ -1,12 +1,15 @@
 """HTML -> article text with trafilatura (a library built for news extraction).
 
 Script, style, navigation and footer chrome are dropped by trafilatura. Findings'
-offsets refer to the extracted text, which the JSON report carries. ``mtaudit:``
-comments are located in the extracted text so inline suppressions still work.
+offsets refer to the extracted text, which the JSON report carries; :func:`source_map`
+maps them back to the HTML source (for the line/column of SARIF, github annotations and
+``--fix``), as the Markdown reader does. ``mtaudit:`` comments are located in the
+extracted text so inline suppressions still work.
 """
 
 from __future__ import annotations
 
+import difflib
 import html as html_lib
 import logging
 import re
@@ -173,3 +176,107 @@ def _find_words(
         if m:
             return m.start(), m.end()
     return None
+
+
+# Elements that end a run of words: their tags separate the text on either side, as the
+# extractor's line breaks do ("<p>a</p><p>b</p>" is two words, not "ab").
+_BREAKS = frozenset(
+    (*_BLOCKS, "br", "hr", "tr", "th", "ul", "ol", "table", "section", "article", "main")
+    + ("header", "footer", "nav", "aside", "figure", "figcaption", "title", "dd", "dt")
+)
+_INVISIBLE = ("script", "style", "template")
+# Word lists past this size are not aligned (SequenceMatcher is quadratic at worst): the
+# document is still audited, its positions then counted in the extracted text.
+_MAX_ALIGN_WORDS = 200_000
+
+
+class _VisibleChars(HTMLParser):
+    """The source's character data, each character with its offset in the source.
+
+    Character references are decoded (``&amp;`` is one ``&`` at the ``&``'s offset);
+    breaking tags add a separator with no offset (-1).
+    """
+
+    def __init__(self, source: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self._line_starts = [0] + [m.end() for m in re.finditer(r"\n", source)]
+        self.chars: list[str] = []
+        self.offsets: list[int] = []
+        self._hidden = 0
+
+    def _at(self) -> int:
+        line, col = self.getpos()
+        return self._line_starts[line - 1] + col
+
+    def _add(self, text: str, at: int, step: int = 1) -> None:
+        if self._hidden:
+            return
+        for i, ch in enumerate(text):
+            self.chars.append(ch)
+            self.offsets.append(at + i * step)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _INVISIBLE:
+            self._hidden += 1
+        elif tag in _BREAKS:
+            self._add(" ", -1, 0)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BREAKS:
+            self._add(" ", -1, 0)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _INVISIBLE:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in _BREAKS:
+            self._add(" ", -1, 0)
+
+    def handle_data(self, data: str) -> None:
+        self._add(data, self._at())
+
+    def handle_entityref(self, name: str) -> None:
+        self._add(html_lib.unescape(f"&{name};"), self._at(), 0)
+
+    def handle_charref(self, name: str) -> None:
+        self._add(html_lib.unescape(f"&#{name};"), self._at(), 0)
+
+
+def source_map(source: str, text: str) -> list[tuple[int, int]]:
+    """``(text_offset, source_offset)`` anchors from extracted ``text`` back to ``source``.
+
+    The extractor reorders nothing within the article but drops chrome, collapses
+    whitespace and decodes references, so its words are aligned with the source's visible
+    words (difflib, longest matching runs first); each matched word is anchored at its
+    first character, and again after any character that came from a reference. Words the
+    source does not show as such (a title from metadata) keep the nearest anchor before.
+    """
+    if not text:
+        return []
+    visible = _VisibleChars(source)
+    try:
+        visible.feed(source)
+        visible.close()
+    except Exception:  # noqa: BLE001 - the tokenizer is lenient; never fail the document
+        return []
+    chars = "".join(visible.chars)
+    text_words = [(m.start(), m.group()) for m in re.finditer(r"\S+", text)]
+    source_words = [(m.start(), m.group()) for m in re.finditer(r"\S+", chars)]
+    if max(len(text_words), len(source_words)) > _MAX_ALIGN_WORDS:
+        return []
+    matcher = difflib.SequenceMatcher(
+        None, [w for _, w in text_words], [w for _, w in source_words], autojunk=False
+    )
+    anchors: list[tuple[int, int]] = []
+    for i, j, n in matcher.get_matching_blocks():
+        for k in range(n):
+            t_at, word = text_words[i + k]
+            c_at = source_words[j + k][0]
+            # The word's characters, and the space after it (a finding may start there).
+            for d in range(len(word) + 1):
+                at = visible.offsets[c_at + d] if c_at + d < len(visible.offsets) else -1
+                if at < 0:
+                    continue  # a break between blocks: no character of the source
+                # Only where the last anchor would place this character wrongly.
+                if not anchors or anchors[-1][1] + (t_at + d - anchors[-1][0]) != at:
+                    anchors.append((t_at + d, at))
+    return anchors

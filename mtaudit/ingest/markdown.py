@@ -1,162 +1,221 @@
 """Markdown -> plain prose, keeping a map back to the source for line/column.
 
-Markup (headings, emphasis, links, code, tables, HTML comments) must never produce
-findings, so detectors see only the prose. Each prose chunk is copied verbatim and its
-source offset recorded, so a finding can still be reported at the right line/column of
-the ``.md`` file. HTML comments are kept aside in ``meta["comments"]`` (with their
-offset in the prose) for inline suppressions.
+The file is parsed with markdown-it-py (CommonMark, plus GFM tables and strikethrough)
+and only prose reaches the detectors: headings, paragraphs, list items, quotes, table
+cells, link texts, image alt texts and inline code words. Code blocks, raw HTML, YAML
+front matter (``---``, through mdit-py-plugins), TOML front matter (``+++``) and
+Hugo/Jekyll shortcodes (``{{< ... >}}``, ``{{% ... %}}``, ``{% ... %}``, ``{{ ... }}``)
+are not prose and produce nothing.
+
+markdown-it gives block tokens their source lines but inline tokens no offsets, so each
+inline piece is located in its block's source lines from a moving cursor; the prose keeps
+the file's line structure (line N of the prose is line N of the file) and records
+``(text_offset, source_offset)`` anchors wherever the two stop advancing together, so a
+finding is reported at the right line/column of the ``.md`` file. HTML comments outside
+code are kept aside (``meta["comments"]``) for inline suppressions.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_HR = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
-_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
-_SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
-# Block prefixes: blockquote markers, heading hashes, list bullets / numbers.
-_PREFIX = re.compile(r"^(?: {0,3}>[ ]?)*(?: {0,3}#{1,6}[ \t]+| {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+)?")
-_HEADING_TAIL = re.compile(r"[ \t]+#+[ \t]*$")
-# Inline markup to drop, or to replace by its text group.
-_INLINE = re.compile(
-    r"""
-      (?P<image>!\[(?P<alt>[^\]]*)\]\([^)]*\))
-    | (?P<link>\[(?P<ltext>[^\]]+)\](?:\([^)]*\)|\[[^\]]*\]))
-    | (?P<code>(?P<ticks>`+)(?P<ctext>[^`]*)(?P=ticks))
-    | (?P<auto><(?:https?|mailto):[^>]+>)
-    | (?P<tag></?[A-Za-z][^>]*>)
-    | (?P<emph>(?<![\w*])\*{1,3}(?=\S)|(?<=\S)\*{1,3}(?![\w*])|(?<![\w_])_{1,3}(?=\S)|(?<=\S)_{1,3}(?![\w_]))
-    """,
-    re.VERBOSE,
-)
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_inline import StateInline
+    from markdown_it.token import Token
+
 _COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
-_CODE_SPAN = re.compile(r"(`+)[^`]*?\1")
+# Hugo shortcodes ({{< x >}}, {{% x %}}) and Liquid/Jekyll tags and outputs ({% x %},
+# {{ x }}): templating, not prose. Checked only where one starts, by an inline rule.
+_SHORTCODE = re.compile(r"\{\{<.*?>\}\}|\{\{%.*?%\}\}|\{%.*?%\}|\{\{.*?\}\}", re.DOTALL)
+# Punctuation that closes up to the word before it: removed markup's space goes.
+_CLOSING = tuple(".,;:!?)]}”’»")
+# TOML front matter (Hugo): "+++" lines around it at the very start of the file. The YAML
+# kind ("---") is the front_matter plugin's.
+_TOML_FRONT_MATTER = re.compile(r"\A\+\+\+[ \t]*\r?\n.*?^\+\+\+[ \t]*$", re.DOTALL | re.MULTILINE)
 
 
 @dataclass
 class _Builder:
+    """The prose being built and its anchors back into the source."""
+
     parts: list[str] = field(default_factory=list)
     anchors: list[tuple[int, int]] = field(default_factory=list)
     length: int = 0
+    #: the source offset the next emitted character maps to without a new anchor
+    expect: int = -1
 
     def emit(self, text: str, source_at: int | None) -> None:
         if not text:
             return
-        if source_at is not None:
+        if source_at is not None and source_at != self.expect:
             self.anchors.append((self.length, source_at))
+        if source_at is not None:
+            self.expect = source_at + len(text)
+        else:
+            self.expect += len(text)
         self.parts.append(text)
         self.length += len(text)
+
+    @property
+    def at_line_start(self) -> bool:
+        return not self.parts or self.parts[-1].endswith("\n")
+
+    @property
+    def ends_with_space(self) -> bool:
+        return bool(self.parts) and self.parts[-1][-1:] in (" ", "\t")
+
+    def drop_space(self) -> None:
+        """Take back the last emitted character (a space before removed markup)."""
+        self.parts[-1] = self.parts[-1][:-1]
+        self.length -= 1
+        self.expect -= 1
+        while self.anchors and self.anchors[-1][0] >= self.length:
+            self.anchors.pop()
+
+
+def _shortcode_rule(state: StateInline, silent: bool) -> bool:
+    """Inline rule: a shortcode becomes one ``shortcode`` token (not text)."""
+    if state.src[state.pos] != "{":
+        return False
+    m = _SHORTCODE.match(state.src, state.pos)
+    if m is None:
+        return False
+    if not silent:
+        token = state.push("shortcode", "", 0)
+        token.content = m.group(0)
+    state.pos = m.end()
+    return True
+
+
+@cache
+def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.front_matter import front_matter_plugin
+
+    md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    md.use(front_matter_plugin)
+    md.inline.ruler.before("text", "shortcode", _shortcode_rule)
+    return md
 
 
 def markdown_to_text(
     source: str,
 ) -> tuple[str, list[tuple[int, int]], list[tuple[int, str]], list[int]]:
-    """Strip Markdown markup.
+    """Parse Markdown and keep its prose.
 
     Returns:
         ``(text, source_map, comments, comment_lines)``: the prose, its (text_offset,
         source_offset) anchors, ``(text_offset, comment_body)`` for each HTML comment
-        outside code, and each such comment's 1-based line in ``source``. A comment's text
-        offset is where the line holding it starts in the prose.
+        outside code, and each such comment's 1-based line in ``source``.
     """
-    out = _Builder()
-    comments: list[tuple[int, str]] = []
-    # Comments may span lines: blank them first (same length keeps offsets valid). Only
-    # those outside code are kept: a fenced example of a suppression is not a suppression.
-    found = prose_comments(source)
-    masked = list(source)
-    for m in _COMMENT.finditer(source):
-        for i in range(m.start(), m.end()):
-            if masked[i] != "\n":
-                masked[i] = " "
-    src = "".join(masked)
-
-    pending_comments = [(m.start(), m.group(1).strip()) for m in found]
-    for line_start, pos, body, is_code in _lines(src):
-        while pending_comments and pending_comments[0][0] < pos:
-            comments.append((out.length, pending_comments.pop(0)[1]))
-        if (
-            is_code
-            or not body.strip()
-            or _HR.match(body)
-            or _TABLE_SEP.match(body)
-            or _SETEXT.match(body)
-        ):
-            out.emit("\n", None)
-            continue
-        prefix = _PREFIX.match(body)
-        start = prefix.end() if prefix else 0
-        end = len(body)
-        tail = _HEADING_TAIL.search(body, start)
-        if tail and body[:start].strip().startswith("#"):
-            end = tail.start()
-        _emit_inline(body, start, end, line_start, out)
-        out.emit("\n", None)
-    text = "".join(out.parts)
-    lines = [source.count("\n", 0, m.start()) + 1 for m in found]
-    return text, out.anchors, comments, lines
+    # TOML front matter is blanked (same length, newlines kept) so offsets stay valid.
+    src = _TOML_FRONT_MATTER.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), source)
+    walker = _Walker(src)
+    walker.walk(_parser().parse(src))
+    return "".join(walker.out.parts), walker.out.anchors, walker.comments, walker.comment_lines
 
 
-def _lines(source: str) -> Iterator[tuple[int, int, str, bool]]:
-    """``(start, end, body, is_code)`` for each line: fenced blocks (fences included) and
-    indented code blocks are code."""
-    fence: str | None = None
-    pos = 0
-    for line in source.splitlines(keepends=True):
-        line_start, pos = pos, pos + len(line)
-        body = line.rstrip("\r\n")
-        if fence:
-            if body.strip().startswith(fence):
-                fence = None
-            is_code = True
-        elif m := _FENCE.match(body):
-            fence = m.group(1)[:3]
-            is_code = True
-        else:
-            is_code = body.startswith(("    ", "\t")) and not body.lstrip().startswith(
-                ("-", "*", "+")
-            )
-        yield line_start, pos, body, is_code
+class _Walker:
+    """Emits the prose of a token stream, line for line with the source."""
 
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.line_starts = [0] + [m.end() for m in re.finditer(r"\n", source)]
+        self.n_lines = len(source.splitlines())
+        self.out = _Builder()
+        self.line = 0  # newlines emitted so far = the source line the prose is on
+        self.comments: list[tuple[int, str]] = []
+        self.comment_lines: list[int] = []
 
-def prose_comments(source: str) -> list[re.Match[str]]:
-    """The HTML comments of ``source`` outside fenced, indented and inline code."""
-    code: list[tuple[int, int]] = []  # (start, end) source ranges of code
-    for line_start, pos, body, is_code in _lines(source):
-        if is_code:
-            code.append((line_start, pos))
-        else:
-            code.extend(
-                (line_start + c.start(), line_start + c.end()) for c in _CODE_SPAN.finditer(body)
-            )
-    return [m for m in _COMMENT.finditer(source) if not any(a <= m.start() < b for a, b in code)]
+    def walk(self, tokens: list[Token]) -> None:
+        for token in tokens:
+            if token.type == "inline" and token.map:
+                self._inline(token)
+            elif token.type == "html_block" and token.map:
+                lo, hi = self._span(token.map[0], token.map[1])
+                self._goto_line(token.map[0])
+                for m in _COMMENT.finditer(self.source, lo, hi):
+                    self._comment(m)
+        self._goto_line(self.n_lines)
 
+    def _span(self, first: int, end: int) -> tuple[int, int]:
+        """Source offsets of lines ``[first, end)``."""
+        lo = self.line_starts[min(first, len(self.line_starts) - 1)]
+        hi = self.line_starts[end] if end < len(self.line_starts) else len(self.source)
+        return lo, hi
 
-def _emit_inline(line: str, start: int, end: int, line_start: int, out: _Builder) -> None:
-    pos = start
-    for m in _INLINE.finditer(line, start, end):
-        _emit_plain(line, pos, m.start(), line_start, out)
-        if m.group("image") is not None:
-            out.emit(m.group("alt"), line_start + m.start("alt"))
-        elif m.group("link") is not None:
-            out.emit(m.group("ltext"), line_start + m.start("ltext"))
-        elif m.group("code") is not None:
-            # Keep the words: dropping them would leave "and ." behind.
-            out.emit(m.group("ctext"), line_start + m.start("ctext"))
-        pos = m.end()
-    _emit_plain(line, pos, end, line_start, out)
+    def _goto_line(self, line: int) -> None:
+        if line > self.line:
+            self.out.emit("\n" * (line - self.line), None)
+            self.line = line
 
+    def _comment(self, m: re.Match[str]) -> None:
+        self.comments.append((self.out.length, m.group(1).strip()))
+        self.comment_lines.append(self.source.count("\n", 0, m.start()) + 1)
 
-def _emit_plain(line: str, start: int, end: int, line_start: int, out: _Builder) -> None:
-    chunk = line[start:end]
-    if "|" in chunk:  # table cell separators read as spaces between cells
-        for i, cell in enumerate(chunk.split("|")):
-            offset = start + sum(len(c) + 1 for c in chunk.split("|")[:i])
-            if i:
-                out.emit(" ", None)
-            out.emit(cell, line_start + offset)
-        return
-    out.emit(chunk, line_start + start)
+    def _inline(self, token: Token) -> None:
+        first, end = token.map
+        lo, limit = self._span(first, end)
+        if first > self.line:
+            self._goto_line(first)
+        elif not self.out.at_line_start:
+            self.out.emit(" ", None)  # another table cell on the same line
+        pos = lo
+        autolink = False  # a bare URL (<https://...>) is not prose
+        removed = False  # markup was just left out: do not leave a double space behind
+        for child in token.children or ():
+            kind = child.type
+            if kind == "link_open" and child.markup == "autolink":
+                autolink = removed = True
+            elif kind == "link_close":
+                autolink = False
+            elif autolink:
+                continue
+            elif kind in ("text", "code_inline", "image"):  # an image's content: its alt
+                content = child.content
+                if removed and content[:1] in (" ", "\t"):
+                    if self.out.ends_with_space or self.out.at_line_start:
+                        content = content.lstrip(" \t")
+                elif removed and content[:1] in _CLOSING and self.out.ends_with_space:
+                    self.out.drop_space()
+                pos = self._align(content, pos, limit)
+                removed = False
+            elif kind in ("softbreak", "hardbreak"):
+                nl = self.source.find("\n", pos, limit)
+                pos = nl + 1 if nl >= 0 else pos
+                self.out.emit("\n", None)
+                self.line += 1
+            elif kind in ("html_inline", "shortcode"):
+                removed = True
+                at = self.source.find(child.content, pos, limit)
+                if at >= 0:
+                    pos = at + len(child.content)
+                    if kind == "html_inline":
+                        m = _COMMENT.match(self.source, at, pos)
+                        if m is not None:
+                            self._comment(m)
+
+    def _align(self, content: str, pos: int, limit: int) -> int:
+        """Emit ``content`` anchored where it is in the source; return the cursor after it.
+
+        Most pieces are verbatim in the source; escapes and entities are not ("\\*" is
+        "*", "&amp;" is "&"), so those are placed character by character.
+        """
+        if not content:
+            return pos
+        at = self.source.find(content, pos, limit)
+        if at >= 0:
+            self.out.emit(content, at)
+            return at + len(content)
+        for ch in content:
+            at = self.source.find(ch, pos, limit)
+            if at < 0:
+                self.out.emit(ch, None)
+            else:
+                self.out.emit(ch, at)
+                pos = at + 1
+        return pos

@@ -29,6 +29,7 @@ FORMATS: dict[str, str] = {
     "markdown": "mtaudit.report.markdown:MarkdownReporter",
     "sarif": "mtaudit.report.sarif:SarifReporter",
     "github": "mtaudit.report.github:GithubReporter",
+    "concise": "mtaudit.report.concise:ConciseReporter",
 }
 
 

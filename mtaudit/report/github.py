@@ -3,6 +3,9 @@
 A machine-translated or suspect document also gets one annotation on its first line with
 the verdict and its reasons (an error when it failed the gate, else a notice).
 
+Findings in the baseline get no annotation (an error or warning there would show red on a
+run that passed); one notice at the end counts them.
+
 ``::error file=PATH,line=L,col=C,endLine=L2,endColumn=C2,title=MT401 name::message``.
 GitHub shows these on the pull request's files. Escaping follows @actions/core: in the
 message ``%``, CR and LF are percent-encoded; property values also encode ``:`` and ``,``.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 from typing import IO, Any
 
+from mtaudit.baseline import is_baselined
 from mtaudit.model import DocumentReport, Finding, InputError, Severity, Summary
 from mtaudit.report import Reporter, terminal_safe
 from mtaudit.report.sarif import jsonl_line, position
@@ -117,11 +121,23 @@ class GithubReporter(Reporter):
         if verdict is not None:
             self.stream.write(verdict + "\n")
         for f in report.findings:
-            self.stream.write(annotation(report, f, self._names) + "\n")
+            if not is_baselined(f):
+                self.stream.write(annotation(report, f, self._names) + "\n")
 
     def error(self, error: InputError) -> None:
         self.stream.write(command("error", {"file": error.path}, error.message) + "\n")
 
     def finish(self, summary: Summary) -> None:
-        # Annotations were written as they came; nothing is held back.
+        # Annotations were written as they came; only the baseline's count is left.
+        if summary.baselined:
+            n = summary.baselined
+            self.stream.write(
+                command(
+                    "notice",
+                    {"title": "mtaudit baseline"},
+                    f"{n} baselined finding{'s' * (n != 1)} not shown: in the baseline, "
+                    "they do not fail the gate",
+                )
+                + "\n"
+            )
         self.stream.flush()

@@ -91,6 +91,7 @@ def html_document_dict(report: DocumentReport, failed: bool) -> dict[str, Any]:
                 "source_language": f.source_language,
                 "hunk": rev.hunk_of(i),
                 "skipped": i in skipped,
+                "baselined": bool(d.get("baselined")),
             }
         )
     return {

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import IO, Any
 
+from mtaudit.baseline import is_baselined
 from mtaudit.model import CATEGORIES, DocumentReport, Finding, Summary
 from mtaudit.report import terminal_safe
 from mtaudit.report.diff import revise
@@ -126,6 +127,8 @@ def document_section(
     if doc.path != doc.id:
         facts.append(f"in {escape(doc.path)}")
     facts.append(_plural(len(report.findings), "finding"))
+    if known := sum(is_baselined(f) for f in report.findings):
+        facts.append(f"{known} baselined")
     if failed:
         facts.append("**failed the gate**")
     out += [" · ".join(facts), ""]
@@ -135,9 +138,10 @@ def document_section(
         line, col = line_column(doc, f.start)
         where = f"line {line}, column {col}" if line else f"offset {f.start}"
         name = f" {escape(rules[f.code])}" if f.code in rules else ""
+        # Known findings: tagged, and not in bold, so a passing run reads as one.
+        code = f"{f.code} *(baselined)*" if is_baselined(f) else f"**{f.code}**"
         out.append(
-            f"- **{f.code}**{name} · {f.category} · {f.severity.label} · {where}: "
-            f"{escape(f.message)}"
+            f"- {code}{name} · {f.category} · {f.severity.label} · {where}: {escape(f.message)}"
         )
         out.append("")
         out.append(f"  > {context_line(doc.text, f)}")
@@ -210,7 +214,8 @@ class MarkdownReporter(SpooledReporter):
         w(
             f"{_plural(summary.documents, 'document')} ({verdicts}) · "
             f"{_plural(summary.findings, 'finding')} · "
-            f"{summary.failed_documents} failed the gate · "
+            + (f"{summary.baselined} baselined · " if summary.baselined else "")
+            + f"{summary.failed_documents} failed the gate · "
             f"{_plural(len(self._errors), 'unreadable input')}\n\n"
         )
         w(f"Signature: {code_span(summary.signature or self._signature)}\n\n")

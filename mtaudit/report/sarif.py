@@ -5,11 +5,12 @@ each finding becomes a result with its rule, level, message, location and proper
 Results stream out as documents arrive; the run's invocation (unreadable inputs) and
 per-document verdicts follow at the end.
 
-Locations: columns count Unicode code points (``columnKind``). For ``.txt`` and ``.md``
-files the region is in the file itself and a result carries a ``fix`` when the finding
-has a suggestion. For ``.html`` the positions refer to the extracted article text (as in
-the JSON report). A JSONL record's region is its line in the ``.jsonl`` file; its id is a
-logical location and the position inside the record's text is in ``properties``.
+Locations: columns count Unicode code points (``columnKind``). For ``.txt``, ``.md`` and
+``.html`` files the region is in the file itself (mapped back through the reader's source
+map) and a result carries a ``fix`` when the finding has a suggestion and the file holds
+exactly the flagged text there. A JSONL record's region is its line in the ``.jsonl``
+file; its id is a logical location and the position inside the record's text is in
+``properties``.
 """
 
 from __future__ import annotations
@@ -56,12 +57,10 @@ def position(doc: Document, offset: int) -> tuple[int, int]:
 
 
 def _fixable(doc: Document, f: Finding) -> bool:
-    """True when the span maps 1:1 onto the file, so a text replacement there is exact."""
-    if doc.format not in ("text", "markdown") or jsonl_line(doc) is not None:
-        return False
-    if not doc.path or doc.path in ("-", "<stdin>"):
-        return False
-    return doc.source_offset(f.end) - doc.source_offset(f.start) == f.end - f.start
+    """True when the file holds exactly the flagged text there, so a replacement is exact."""
+    from mtaudit.fix import can_fix, source_span
+
+    return can_fix(doc) and source_span(doc, f) is not None
 
 
 def rule_descriptor(rule: Any) -> dict[str, Any]:
@@ -104,8 +103,8 @@ def result_dict(
     }
     if f.source_language:
         props["sourceLanguage"] = f.source_language
-    if doc.format == "html":
-        props["positionsIn"] = "extracted-text"
+    if doc.format == "html" and not doc.source_map:
+        props["positionsIn"] = "extracted-text"  # (no map back to the HTML source)
     location: dict[str, Any]
     if record_line is not None:
         props.update(
@@ -158,7 +157,9 @@ def result_dict(
             }
         }
         if f.suggestion:
-            replacement["insertedContent"] = {"text": f.suggestion}
+            from mtaudit.fix import source_replacement
+
+            replacement["insertedContent"] = {"text": source_replacement(doc, f.suggestion)}
         what = f"Replace with '{f.suggestion}'" if f.suggestion else f"Delete '{f.text.strip()}'"
         out["fixes"] = [
             {

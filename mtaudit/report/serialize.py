@@ -82,5 +82,6 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
         "by_severity": summary.by_severity,
         "by_verdict": summary.by_verdict,
         "failed_documents": summary.failed_documents,
+        "baselined": summary.baselined,
         "elapsed_s": round(summary.elapsed_s, 3),
     }

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.theme import Theme
 
+from mtaudit.baseline import is_baselined
 from mtaudit.model import CATEGORIES, DocumentReport, Finding, InputError, Summary
 from mtaudit.report import Reporter, terminal_safe
 from mtaudit.report.serialize import line_column
@@ -43,6 +44,7 @@ THEME = Theme(
         "evidence": "dim italic",
         "doc.id": "bold",
         "muted": "dim",
+        "baselined": "dim italic",
     }
 )
 CONTEXT_CHARS = 70
@@ -110,6 +112,8 @@ def render_document(
     head.append(
         f"  {len(report.findings)} finding{'s' * (len(report.findings) != 1)}", style="muted"
     )
+    if known := sum(is_baselined(f) for f in report.findings):
+        head.append(f" ({known} baselined)", style="muted")
     if failed:
         head.append("  FAIL", style="sev.error")
     console.print(head)
@@ -127,12 +131,16 @@ def render_finding(
     doc = report.document
     line, col = position(f) if position else line_column(doc, f.start)
     where = f"{line}:{col}" if line else f"@{f.start}"
+    known = is_baselined(f)
     head = Text("  ")
-    head.append(f"{f.code}", style=f"cat.{f.category}")
-    head.append(f" {f.category:<12}", style=f"cat.{f.category}")
-    head.append(f" {f.severity.label:<7}", style=f"sev.{f.severity.label}")
+    # A baselined finding is muted and tagged: it is known and does not fail the gate.
+    head.append(f"{f.code}", style="muted" if known else f"cat.{f.category}")
+    head.append(f" {f.category:<12}", style="muted" if known else f"cat.{f.category}")
+    head.append(f" {f.severity.label:<7}", style="muted" if known else f"sev.{f.severity.label}")
     head.append(f" {where:<8} ", style="muted")
-    head.append(terminal_safe(f.message, one_line=True))
+    if known:
+        head.append("[baselined] ", style="baselined")
+    head.append(terminal_safe(f.message, one_line=True), style="muted" if known else "")
     console.print(head)
     console.print(Text("      ").append_text(context_text(doc.text, f)))
     if f.suggestion is not None:
@@ -221,8 +229,10 @@ def render_summary(console: Console, summary: Summary, errors: list[InputError])
     table.add_row(Text("total", style="bold"), Text(str(summary.findings), style="bold"))
     console.print(table)
     verdicts = ", ".join(f"{n} {v}" for v, n in summary.by_verdict.items())
+    known = f" ({summary.baselined} baselined)" if summary.baselined else ""
     console.print(
         f"{summary.documents} document{'s' * (summary.documents != 1)} ({verdicts}); "
+        f"{summary.findings} finding{'s' * (summary.findings != 1)}{known}; "
         f"{summary.failed_documents} failed the gate; {len(errors)} unreadable input"
         f"{'s' * (len(errors) != 1)}; {summary.elapsed_s:.2f}s"
     )

@@ -70,7 +70,8 @@
     var box = document.getElementById("summary");
     box.replaceChildren(
       plural(s.documents, "document") + " (" + verdicts + "), " +
-      plural(s.findings, "finding") + ", " + s.failed_documents + " failed the gate" +
+      plural(s.findings, "finding") + (s.baselined ? " (" + s.baselined + " baselined)" : "") +
+      ", " + s.failed_documents + " failed the gate" +
       (DATA.errors.length ? ", " + plural(DATA.errors.length, "unreadable input") : "") + "."
     );
     var sig = document.getElementById("signature");
@@ -272,7 +273,13 @@
   }
 
   function describe(f) {
-    return f.code + " " + f.category + " " + f.severity + ": " + f.message;
+    return f.code + " " + f.category + " " + f.severity + (f.baselined ? " (baselined)" : "") +
+      ": " + f.message;
+  }
+
+  /* A finding in the baseline is known and does not fail the gate: tagged and muted. */
+  function baselineTag(f) {
+    return f.baselined ? el("span", { "class": "basetag", title: "In the baseline: it does not fail the gate" }, "baselined") : "";
   }
 
   function makeMark(d, n, cover, detail, zero) {
@@ -379,7 +386,7 @@
       var item = el("div", { "class": "item", "data-finding": i },
         el("div", null, el("span", { "class": "code" }, f.code),
           " ", rule.name || "", " ",
-          el("span", { "class": "sevtag " + f.severity }, f.severity)),
+          el("span", { "class": "sevtag " + f.severity }, f.severity), " ", baselineTag(f)),
         el("p", { "class": "msg" }, f.message),
         suggestionNode(f));
       var dl = evidenceNode(f);
@@ -411,7 +418,8 @@
       var btn = el("button", { type: "button", "class": "f",
         "aria-label": "Show " + describe(f) },
         el("span", { "class": "code" }, f.code), " ",
-        el("span", { "class": "sevtag " + f.severity }, f.severity), " ",
+        el("span", { "class": "sevtag " + f.severity }, f.severity), " ", baselineTag(f),
+        f.baselined ? " " : "",
         el("span", { "class": "muted" }, f.line ? f.line + ":" + f.column : ""), " ",
         el("span", { "class": "fmsg" }, f.message));
       btn.addEventListener("click", function () {
@@ -419,7 +427,10 @@
         var target = document.getElementById(docId(n) + "-f" + i);
         if (target) { target.scrollIntoView({ block: "nearest" }); flash(target); }
       });
-      ol.append(el("li", { "class": visible(f) ? null : "hidden" }, btn));
+      var cls = (visible(f) ? "" : "hidden ") + (f.baselined ? "baselined" : "");
+      // The finding's number, as a grid cell (the list keeps its order for screen readers).
+      var num = el("span", { "class": "num", "aria-hidden": "true" }, (i + 1) + ".");
+      ol.append(el("li", { "class": cls.trim() || null }, num, btn));
     });
     return ol;
   }
