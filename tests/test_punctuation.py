@@ -95,3 +95,23 @@ def test_decimal_comma_and_ordinal_date_fixes():
     for f in sorted(detect(text), key=lambda f: -f.start):
         fixed = fixed[: f.start] + f.suggestion + fixed[f.end :]
     assert fixed == "He threw 73.84 meters on 15 July."
+
+
+@pytest.mark.parametrize(
+    "text, fixed",
+    [
+        ("Biden leads with 49,9 percent nationally.", "Biden leads with 49.9 percent nationally."),
+        ("The games start on 24. July.", "The games start on 24 July."),
+        ("The classic is 「cold noodles」 in Japan.", "The classic is “cold noodles” in Japan."),
+        # Next to an English quotation mark the MT added, the bracket just goes.
+        ('He said "「We will win」" twice.', 'He said "We will win" twice.'),
+    ],
+)
+def test_source_locale_fixes_read_as_english(text, fixed):
+    from mtaudit import fix
+
+    findings = detect(text)
+    assert findings and all(fix.is_safe(f) for f in findings)
+    for f in sorted(findings, key=lambda f: f.start, reverse=True):
+        text = text[: f.start] + f.suggestion + text[f.end :]
+    assert text == fixed and detect(text) == []

@@ -74,7 +74,8 @@ RULES = (
     ),
     # MT406-MT408: source-locale conventions neural MT carries over. Each fires only on
     # machine translation in the shared WMT sets (see mtaudit.nmtmarkers for the figures),
-    # rarely: on 0.2-0.3% of MT documents.
+    # rarely: on 0.2-0.3% of MT documents. Their fixes are a mark for a mark, with no
+    # wording to judge, so --fix applies them like the other punctuation fixes.
     Rule(
         "MT406",
         "decimal-comma",
@@ -84,6 +85,7 @@ RULES = (
         "copies the number as it was, so '49,9 percent' is left for the reader to parse.",
         "Biden leads with 49,9 percent nationally.",
         "Use a decimal point: '49.9 percent'.",
+        fix_safe=True,
     ),
     Rule(
         "MT407",
@@ -94,6 +96,7 @@ RULES = (
         "stop; English writes 'June 3' or '3 June'.",
         "The games were to start on 24. July.",
         "Drop the full stop: '24 July' (or 'July 24').",
+        fix_safe=True,
     ),
     Rule(
         "MT408",
@@ -104,6 +107,7 @@ RULES = (
         "them through, often next to an English quotation mark it added.",
         "He said: 「We will win」 before the match.",
         "Use English quotation marks: “We will win”.",
+        fix_safe=True,
     ),
 )
 
