@@ -113,6 +113,8 @@ def bench(shared: Path) -> dict[str, bool]:
                 keep[c.name] = ratio >= KEEP_RATIO and n["mt"] >= MIN_SPANS
                 rare = n["mt"] < MIN_SPANS
         verdict = "kept" if keep[c.name] else "dropped (too rare to measure)" if rare else "dropped"
+        if c.existing:  # an existing rule, measured: the 3x test does not remove it
+            verdict = f"existing rule {c.code}, measured only ({verdict} as a new marker)"
         print(f"{'':<24} -> {verdict}: {c.summary}")
     return keep
 
