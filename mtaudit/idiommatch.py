@@ -617,6 +617,15 @@ class IdiomIndex:
                 for form in slot.source:
                     self._source_prefix.setdefault(form[:3], set()).add(f"{pat.language}:{form}")
         self._word_keys: dict[str, frozenset[str]] = {}
+        # Per pattern, each slot's lookup keys (its English keys and source forms): the
+        # cheap test of whether enough slots occur at all, before a pattern is evaluated.
+        self._slot_lookups: list[tuple[frozenset[str], ...]] = [
+            tuple(
+                frozenset(slot.keys | {_source_key(pat.language, f) for f in slot.source})
+                for slot in pat.slots
+            )
+            for pat in self.patterns
+        ]
 
     # -- compilation ---------------------------------------------------------------
 
@@ -870,8 +879,15 @@ class IdiomIndex:
                 candidates.update(hit)
         if not candidates:
             return []
+        # Most triggered patterns lack a required slot in the sentence: skip them without
+        # placing anything (the same test _evaluate makes, without building positions).
+        present = set(by_key)
         found = [
-            m for pi in candidates for m in self._evaluate(self.patterns[pi], tokens, low, by_key)
+            m
+            for pi in candidates
+            if sum(not keys.isdisjoint(present) for keys in self._slot_lookups[pi])
+            >= self.patterns[pi].required
+            for m in self._evaluate(self.patterns[pi], tokens, low, by_key)
         ]
         if not found:
             return []
