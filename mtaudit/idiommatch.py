@@ -538,29 +538,35 @@ class Match:
         return "MT102" if self.source_survivals else "MT101"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Token:
-    """A token of the scanned text with its character span."""
+    """A token of the scanned text with its character span (shared: never mutated)."""
 
     text: str
     start: int
     end: int
     sep: str = ""  # what separates it from the previous token (" ", ", ", " — ")
 
-    @property
+    @cached_property
     def low(self) -> str:
         return self.text.lower().replace("’", "'")
 
 
 def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
-    """Tokens of ``text[start:end]`` with absolute offsets."""
-    end = len(text) if end is None else end
+    """Tokens of ``text[start:end]`` with absolute offsets (a new list each call)."""
+    return list(_tokenize(text, start, len(text) if end is None else end))
+
+
+@lru_cache(maxsize=1024)
+def _tokenize(text: str, start: int, end: int) -> tuple[Token, ...]:
+    """Cached: both idiom engines tokenize every sentence of a document (a string caches
+    its hash, so the key costs nothing after the first call)."""
     tokens: list[Token] = []
     prev = start
     for m in TOKEN.finditer(text, start, end):
         tokens.append(Token(m.group(0), m.start(), m.end(), text[prev : m.start()]))
         prev = m.end()
-    return tokens
+    return tuple(tokens)
 
 
 class IdiomIndex:
@@ -611,6 +617,15 @@ class IdiomIndex:
                 for form in slot.source:
                     self._source_prefix.setdefault(form[:3], set()).add(f"{pat.language}:{form}")
         self._word_keys: dict[str, frozenset[str]] = {}
+        # Per pattern, each slot's lookup keys (its English keys and source forms): the
+        # cheap test of whether enough slots occur at all, before a pattern is evaluated.
+        self._slot_lookups: list[tuple[frozenset[str], ...]] = [
+            tuple(
+                frozenset(slot.keys | {_source_key(pat.language, f) for f in slot.source})
+                for slot in pat.slots
+            )
+            for pat in self.patterns
+        ]
 
     # -- compilation ---------------------------------------------------------------
 
@@ -864,8 +879,15 @@ class IdiomIndex:
                 candidates.update(hit)
         if not candidates:
             return []
+        # Most triggered patterns lack a required slot in the sentence: skip them without
+        # placing anything (the same test _evaluate makes, without building positions).
+        present = set(by_key)
         found = [
-            m for pi in candidates for m in self._evaluate(self.patterns[pi], tokens, low, by_key)
+            m
+            for pi in candidates
+            if sum(not keys.isdisjoint(present) for keys in self._slot_lookups[pi])
+            >= self.patterns[pi].required
+            for m in self._evaluate(self.patterns[pi], tokens, low, by_key)
         ]
         if not found:
             return []

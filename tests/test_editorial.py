@@ -153,10 +153,12 @@ def test_diff_shows_safe_fixes_and_fix_applies_them(cli, tmp_path, monkeypatch):
     res = cli("scan", "story.txt", "--mt", "off", "--diff")
     assert res.out.startswith("--- a/story.txt\n+++ b/story.txt\n")
     assert "+Markets fell after the decision,” the traders" in res.out
-    assert "paying the duck" in res.out and "take the rap" not in res.out  # idiom: unsafe
+    # The idiom's equivalent is inflected to the verb it replaces ("paying" -> "taking").
+    assert "paying the duck" in res.out and "taking the rap" not in res.out  # idiom: unsafe
     assert "1 more with --unsafe-fixes" in res.err
     assert story.read_bytes() == STORY.replace("\n", "\r\n").encode()  # --diff writes nothing
-    assert "take the rap" in cli("scan", "story.txt", "--mt", "off", "--diff", "--unsafe-fixes").out
+    unsafe = cli("scan", "story.txt", "--mt", "off", "--diff", "--unsafe-fixes").out
+    assert "+The opposition accused the minister of taking the rap of the crisis." in unsafe
 
     mode = 0o640
     os.chmod(story, mode)
@@ -172,7 +174,7 @@ def test_diff_shows_safe_fixes_and_fix_applies_them(cli, tmp_path, monkeypatch):
     assert [f["code"] for f in doc["findings"]] == ["MT101"]
     assert res.code == 1 and "fixed 2 findings in 1 file" in res.err
     res = cli("scan", "story.txt", "--mt", "off", "--fix", "--unsafe-fixes")
-    assert res.code == 0 and "take the rap" in story.read_text()
+    assert res.code == 0 and "taking the rap" in story.read_text()
 
 
 def test_fix_markdown_and_html_through_the_source_map(cli, tmp_path, monkeypatch):

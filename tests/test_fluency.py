@@ -292,7 +292,8 @@ def test_literal_mt_sentences_in_a_news_paragraph_are_flagged():
         assert f.code == "MT601" and f.category == "fluency" and f.severity.label == "info"
         assert text[f.start : f.end] == f.text
         assert "human-written news" in f.message and "median" in f.message
-        assert f.suggestion and "idiomatic" in f.suggestion
+        # "Rewrite it idiomatically" is advice, not replacement text: message only.
+        assert f.suggestion is None and "idiomatically" in f.message
         ev = f.evidence
         assert {"surprisal", "percentile", "document_median", "lm"} <= set(ev)
         assert ev["percentile"] >= REF_PERCENTILE and ev["lm"] == "lm:ngram-cmusphinx-en-us"

@@ -282,19 +282,6 @@ def test_every_bundled_idiom_compiles(detector):
     assert len(compiled) >= 0.95 * len(index.idioms)
 
 
-def test_scan_is_fast(detector):
-    text = DEV.joinpath("dev-es.apertium.txt").read_text(encoding="utf-8")
-    words = text.split()[:600]
-    article = " ".join(words)
-    assert detector.index.patterns  # build outside the timing
-    seg = segment(article)
-    t0 = time.perf_counter()
-    for _ in range(5):
-        list(detector.detect(Document("t", article), seg))
-    per_scan = (time.perf_counter() - t0) / 5
-    assert per_scan < 0.05, f"{per_scan * 1000:.1f} ms for 600 words"
-
-
 # --- recall on real machine translation ------------------------------------------------
 
 
@@ -316,7 +303,9 @@ def test_recall_on_saved_apertium_dev_set(detector):
     expected = [iid for iid, _ in pairs]
     found, misses, flagged = script.recall(detector, expected, translations)
     assert found + len(misses) >= 150
-    assert found / (found + len(misses)) >= 0.85, [translations[i] for i in misses]
+    # With Apertium's dictionaries the back-projection engine adds to the glossary engine.
+    floor = 0.95 if detector.projected else 0.85
+    assert found / (found + len(misses)) >= floor, [translations[i] for i in misses]
     # Where Apertium rendered the idiom idiomatically there is nothing to flag.
     assert flagged == [], [translations[i] for i in flagged]
 

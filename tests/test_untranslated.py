@@ -141,12 +141,12 @@ def test_glossary_gives_a_word_by_word_suggestion(tmp_path: Path, monkeypatch) -
     assert f.suggestion == "hairs"
 
 
-def test_without_glossary_the_suggestion_asks_for_a_translation(
-    tmp_path: Path, monkeypatch
-) -> None:
+def test_without_glossary_the_message_asks_for_a_translation(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(untranslated, "LEXICON_DIR", tmp_path)  # no glossary files here
     (f,) = detect("The government approved the ley de presupuestos on Tuesday.")
-    assert f.suggestion == "Translate 'ley de presupuestos' into English (Spanish)"
+    # Advice is not replacement text: it goes in the message, and there is no suggestion.
+    assert f.suggestion is None
+    assert f.message.endswith("Translate it into English.")
     # Function words and English cognates still give a rendering.
     (f,) = detect("We must defuse [esta crisis] now.")
     assert f.suggestion == "this crisis"
@@ -156,7 +156,7 @@ def test_broken_glossary_is_skipped(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "glossary-es.toml").write_text("[words\nley = ", encoding="utf-8")
     monkeypatch.setattr(untranslated, "LEXICON_DIR", tmp_path)
     (f,) = detect("The government approved the ley de presupuestos on Tuesday.")
-    assert f.suggestion.startswith("Translate ")
+    assert f.suggestion is None and "Translate it into English" in f.message
 
 
 def test_resources_are_built_once_per_context() -> None:

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mtaudit.model import Document, Finding, Severity
+from mtaudit.suggest import fit_replacement
 
 if TYPE_CHECKING:
     from mtaudit.segment import Segmentation
@@ -108,8 +109,16 @@ class Detector:
         source_language: str | None = None,
         severity: Severity | None = None,
     ) -> Finding:
-        """Build a Finding for one of this detector's rules, with its default severity."""
+        """Build a Finding for one of this detector's rules, with its default severity.
+
+        ``suggestion`` is replacement text for ``document.text[start:end]`` (None: no
+        replacement to offer; advice belongs in ``message``); it is fitted to its position
+        here (:func:`mtaudit.suggest.fit_replacement`): no word repeated from around the
+        span, a capital at a sentence start and none on a common word inside a sentence.
+        """
         rule = self.rule_by_code[code]
+        if suggestion:
+            suggestion = fit_replacement(document.text, start, end, suggestion)
         return Finding(
             code=code,
             category=rule.category,

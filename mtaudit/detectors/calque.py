@@ -29,6 +29,7 @@ from mtaudit.detectors.base import Detector, Rule
 from mtaudit.lexicons import Lexicon, LexiconError, builtin, load_file
 from mtaudit.model import Document, Finding, Severity, Span
 from mtaudit.segment import Segmentation
+from mtaudit.suggest import is_common_word, split_alternatives
 
 try:  # Python 3.11+
     from re import _parser as _sre_parse  # type: ignore[attr-defined]
@@ -535,13 +536,20 @@ class CalqueDetector(Detector):
                 start, end = m.span(hit)
                 if start == end:
                     continue
-                suggestion = _match_case(m.group(hit), m.expand(p.suggestion))
+                # "Spain (or Portugal)": the replacement is "Spain", the rest a note; "both
+                # ... and ..." is a pattern to follow, not text (see mtaudit.suggest).
+                suggestion, note = split_alternatives(m.expand(p.suggestion))
+                message = p.message
+                if suggestion is None:
+                    message = f"{message} Rewrite as: {note}."
+                elif note:
+                    message = f"{message} Also possible: {note.removeprefix('or:').strip()}."
                 yield self.finding(
                     p.code,
                     document,
                     sent.start + start,
                     sent.start + end,
-                    p.message,
+                    message,
                     suggestion=suggestion,
                     confidence=p.confidence,
                     evidence={"pattern": p.id, "source": p.source, "kind": p.kind},
@@ -586,7 +594,12 @@ class CalqueDetector(Detector):
                 verb = " ".join(m.group("verb").split())
                 # The adjective goes after any modifier: "senior Spanish officials".
                 mod = m.group("mod")
+                # A noun capitalised only because it opened the sentence ("Officials said
+                # Americans") is lower case once the adjective goes before it.
+                if noun[:1].isupper() and is_common_word(noun.split()[0]):
+                    noun = noun[:1].lower() + noun[1:]
                 if mod:
+                    mod = mod[:1].lower() + mod[1:] if is_common_word(mod.split()[0]) else mod
                     noun = f"{mod} {nat} {noun[len(mod) :].strip()}"
                 else:
                     noun = f"{nat} {noun}"
@@ -603,7 +616,7 @@ class CalqueDetector(Detector):
                     f"'{nat_raw}' follows its noun, as in Spanish 'dijeron funcionarios "
                     "estadounidenses'. English puts the adjective first and the subject "
                     "before the verb.",
-                    suggestion=_match_case(m.group(0), suggestion),
+                    suggestion=suggestion,
                     confidence=0.8,
                     evidence={
                         "pattern": f"mt203.shape-{shape.lower()}",
@@ -629,7 +642,7 @@ class CalqueDetector(Detector):
                 f"'{m.group(0)}' with the past-tense '{verb}': Spanish, Italian and Portuguese "
                 f"news say 'this {day}' (este/questo/este) for a day just past; English says "
                 f"'on {day}'.",
-                suggestion=_match_case(m.group(0), f"on {day}"),
+                suggestion=f"on {day}",
                 confidence=0.55,
                 evidence={
                     "pattern": "mt204.this-weekday-past",
@@ -664,13 +677,6 @@ def _adjective(word: str) -> str:
     if low not in _ADJECTIVES:
         return low
     return low[:1].upper() + low[1:]
-
-
-def _match_case(original: str, suggestion: str) -> str:
-    """Capitalise the suggestion when the flagged text starts a sentence."""
-    if original[:1].isupper() and suggestion[:1].islower() and not original.isupper():
-        return suggestion[:1].upper() + suggestion[1:]
-    return suggestion
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

@@ -85,7 +85,7 @@ RULES = (
     ),
 )
 
-SUGGESTION = "Rewrite this sentence idiomatically; it reads as a literal translation."
+ADVICE = "Rewrite it idiomatically."
 
 # Reference test: above this percentile of human news sentences of similar length (see the
 # module docstring for why 99 rather than 97).
@@ -346,8 +346,8 @@ class FluencyDetector(Detector):
             span.start,
             span.end,
             f"{what} than {_pct_text(pct)}% of sentences in human-written news ({detail}): "
-            "it may be a literal translation.",
-            suggestion=SUGGESTION,
+            f"it may be a literal translation. {ADVICE}",
+            suggestion=None,  # advice, not replacement text
             confidence=confidence,
             evidence=evidence,
         )

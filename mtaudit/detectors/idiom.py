@@ -2,21 +2,36 @@
 
 An MT system that does not recognise "dar una de cal y otra de arena" renders each word:
 "gives one of lime and another of sand". English readers see nonsense where the source had
-a fixed expression. The matching engine (:mod:`mtaudit.idiommatch`) compiles the
-``idioms-LANG.toml`` lexicons with their glossaries and tolerates inflection, inserted
-words, synonym choice and surviving source words.
+a fixed expression. Two engines find them:
+
+- for source languages with an Apertium pair into English (Spanish), the back-projection
+  engine (:mod:`mtaudit.sourcematch`): each candidate sentence is taken back into the source
+  language word by word with every dictionary alternative, and the idioms are matched on
+  source lemmas, whatever English words the MT chose;
+- for every language, the glossary engine (:mod:`mtaudit.idiommatch`), which matches the
+  lexicons' literal renderings with their glossaries (inflection, inserted words, synonyms,
+  surviving source words). For Spanish it adds the renderings it knows to the first.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from mtaudit import idiommatch, indexcache
 from mtaudit.detectors.base import Detector, Rule
-from mtaudit.idiommatch import LANGUAGE_NAMES, IdiomIndex, Match, build_index
+from mtaudit.idiommatch import LANGUAGE_NAMES, LEXICON_DIR, IdiomIndex, Match, build_index
 from mtaudit.model import Document, Finding, Severity
 from mtaudit.segment import Segmentation
+from mtaudit.sourcematch import SourceIdiomIndex, SourceMatch, build_source_index
+from mtaudit.suggest import inflect_phrase
+
+# Languages the back-projection engine is tried for (when their Apertium pair is installed
+# and the lexicons have idioms for them).
+PROJECTED_LANGUAGES = ("es", "ca", "gl")
 
 RULES = (
     Rule(
@@ -63,6 +78,58 @@ def _paths(value: str | Path | Iterable[str | Path] | None) -> list[Path]:
     return [Path(v) for v in value]
 
 
+@dataclass
+class _Hit:
+    """A match of either engine, in the form the detector reports."""
+
+    start: int
+    end: int
+    idiom: dict[str, Any]
+    language: str
+    score: float
+    survivals: list[str]
+    rank: tuple[int, float]
+    engine: str
+    literal: str | None = None
+    association: float | None = None
+    alternatives: list[_Hit] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        return "MT102" if self.survivals else "MT101"
+
+    @classmethod
+    def glossary(cls, m: Match) -> _Hit:
+        hit = cls(
+            m.start,
+            m.end,
+            m.pattern.idiom,
+            m.pattern.language,
+            m.score,
+            list(m.source_survivals),
+            m.rank,
+            "glossary",
+            m.pattern.literal,
+        )
+        hit.alternatives = [cls.glossary(a) for a in m.alternatives]
+        return hit
+
+    @classmethod
+    def projected(cls, m: SourceMatch, text: str) -> _Hit:
+        return cls(
+            m.start,
+            m.end,
+            m.pattern.idiom,
+            m.pattern.language,
+            m.score,
+            list(m.survivals),
+            m.rank,
+            "apertium",
+            text[m.start : m.end],  # the literal rendering is what the MT wrote
+            association=m.association,
+        )
+
+
 class IdiomDetector(Detector):
     """Flags literal translations of source-language idioms (MT101) and half-translated ones (MT102)."""
 
@@ -72,49 +139,129 @@ class IdiomDetector(Detector):
 
     @property
     def index(self) -> IdiomIndex:
-        """The compiled lexicons, built once per scan and shared through the context."""
+        """The glossary engine's compiled lexicons, built once per scan (cached on disk)."""
         opts = self.context.options
-        return self.context.resource(
-            "idiom.index",
-            lambda: build_index(
-                idiom_files=_paths(opts.get("idiom_files")),
-                glossary_files=_paths(opts.get("glossary_files")),
-            ),
-        )
+        idiom_files = _paths(opts.get("idiom_files"))
+        glossary_files = _paths(opts.get("glossary_files"))
+
+        def build() -> IdiomIndex:
+            return build_index(idiom_files=idiom_files, glossary_files=glossary_files)
+
+        def load() -> IdiomIndex:
+            inputs = [
+                *sorted(LEXICON_DIR.glob("idioms-*.toml")),
+                *sorted(LEXICON_DIR.glob("glossary-*.toml")),
+                LEXICON_DIR / "english-idioms.toml",
+                Path(idiommatch.__file__),  # the compiler itself
+                *idiom_files,
+                *glossary_files,
+            ]
+            return indexcache.cached(indexcache.digest("glossary", inputs), build)
+
+        return self.context.resource("idiom.index", load)
+
+    @property
+    def projected(self) -> list[SourceIdiomIndex]:
+        """Back-projection indexes for the languages whose Apertium pair is installed.
+
+        Detector option ``idiom_projection``: ``auto`` (default: Apertium where installed)
+        or ``off`` (the glossary engine alone).
+        """
+        opts = self.context.options
+
+        def load() -> list[SourceIdiomIndex]:
+            if str(opts.get("idiom_projection", "auto")).lower() == "off":
+                return []
+            out = []
+            for lang in PROJECTED_LANGUAGES:
+                index = build_source_index(
+                    lang,
+                    idiom_files=_paths(opts.get("idiom_files")),
+                    glossary_files=_paths(opts.get("glossary_files")),
+                )
+                if index is not None and index.patterns:
+                    index.lm = _ngram_lm()
+                    out.append(index)
+            return out
+
+        return self.context.resource("idiom.projected", load)
+
+    def preload(self) -> None:
+        self.index  # noqa: B018 - build now so lexicon errors surface before the scan
+        self.projected  # noqa: B018
+
+    def model_signature(self) -> str | None:
+        pairs = [f"{ix.language}:{ix.lexicon.signature}" for ix in self.projected]
+        if not pairs:
+            return None
+        digest = indexcache.digest("projection", [], pairs).rsplit("-", 1)[1][:10]
+        return f"idioms:apertium-lemmas.{digest}"
 
     def detect(self, document: Document, segments: Segmentation) -> Iterator[Finding]:
-        sentences = ((s.start, s.end) for s in segments.sentences)
-        matches = list(self.index.scan(document.text, sentences))
+        sentences = [(s.start, s.end) for s in segments.sentences]
+        found = [
+            _Hit.projected(m, document.text)
+            for ix in self.projected
+            for m in ix.scan(document.text, sentences)
+        ]
+        found += [_Hit.glossary(m) for m in self.index.scan(document.text, sentences)]
+        # Where the engines' matches overlap, the one that explains more of the text wins
+        # ("threw smoke in the eyes" is Italian "gettare fumo negli occhi", not Spanish
+        # "echar humo"). Idioms of other languages on (almost) the same span are
+        # alternatives: English alone cannot tell "swallow toads" (es) from "swallow
+        # toads" (pt).
+        hits: list[_Hit] = []
+        for h in sorted(found, key=lambda h: (h.rank[0], h.end - h.start, h.rank[1]), reverse=True):
+            rival = next((c for c in hits if h.start < c.end and c.start < h.end), None)
+            if rival is None:
+                hits.append(h)
+                continue
+            if not _same_span(rival, h):
+                continue
+            known = {a.idiom["id"] for a in [rival, *rival.alternatives]}
+            for alt in [h, *h.alternatives]:
+                if alt.idiom["id"] not in known:
+                    known.add(alt.idiom["id"])
+                    rival.alternatives.append(alt)
+            h.alternatives = []
+        hits.sort(key=lambda h: h.start)
         # Some literals are shared by idioms of several languages ("swallow toads"). Such a
         # span goes to the language the rest of the document points to: the user's hint,
         # a surviving source word, or the other, unambiguous idioms found in it.
-        votes = Counter(m.pattern.language for m in matches if not m.alternatives)
+        votes = Counter(h.language for h in hits if not h.alternatives)
         hint = self.context.options.get("source_language")
-        for m in matches:
-            tied = [m, *m.alternatives]
+        for h in hits:
+            tied = [h, *h.alternatives]
             best = max(
                 tied,
                 key=lambda a: (
-                    a.pattern.language == hint,
-                    bool(a.source_survivals),
-                    votes[a.pattern.language],
+                    a.language == hint,
+                    bool(a.survivals),
+                    votes[a.language],
                 ),
             )
             yield self._finding(document, best, [a for a in tied if a is not best])
 
-    def _finding(self, document: Document, m: Match, also: list[Match]) -> Finding:
-        idiom = m.pattern.idiom
-        lang = m.pattern.language
+    def _finding(self, document: Document, m: _Hit, also: list[_Hit]) -> Finding:
+        idiom = m.idiom
+        lang = m.language
         language = LANGUAGE_NAMES.get(lang, lang or "source-language")
         meaning = _short_meaning(str(idiom["meaning"]))
         english = idiom.get("english") or []
         if isinstance(english, str):
             english = [english]
-        if m.source_survivals:
-            words = ", ".join(f"'{w}'" for w in m.source_survivals)
+        # The first English equivalent that can stand in the sentence as it is, inflected
+        # ("threw firewood to the fire" -> "added fuel to the fire"); when none can ("pull
+        # someone's leg"), the equivalent is advice for the message.
+        suggestion = next(
+            (s for alt in english if (s := inflect_phrase(alt, document.text, m.start, m.end))),
+            None,
+        )
+        if m.survivals:
+            words = ", ".join(f"'{w}'" for w in m.survivals)
             message = (
                 f"Half-translated {language} idiom '{idiom['source']}' ({meaning}); "
-                f"{words} {'was' if len(m.source_survivals) == 1 else 'were'} left in {language}."
+                f"{words} {'was' if len(m.survivals) == 1 else 'were'} left in {language}."
             )
             confidence = 0.6 + 0.35 * m.score
         else:
@@ -122,26 +269,50 @@ class IdiomDetector(Detector):
                 f"Literal translation of the {language} idiom '{idiom['source']}' ({meaning})."
             )
             confidence = 0.5 + 0.4 * m.score
+        if suggestion is None and english:
+            message = f"{message} In English: '{english[0]}'."
+        evidence: dict[str, Any] = {
+            "idiom_id": idiom["id"],
+            "source": idiom["source"],
+            "meaning": idiom["meaning"],
+            "english": list(english),
+            "literal": m.literal,
+            "score": m.score,
+            "source_words": list(m.survivals),
+            "also": [a.idiom["id"] for a in also],
+            "engine": m.engine,
+        }
+        if m.association is not None:
+            evidence["association"] = round(m.association, 3)
         return self.finding(
             m.code,
             document,
             m.start,
             m.end,
             message,
-            suggestion=english[0] if english else None,
+            suggestion=suggestion,
             confidence=confidence,
-            evidence={
-                "idiom_id": idiom["id"],
-                "source": idiom["source"],
-                "meaning": idiom["meaning"],
-                "english": list(english),
-                "literal": m.pattern.literal,
-                "score": m.score,
-                "source_words": list(m.source_survivals),
-                "also": [a.pattern.idiom["id"] for a in also],
-            },
+            evidence=evidence,
             source_language=lang or None,
         )
+
+
+def _same_span(a: _Hit, b: _Hit) -> bool:
+    """Whether two matches of different languages cover (almost) the same text."""
+    if a.language == b.language:
+        return (a.start, a.end) == (b.start, b.end) and a.rank == b.rank
+    overlap = min(a.end, b.end) - max(a.start, b.start)
+    return overlap >= 0.8 * max(a.end - a.start, b.end - b.start)
+
+
+def _ngram_lm() -> Any:
+    """The n-gram LM for the association test, or None when it cannot load."""
+    try:
+        from mtaudit.fluency.ngram import NGramScorer
+
+        return NGramScorer()
+    except Exception:  # noqa: BLE001 - the test then falls back to specificity alone
+        return None
 
 
 DETECTORS = (IdiomDetector,)

@@ -1,7 +1,9 @@
 """MT4xx — punctuation artifacts that MT pipelines leave in English text.
 
 Neural MT tokenises quotes and commas as separate tokens; detokenisers then glue them to
-the wrong neighbour (``, ”the``), and Spanish sources leak ``¿ ¡`` and guillemets.
+the wrong neighbour (``, ”the``), and Spanish sources leak ``¿ ¡`` and guillemets. Neural
+MT also carries over the source locale's decimal comma, ordinal dates and corner-bracket
+quotes (MT406-MT408, measured in :mod:`mtaudit.nmtmarkers`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Iterator
 
 from mtaudit.detectors.base import Detector, Rule
 from mtaudit.model import Document, Finding, Severity
+from mtaudit.nmtmarkers import cjk_quotes, day_dot_month, decimal_comma
 from mtaudit.segment import Segmentation
 
 RULES = (
@@ -69,6 +72,43 @@ RULES = (
         "Use English quotation marks: “a historic day”.",
         fix_safe=True,
     ),
+    # MT406-MT408: source-locale conventions neural MT carries over. Each fires only on
+    # machine translation in the shared WMT sets (see mtaudit.nmtmarkers for the figures),
+    # rarely: on 0.2-0.3% of MT documents. Their fixes are a mark for a mark, with no
+    # wording to judge, so --fix applies them like the other punctuation fixes.
+    Rule(
+        "MT406",
+        "decimal-comma",
+        "punctuation",
+        "A decimal comma before a unit or a multiplier ('3,5 million').",
+        "Most European languages write decimals with a comma; English uses a point. MT "
+        "copies the number as it was, so '49,9 percent' is left for the reader to parse.",
+        "Biden leads with 49,9 percent nationally.",
+        "Use a decimal point: '49.9 percent'.",
+        fix_safe=True,
+    ),
+    Rule(
+        "MT407",
+        "ordinal-date",
+        "punctuation",
+        "A day written as an ordinal with a full stop before the month ('3. June').",
+        "German and the Nordic languages write the day as an ordinal number with a full "
+        "stop; English writes 'June 3' or '3 June'.",
+        "The games were to start on 24. July.",
+        "Drop the full stop: '24 July' (or 'July 24').",
+        fix_safe=True,
+    ),
+    Rule(
+        "MT408",
+        "corner-bracket-quotes",
+        "punctuation",
+        "Japanese or Chinese corner brackets 「 」 used as quotation marks.",
+        "Japanese and Chinese quote with corner brackets; English never does. MT passes "
+        "them through, often next to an English quotation mark it added.",
+        "He said: 「We will win」 before the match.",
+        "Use English quotation marks: “We will win”.",
+        fix_safe=True,
+    ),
 )
 
 # A closing curly quote after whitespace: unambiguous, unlike the straight '"'.
@@ -79,6 +119,7 @@ _SPACE_BEFORE = re.compile(r"(?<=\w)[ \t]+(?P<mark>[,.])(?=[ \t\n]|$)")
 _SPACED_ELLIPSIS = re.compile(r"\.(?:[ \t]\.){2,}")
 _INVERTED = re.compile(r"[¿¡]")
 _GUILLEMETS = re.compile(r"«[ \u00a0]?(?P<inner>[^«»\n]{1,400}?)[ \u00a0]?»")
+_CJK_TO_ENGLISH = {"「": "“", "」": "”", "『": "‘", "』": "’"}
 
 
 class PunctuationDetector(Detector):
@@ -143,6 +184,45 @@ class PunctuationDetector(Detector):
                 suggestion="",
                 confidence=0.8,
                 source_language="es",
+            )
+        for start, end in decimal_comma(text):
+            number = text[start:end]
+            comma = number.index(",")
+            yield self.finding(
+                "MT406",
+                document,
+                start + comma,
+                start + comma + 1,
+                f"Decimal comma in '{number}': English writes decimals with a point.",
+                suggestion=".",
+                confidence=0.8,
+            )
+        for start, end in day_dot_month(text):
+            dot = text.index(".", start, end)
+            yield self.finding(
+                "MT407",
+                document,
+                dot,
+                dot + 1,
+                f"'{text[start:end]}' is a German-style ordinal date; English writes "
+                f"'{text[start:dot]}{text[dot + 1 : end]}'.",
+                suggestion="",
+                confidence=0.8,
+            )
+        for start, end in cjk_quotes(text):
+            mark = text[start:end]
+            # Next to a quotation mark the MT already added, the bracket is just deleted.
+            near = text[max(0, start - 2) : start] + text[end : end + 2]
+            english = "" if any(q in near for q in "\"“”'‘’") else _CJK_TO_ENGLISH[mark]
+            yield self.finding(
+                "MT408",
+                document,
+                start,
+                end,
+                f"Corner bracket '{mark}' used as a quotation mark (Japanese/Chinese); "
+                "English uses “ ”.",
+                suggestion=english,
+                confidence=0.85,
             )
         for m in _GUILLEMETS.finditer(text):
             yield self.finding(

@@ -407,7 +407,10 @@ class UntranslatedDetector(Detector):
         english = gloss(cand.words, lang, glossaries)
         if english is not None and fragment[:1].isupper():
             english = english[:1].upper() + english[1:]
-        suggestion = english if english else f"Translate '{fragment}' into English ({name})"
+        # A word-by-word gloss is replacement text; without one there is only advice, which
+        # goes in the message.
+        suggestion = english or None
+        advice = "" if english else " Translate it into English."
         evidence = {"language_scores": score.means}
         if cand.code == "MT301":
             return self.finding(
@@ -416,7 +419,7 @@ class UntranslatedDetector(Detector):
                 cand.start,
                 cand.end,
                 f"Bracketed '{fragment}' is untranslated {name}: the MT system copied the "
-                "source through.",
+                f"source through.{advice}",
                 suggestion=suggestion,
                 confidence=0.6 + 0.05 * score.margin,
                 evidence=evidence,
@@ -428,7 +431,7 @@ class UntranslatedDetector(Detector):
             document,
             cand.start,
             cand.end,
-            f"'{fragment}' looks like untranslated {name} left in English text.",
+            f"'{fragment}' looks like untranslated {name} left in English text.{advice}",
             suggestion=suggestion,
             confidence=(0.35 + 0.05 * score.margin) if single else (0.5 + 0.04 * score.margin),
             evidence=evidence,

@@ -180,6 +180,12 @@ class NGramScorer:
             self._unigrams[word] = nll
             return nll
 
+    def unigram_cost(self, word: str) -> float:
+        """Context-free cost of an LM word in nats; ``oov_nll`` for an unknown word."""
+        with self._lock:
+            nll = self._unigram_nll(word)
+        return self.oov_nll if nll is None else nll
+
     def _word_forms(self, surface: str) -> tuple[str, ...]:
         """Map one news word to LM words; unknown words come back as themselves."""
         forms = self._forms.get(surface)
