@@ -22,7 +22,38 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mtaudit.nmtmarkers import CANDIDATES, KEEP_RATIO, MIN_SPANS  # noqa: E402
+from functools import lru_cache  # noqa: E402
+
+from mtaudit.detectors.base import Context  # noqa: E402
+from mtaudit.detectors.untranslated import UntranslatedDetector  # noqa: E402
+from mtaudit.model import Document  # noqa: E402
+from mtaudit.nmtmarkers import CANDIDATES as NMT_CANDIDATES  # noqa: E402
+from mtaudit.nmtmarkers import KEEP_RATIO, MIN_SPANS, Candidate, Span  # noqa: E402
+from mtaudit.segment import segment  # noqa: E402
+
+
+@lru_cache(maxsize=1)
+def _untranslated_detector() -> UntranslatedDetector:
+    return UntranslatedDetector(Context())
+
+
+def untranslated_beyond_spanish(text: str) -> list[Span]:
+    """Words the existing untranslated detector (MT302) gives to French, German, Italian or
+    Portuguese, not Spanish: what it already does for Latin-script sources beyond Spanish."""
+    found = _untranslated_detector().detect(Document("candidate", text), segment(text))
+    return [(f.start, f.end) for f in found if f.source_language != "es"]
+
+
+CANDIDATES: tuple[Candidate, ...] = (
+    *NMT_CANDIDATES,
+    Candidate(
+        "untranslated-fr-de-it-pt",
+        "MT302",
+        untranslated_beyond_spanish,
+        "untranslated French/German/Italian/Portuguese word (existing MT302)",
+        existing=True,
+    ),
+)
 
 GROUPS = ("mt", "human", "original")
 
