@@ -69,7 +69,8 @@ bench: $(STAMP_DEV) $(STAMP_NEURAL) $(STAMP_SYS)
 # the committed weights file: both heads, marker weights and verdict thresholds, from the
 # four shared WMT sets (../shared/bench) and the project's Spanish set (tests/data/es-news).
 # `make train DATA="a.jsonl b.jsonl"` trains on other files. `make train-deep` adds the
-# machine_deep head for --model deep (SmolLM2 features: about an hour of CPU).
+# machine_deep head for --model deep (SmolLM2 features: about an hour of CPU;
+# `make train-deep DEEP_CACHE=file.json` keeps them for a rerun).
 ifeq ($(origin DATA),command line)
 TRAIN_DATA := $(foreach d,$(DATA),--data $(d))
 else
@@ -81,7 +82,7 @@ train: $(STAMP_DEV)
 
 train-deep: $(STAMP_DEV) $(STAMP_NEURAL)
 	$(BIN)/python scripts/train.py $(TRAIN_DATA) --out mtaudit/data/score-weights.json \
-	  --seed 13 --fluency on --deep on
+	  --seed 13 --fluency on --deep on $(if $(DEEP_CACHE),--deep-cache $(DEEP_CACHE))
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check mtaudit tests scripts bench
