@@ -41,11 +41,19 @@ from mtaudit.detectors import Context
 from mtaudit.distributed import apply_env, warm_up, worker_env
 from mtaudit.ingest import IngestOptions, iter_inputs
 from mtaudit.model import Document, DocumentReport, InputError
-from mtaudit.pipeline import AuditOptions, Auditor, AuditorPool, make_backtranslator, scan
+from mtaudit.pipeline import (
+    AuditOptions,
+    Auditor,
+    AuditorPool,
+    make_backtranslator,
+    make_result_cache,
+    scan,
+)
 
 if TYPE_CHECKING:
     from mtaudit.backtranslate import BackTranslator
     from mtaudit.changed import ChangedLines
+    from mtaudit.resultcache import ResultCache
 
 Result = DocumentReport | InputError
 # A chunk: (document or input error, options token) pairs, and the pickled options of
@@ -194,7 +202,9 @@ def _warm_contexts(picker: _OptionsPicker) -> dict[str, Context]:
     for options, context in picker.known():
         key = _context_key(options)
         if key not in contexts:
-            bare = dataclasses.replace(options, mt=None, known=None, decisions={})
+            bare = dataclasses.replace(
+                options, mt=None, known=None, decisions={}, result_cache_dir=None
+            )
             auditor = Auditor(bare, context=context or Context(dict(options.detector_options)))
             warm_up(auditor)
             contexts[key] = auditor.context
@@ -248,13 +258,15 @@ _WORKER: _WorkerState | None = None
 
 class _WorkerState:
     """One worker's Auditors, one per configuration token, sharing what the CLI's pool shares:
-    a detector context per detector options, an engine per back-translation setting."""
+    a detector context per detector options, an engine per back-translation setting, a
+    result cache per folder (each worker writes to it through its own connection)."""
 
     def __init__(self, base_token: int, base_blob: bytes) -> None:
         self.options: dict[int, AuditOptions] = {base_token: pickle.loads(base_blob)}
         self.auditors: dict[int, Auditor] = {}
         self.contexts: dict[str, Context] = dict(_INHERITED)
         self.engines: dict[tuple[str | None, str | None], BackTranslator | None] = {}
+        self.results: dict[str | None, ResultCache | None] = {}
         self.auditor(base_token).preload()
 
     def auditor(self, token: int) -> Auditor:
@@ -267,8 +279,13 @@ class _WorkerState:
             engine_key = (options.mt, options.mt_cache_dir)
             if engine_key not in self.engines:
                 self.engines[engine_key] = make_backtranslator(options)
+            if options.result_cache_dir not in self.results:
+                self.results[options.result_cache_dir] = make_result_cache(options)
             auditor = Auditor(
-                options, context=self.contexts[key], backtranslator=self.engines[engine_key]
+                options,
+                context=self.contexts[key],
+                backtranslator=self.engines[engine_key],
+                results=self.results[options.result_cache_dir],
             )
             self.auditors[token] = auditor
         return auditor
@@ -286,6 +303,9 @@ class _WorkerState:
         for engine in self.engines.values():
             if engine is not None:
                 engine.close()
+        for results in self.results.values():
+            if results is not None:
+                results.close()
 
 
 #: How often the portable watchdog checks that the parent is still alive (seconds).
