@@ -7,10 +7,11 @@ table (each word of the six lists and its frequency in each language), built onc
 wordfreq's own lists and kept in the cache folder, keyed by wordfreq's version. A
 lookup reads a few pages of the file, so a one-file scan no longer loads any list.
 
-The answers are wordfreq's exactly: a word that wordfreq's tokenizer would change or
-split (digits, apostrophes, hyphens, characters outside the Latin letters of these
-languages) is passed to ``zipf_frequency`` itself, and so is every word when the table
-cannot be built (a read-only cache folder): slower, never different.
+The answers are wordfreq's exactly. A plain word (Latin letters) is one lookup; a word
+that wordfreq's tokenizer would change or split (digits, apostrophes, hyphens) is
+tokenized by wordfreq and its tokens' frequencies combined as wordfreq combines them,
+from the table. When the table cannot be built (a read-only cache folder) every word is
+passed to ``zipf_frequency`` itself: slower, never different.
 """
 
 from __future__ import annotations
@@ -35,12 +36,14 @@ LANGUAGES: tuple[str, ...] = ("en", *SOURCE_LANGUAGES)
 #: The folder, inside the cache folder, that holds the table.
 TABLE_DIR = "wordfreq"
 #: Part of the file name: bumped when the table's layout changes.
-FORMAT = 1
+FORMAT = 2
 
 # Words that wordfreq's tokenizer returns unchanged once case-folded (NFC text, letters
 # of the Latin-1 and Latin Extended-A blocks, nothing else): for them the answer is the
-# list's bucket. Anything else goes to wordfreq itself.
+# list's bucket. Anything else is tokenized by wordfreq first.
 _PLAIN = re.compile(r"[a-zß-öø-ÿ\u0100-\u017f]+")
+# wordfreq's default minimum frequency (Zipf 0), the answer for a word not in a list.
+_MINIMUM = 1e-9
 
 _COLUMNS = ", ".join(LANGUAGES)
 
@@ -75,12 +78,53 @@ def zipf_all(word: str) -> tuple[float, ...]:
     """``zipf_frequency(word, lang)`` for each of :data:`LANGUAGES`, in that order."""
     key = plain_key(word)
     if key is not None:
-        row = _TABLE.lookup(key)
+        row = _TABLE.buckets(key)
         if row is not None:
-            return row
+            return tuple(_MINIMUM_ZIPF if b is None else _bucket_zipf(b) for b in row)
+    elif _TABLE.available():
+        return tuple(_tokenized_zipf(word, i) for i in range(len(LANGUAGES)))
     from wordfreq import zipf_frequency
 
     return tuple(zipf_frequency(word, lang) for lang in LANGUAGES)
+
+
+def _tokenized_zipf(word: str, column: int) -> float:
+    """``wordfreq._word_frequency`` for a word it splits or alters, over the table."""
+    from wordfreq.numbers import digit_freq, smash_numbers
+    from wordfreq.tokens import lossy_tokenize
+
+    tokens = lossy_tokenize(word, LANGUAGES[column])
+    if not tokens:
+        return _MINIMUM_ZIPF
+    one_over = 0.0
+    for token in tokens:
+        smashed = smash_numbers(token)
+        row = _TABLE.buckets(smashed)
+        bucket = None if row is None else row[column]
+        if bucket is None:
+            return _MINIMUM_ZIPF  # any token missing: the minimum, as wordfreq answers
+        freq = 10 ** (-bucket / 100)
+        if smashed != token:
+            freq *= digit_freq(token)  # a digit sequence: wordfreq's estimate of it
+        one_over += 1.0 / freq
+    return _zipf(1.0 / one_over)
+
+
+@lru_cache(maxsize=1024)
+def _bucket_zipf(bucket: int) -> float:
+    """The Zipf value wordfreq gives a one-token word in ``bucket`` of its list."""
+    return _zipf(1.0 / (1.0 / 10 ** (-bucket / 100)))
+
+
+def _zipf(freq: float) -> float:
+    """wordfreq's rounding of a combined frequency (3 significant digits), then of the
+    Zipf value (0.01): the last steps of ``_word_frequency`` and ``zipf_frequency``."""
+    freq = max(freq, _MINIMUM)
+    freq = round(freq, math.floor(-math.log(freq, 10)) + 3)
+    return round(math.log(freq, 10) + 9, 2)
+
+
+_MINIMUM_ZIPF = round(math.log(_MINIMUM, 10) + 9, 2)
 
 
 class _Table:
@@ -92,8 +136,12 @@ class _Table:
         self._lock = threading.Lock()
         self._failed: set[Path] = set()
 
-    def lookup(self, key: str) -> tuple[float, ...] | None:
-        """The key's six values; None when no table can be had (use wordfreq instead)."""
+    def available(self) -> bool:
+        """Whether the table can be read (building it first if need be)."""
+        return self._connection() is not None
+
+    def buckets(self, key: str) -> tuple[int | None, ...] | None:
+        """The key's bucket in each list (None: not in it); None when there is no table."""
         db = self._connection()
         if db is None:
             return None
@@ -101,9 +149,7 @@ class _Table:
             row = db.execute(f"SELECT {_COLUMNS} FROM zipf WHERE word = ?", (key,)).fetchone()
         except sqlite3.Error:
             return None
-        if row is None:
-            return _ABSENT
-        return tuple(_ABSENT[0] if v is None else v / 100 for v in row)
+        return _ABSENT if row is None else row
 
     def _connection(self) -> sqlite3.Connection | None:
         path = table_path()
@@ -135,16 +181,16 @@ def build(path: Path) -> None:
     """Write the table for the installed wordfreq at ``path`` (atomically)."""
     from wordfreq import get_frequency_list
 
-    # One row per word: [word, value in each language (None: not in that list)].
+    # One row per word: [word, its bucket in each list (None: not in that list)]. A
+    # bucket is wordfreq's unit: bucket b holds the words of frequency 10 ** (-b / 100).
     rows: dict[str, list[str | int | None]] = {}
     for i, lang in enumerate(LANGUAGES, start=1):
         for bucket, group in enumerate(get_frequency_list(lang, "best")):
-            value = _centi_zipf(bucket)
             for word in group:
                 row = rows.get(word)
                 if row is None:
                     rows[word] = row = [word, *(None,) * len(LANGUAGES)]
-                row[i] = value  # (as wordfreq's own dict: a later bucket wins)
+                row[i] = bucket  # (as wordfreq's own dict: a later bucket wins)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
@@ -172,18 +218,5 @@ def build(path: Path) -> None:
         raise
 
 
-def _centi_zipf(bucket: int) -> int:
-    """100 x the Zipf value wordfreq gives a one-token word in ``bucket`` of its list.
-
-    The steps of ``wordfreq._word_frequency`` and ``zipf_frequency`` for one token, so
-    that the table holds exactly what ``zipf_frequency`` returns (rounded to 0.01).
-    """
-    freq = 10.0 ** (-bucket / 100)  # wordfreq.cB_to_freq(-bucket)
-    freq = 1.0 / (1.0 / freq)  # how wordfreq combines the (one) token's frequency
-    freq = max(freq, 1e-9)  # the default minimum: Zipf 0
-    freq = round(freq, math.floor(-math.log(freq, 10)) + 3)
-    return round(round(math.log(freq, 10) + 9, 2) * 100)
-
-
-# A word in none of the lists: wordfreq's minimum, Zipf 0.
-_ABSENT = (0.0,) * len(LANGUAGES)
+# A word in none of the lists.
+_ABSENT: tuple[None, ...] = (None,) * len(LANGUAGES)

@@ -88,21 +88,27 @@ def test_without_a_usable_cache_folder_wordfreq_answers(tmp_path, monkeypatch):
         zipftable.zipf_all.cache_clear()
 
 
-def test_language_id_does_not_load_wordfreq_once_the_table_exists():
+def test_language_id_does_not_load_wordfreq_lists_once_the_table_exists():
     zipftable.zipf_all("house")  # builds the table if this session has not yet
     assert zipftable.table_path().exists()
+    plain, split = ["casa", "house", "Straße", "nuit"], ["don't", "covid-19", "l'homme"]
     code = (
         "import json, sys\n"
         "from mtaudit import langid\n"
-        "scores = [langid.zipf_scores(w) for w in ('casa', 'house', 'Straße', 'nuit')]\n"
-        "print(json.dumps({'scores': scores, 'wordfreq': 'wordfreq' in sys.modules}))\n"
+        f"plain = [langid.zipf_scores(w) for w in {plain!r}]\n"
+        "imported = 'wordfreq' in sys.modules\n"
+        f"split = [langid.zipf_scores(w) for w in {split!r}]\n"
+        "import wordfreq\n"
+        "lists = wordfreq.get_frequency_dict.cache_info().currsize\n"
+        "print(json.dumps({'scores': plain + split, 'imported': imported, 'lists': lists}))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
     )
     got = json.loads(out.stdout)
-    assert got["wordfreq"] is False
-    want = [list(langid.zipf_scores(w)) for w in ("casa", "house", "Straße", "nuit")]
+    assert got["imported"] is False  # plain words: not even imported
+    assert got["lists"] == 0  # split words: tokenized by wordfreq, looked up in the table
+    want = [list(langid.zipf_scores(w)) for w in plain + split]
     assert got["scores"] == want
 
 
@@ -116,7 +122,7 @@ def test_the_table_is_built_once_in_the_cache_folder():
     db = sqlite3.connect(path)
     en = db.execute("SELECT en FROM zipf WHERE word = 'the'").fetchone()[0]
     db.close()
-    assert en / 100 == zipf_frequency("the", "en")
+    assert zipftable._bucket_zipf(en) == zipf_frequency("the", "en")
 
 
 @pytest.mark.parametrize("word", ["Casa", "junta's", "Straße"])
