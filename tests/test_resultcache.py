@@ -64,6 +64,19 @@ def test_a_rescan_is_answered_from_the_cache_with_the_same_report(cli, audits, t
     assert (cache / CACHE_FILE).exists()
 
 
+def test_a_hit_repeats_the_unused_suppression_warnings(cli, audits, tmp_path):
+    story = tmp_path / "story.md"
+    story.write_text("<!-- mtaudit: ignore MT401 -->\nThe council met on Monday.\n")
+    args = ("scan", story, "--isolated", "--mt", "off", "-f", "json", "--cache-dir", tmp_path)
+    cold = cli(*args)
+    assert "unused suppression 'mtaudit: ignore MT401'" in cold.err
+    warm = cli(*args)
+    assert audits == [str(story)]
+    assert warm.err == cold.err
+    assert _untimed(warm) == _untimed(cold)
+    assert warm.json()["documents"][0]["unused_suppressions"]
+
+
 def test_changed_text_is_audited_again_and_only_it(cli, audits, story, tmp_path):
     args = ("scan", story, "--isolated", "--mt", "off", "-f", "json", "--cache-dir", tmp_path)
     cli(*args)
