@@ -193,10 +193,11 @@ class Auditor:
             return resultcache.digest(
                 resultcache.FORMAT.encode(),
                 self.signature.encode(),
+                resultcache.environment(),
                 resultcache.canonical(options),
                 resultcache.canonical(files),
             )
-        except resultcache.Uncacheable:
+        except (resultcache.Uncacheable, OSError):  # (OSError: a package file unreadable)
             return None
 
     def _result_key(self, document: Document) -> str | None:

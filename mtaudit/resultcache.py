@@ -9,7 +9,10 @@ probabilities, verdict, reasons, features, suppression counts), keyed by a diges
   findings, model, back-translation engine, detector options with the *contents* of the
   lexicon, vocabulary and reference files they name);
 - the run's signature: mtaudit's version, the bundled lexicons, the scorer's weights, the
-  language model and the back-translation engine.
+  language model and the back-translation engine;
+- what the signature does not name: mtaudit's own code and data (an edited checkout keeps
+  its version number), Python's version and the versions of the libraries that compute
+  scores (:func:`environment`).
 
 A change to any of them is a miss. Gate settings (``--fail-on``...) are not part of the
 key: the gate is applied to the report afresh on every scan.
@@ -33,11 +36,13 @@ import hashlib
 import json
 import os
 import pickle
+import platform
 import sqlite3
 import sys
 import time
 import zlib
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +63,22 @@ _META_NOT_IN_KEY = frozenset({"line", "digest", "unused_suppressions"})
 # The report fields stored: every DocumentReport field but the document itself (new
 # fields are cached too; a stored entry without them no longer loads, i.e. misses).
 _STORED = tuple(f.name for f in dataclasses.fields(DocumentReport) if f.name != "document")
+
+# Libraries whose upgrade can change a score for the same text: word frequencies, fuzzy
+# matching, the n-gram LM, the features' arithmetic, chrF, the neural LM's stack. (The
+# readers' libraries change the text, which is in the key.)
+_LIBRARIES = (
+    "wordfreq",
+    "rapidfuzz",
+    "pocketsphinx",
+    "numpy",
+    "sacrebleu",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "gguf",
+)
+_PACKAGE = Path(__file__).resolve().parent
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS result (
@@ -153,6 +174,29 @@ def _path_state(path: str) -> Any:
         return [os.path.abspath(path), hashlib.sha256(Path(path).read_bytes()).hexdigest()]
     except OSError as exc:
         raise Uncacheable(f"cannot read {path}: {exc}") from None
+
+
+@lru_cache(maxsize=1)
+def environment() -> bytes:
+    """What a report depends on beyond the signature: mtaudit's code and data files (by
+    content: a checkout being edited keeps its version number; the bundled lexicons are
+    in the signature already), Python's version, and the libraries' versions."""
+    from importlib import metadata
+
+    code = hashlib.blake2b(digest_size=20)
+    for folder, dirs, files in os.walk(_PACKAGE):
+        dirs[:] = sorted(d for d in dirs if d not in ("__pycache__", "lexicons"))
+        for name in sorted(files):
+            path = Path(folder, name)
+            code.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
+            code.update(path.read_bytes())
+    versions = {}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return canonical([platform.python_version(), code.hexdigest(), versions])
 
 
 def document_key(document: Document) -> bytes:

@@ -124,6 +124,42 @@ def test_a_changed_signature_misses(cli, audits, story, tmp_path, monkeypatch):
     assert audits == [str(story / "a.txt")]
 
 
+def test_changed_code_or_libraries_miss(cli, audits, story, tmp_path, monkeypatch):
+    """An edited checkout keeps mtaudit's version number; its code is in the key."""
+    args = ("scan", story / "a.txt", "--isolated", "--mt", "off", "--cache-dir", tmp_path)
+    cli(*args)
+    audits.clear()
+    monkeypatch.setattr(resultcache, "environment", lambda: b'["3.11", "other code", {}]')
+    cli(*args)
+    assert audits == [str(story / "a.txt")]
+
+
+def test_the_environment_follows_code_and_library_versions(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    (tmp_path / "lexicons").mkdir()
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "lexicons" / "idioms.toml").write_text("# in the signature already\n")
+    monkeypatch.setattr(resultcache, "_PACKAGE", tmp_path)
+
+    def env() -> bytes:
+        resultcache.environment.cache_clear()
+        return resultcache.environment()
+
+    try:
+        first = env()
+        (tmp_path / "lexicons" / "idioms.toml").write_text("# changed\n")
+        assert env() == first
+        (tmp_path / "a.py").write_text("x = 2\n")
+        edited = env()
+        assert edited != first
+        real = metadata.version
+        monkeypatch.setattr(metadata, "version", lambda n: "99.0" if n == "numpy" else real(n))
+        assert env() != edited
+    finally:
+        resultcache.environment.cache_clear()
+
+
 def test_a_changed_file_named_by_the_configuration_misses(cli, audits, story, tmp_path):
     """A vocabulary (or lexicon) file counts by its contents, not its name."""
     (story / "words.vocab").write_text("Brussels\n", encoding="utf-8")
