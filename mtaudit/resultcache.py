@@ -187,6 +187,8 @@ def environment() -> bytes:
     for folder, dirs, files in os.walk(_PACKAGE):
         dirs[:] = sorted(d for d in dirs if d not in ("__pycache__", "lexicons"))
         for name in sorted(files):
+            if name.startswith(".") or name.endswith(("~", ".pyc")):
+                continue  # an editor's swap file or a stray bytecode file is not code
             path = Path(folder, name)
             code.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
             code.update(path.read_bytes())
