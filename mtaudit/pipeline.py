@@ -174,6 +174,11 @@ class Auditor:
             self.results.put(key, report)
         return report
 
+    def cached(self, document: Document) -> DocumentReport | None:
+        """The document's report from the result cache, or None (nothing is audited)."""
+        key = self._result_key(document) if self.results is not None else None
+        return None if key is None else self.results.get(key, document)
+
     @cached_property
     def _result_prefix(self) -> str | None:
         """The result cache key's part common to every document: signature and options.
@@ -396,6 +401,9 @@ class AuditorPool:
 
     def audit(self, document: Document) -> DocumentReport:
         return self.for_document(document).audit(document)
+
+    def cached(self, document: Document) -> DocumentReport | None:
+        return self.for_document(document).cached(document)
 
     def fails(self, report: DocumentReport) -> bool:
         return self.for_document(report.document).fails(report)

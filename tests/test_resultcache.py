@@ -225,6 +225,22 @@ def test_jobs_workers_write_the_cache_a_later_scan_reads(cli, audits, tmp_path):
     assert _untimed(warm) == _untimed(cold)
 
 
+def test_a_jobs_rescan_of_unchanged_files_starts_no_worker(cli, audits, tmp_path, monkeypatch):
+    import mtaudit.distributed.local as local
+
+    args = ("scan", CORPORA, "--isolated", "--mt", "off", "-f", "json", "--cache-dir", tmp_path)
+    cold = cli(*args)
+
+    def no_workers(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("workers started for documents the result cache holds")
+
+    monkeypatch.setattr(local, "ProcessPoolExecutor", no_workers)
+    audits.clear()
+    warm = cli(*args, "--jobs", "2")
+    assert audits == []  # not even the parent's warm-up
+    assert _untimed(warm) == _untimed(cold)
+
+
 def _report(text: str, evidence: dict | None = None) -> DocumentReport:
     doc = Document("d", text)
     finding = Finding("MT101", "idiom", 0, 3, text[:3], "m", evidence=evidence or {})

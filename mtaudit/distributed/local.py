@@ -96,20 +96,33 @@ def iter_reports_parallel(
         return
     picker = _OptionsPicker(options)
     base_token, base_blob = picker.token_for(None)
-    method = start_method or _default_start_method()
-    if method == "fork":
-        # Inherited by the forked workers; loaded here once instead of once per worker.
-        _INHERITED.update(_warm_contexts(picker))
-    executor = ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context(method),
-        initializer=_init_worker,
-        initargs=(base_token, base_blob, worker_env()),
-    )
+    # The parent answers chunks the result cache holds entirely; workers are started (and
+    # models loaded) only for the first chunk with a document to audit, so a re-scan of
+    # an unchanged corpus starts none.
+    lookup = options if isinstance(options, (Auditor, AuditorPool)) else None
+    executor: ProcessPoolExecutor | None = None
     window: deque[Future[list[Result]]] = deque()
     finished = False
     try:
         for chunk in _chunks(_pending(paths, ingest_options, changed), chunksize):
+            known = _cached_chunk(lookup, chunk) if lookup is not None else None
+            if known is not None:
+                window.append(_done(known))
+                while len(window) > 2 * jobs:
+                    yield from _collect(window.popleft(), changed)
+                continue
+            if executor is None:
+                # Chosen now: a thread started meanwhile (the progress bar's) rules out fork.
+                method = start_method or _default_start_method()
+                if method == "fork":
+                    # Inherited by the forked workers: loaded once instead of once per worker.
+                    _INHERITED.update(_warm_contexts(picker))
+                executor = ProcessPoolExecutor(
+                    max_workers=jobs,
+                    mp_context=multiprocessing.get_context(method),
+                    initializer=_init_worker,
+                    initargs=(base_token, base_blob, worker_env()),
+                )
             tokens: dict[int, bytes] = {}
             items: list[tuple[Document | InputError, int]] = []
             for item in chunk:
@@ -128,8 +141,29 @@ def iter_reports_parallel(
     finally:
         # Normal end: workers exit cleanly and close their engines (Apertium, cache).
         # Early end (an exception, Ctrl-C, the consumer stopped): drop queued chunks.
-        executor.shutdown(wait=True, cancel_futures=not finished)
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=not finished)
         _INHERITED.clear()
+
+
+def _cached_chunk(
+    auditor: Auditor | AuditorPool, chunk: list[Document | InputError]
+) -> list[Result] | None:
+    """The chunk's results when the result cache holds every document of it, else None."""
+    results: list[Result] = []
+    for item in chunk:
+        found = item if isinstance(item, InputError) else auditor.cached(item)
+        if found is None:
+            return None
+        results.append(found)
+    return results
+
+
+def _done(results: list[Result]) -> Future[list[Result]]:
+    """A future already holding ``results``, to queue in order with the workers' ones."""
+    future: Future[list[Result]] = Future()
+    future.set_result(results)
+    return future
 
 
 def _scan_here(
