@@ -135,6 +135,7 @@ class _Table:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._failed: set[Path] = set()
+        self._inherited: list[sqlite3.Connection] = []
 
     def available(self) -> bool:
         """Whether the table can be read (building it first if need be)."""
@@ -156,6 +157,10 @@ class _Table:
         local = self._local
         if getattr(local, "key", None) == (os.getpid(), path):
             return local.db
+        if getattr(local, "db", None) is not None and local.key[0] != os.getpid():
+            # Forked from the process that opened it: never close that handle here (it is
+            # the parent's); keep it referenced so that garbage collection does not either.
+            self._inherited.append(local.db)
         if path in self._failed:
             return None
         db = None
