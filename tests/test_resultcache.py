@@ -276,6 +276,24 @@ def test_the_cache_stays_under_its_bound(tmp_path):
     assert db.execute("SELECT 1 FROM result WHERE key = 'k0'").fetchone() is None
 
 
+def _writer(folder: str, tag: str) -> int:
+    cache = ResultCache(folder)
+    for i in range(150):
+        cache.put(f"{tag}{i}", _report(f"text {tag} {i}"))
+        assert cache.get(f"{tag}{i}", Document("d", "x")) is not None
+    cache.close()
+    return 150
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(3) as pool:
+        done = pool.starmap(_writer, [(str(tmp_path), t) for t in "abc"])
+    assert done == [150, 150, 150]
+    assert len(ResultCache(tmp_path)) == 450
+
+
 def test_a_scan_whose_engine_failed_is_not_cached(cli, audits, monkeypatch, tmp_path):
     """The dictionary stood in for a broken Apertium: the next scan must try Apertium."""
     from mtaudit.backtranslate import EngineError
