@@ -181,10 +181,8 @@ class Auditor:
 
     @cached_property
     def _result_prefix(self) -> str | None:
-        """The result cache key's part common to every document: signature and options.
-
-        None when an option has no canonical form (the result cache is then not used).
-        """
+        """The result cache key's part common to every document: signature and options
+        (None: the result cache is not used, see :func:`mtaudit.resultcache.key_prefix`)."""
         from mtaudit import resultcache
 
         options = {
@@ -192,29 +190,14 @@ class Auditor:
             for f in dataclasses.fields(self.options)
             if f.name not in _NOT_IN_RESULT_KEY
         }
-        # Files named by options count by their contents, not their names.
-        files = resultcache.file_states([options["mt"], *options["detector_options"].values()])
-        try:
-            return resultcache.digest(
-                resultcache.FORMAT.encode(),
-                self.signature.encode(),
-                resultcache.environment(),
-                resultcache.canonical(options),
-                resultcache.canonical(files),
-            )
-        except (resultcache.Uncacheable, OSError):  # (OSError: a package file unreadable)
-            return None
+        files = [options["mt"], *options["detector_options"].values()]
+        return resultcache.key_prefix(self.signature, options, files)
 
     def _result_key(self, document: Document) -> str | None:
         from mtaudit import resultcache
 
         prefix = self._result_prefix
-        if prefix is None:
-            return None
-        try:
-            return resultcache.digest(prefix.encode(), resultcache.document_key(document))
-        except resultcache.Uncacheable:
-            return None
+        return None if prefix is None else resultcache.key(prefix, document)
 
     def _audit(self, document: Document) -> DocumentReport:
         findings: list[Finding] = []

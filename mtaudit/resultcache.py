@@ -201,6 +201,35 @@ def environment() -> bytes:
     return canonical([platform.python_version(), code.hexdigest(), versions])
 
 
+def key_prefix(signature: str, options: dict[str, Any], files: Iterable[Any]) -> str | None:
+    """The key's part common to every document of a configuration: the format, the run's
+    signature, :func:`environment`, the options, and the state of the files that the
+    values in ``files`` name (they count by their contents, not their names).
+
+    None when an option has no canonical form or a file cannot be read: the
+    configuration then goes uncached rather than keyed by something that could be stale.
+    """
+    try:
+        return digest(
+            FORMAT.encode(),
+            signature.encode(),
+            environment(),
+            canonical(options),
+            canonical(file_states(files)),
+        )
+    except (Uncacheable, OSError):  # (OSError: a file of the package is unreadable)
+        return None
+
+
+def key(prefix: str, document: Document) -> str | None:
+    """The key of ``document`` under a :func:`key_prefix`; None when it has no canonical
+    form (metadata a JSON reader did not make)."""
+    try:
+        return digest(prefix.encode(), document_key(document))
+    except Uncacheable:
+        return None
+
+
 def document_key(document: Document) -> bytes:
     """The canonical form of everything the audit reads from ``document``."""
     meta = {k: v for k, v in document.meta.items() if k not in _META_NOT_IN_KEY}

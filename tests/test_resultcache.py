@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from pathlib import Path
 
 import pytest
 from conftest import CORPORA
@@ -340,6 +341,19 @@ def test_documents_differing_in_what_the_audit_reads_have_different_keys():
     assert resultcache.document_key(moved) == key
 
 
-def test_an_option_without_a_canonical_form_turns_the_cache_off():
+def test_an_option_without_a_canonical_form_turns_the_cache_off(tmp_path, monkeypatch):
     with pytest.raises(resultcache.Uncacheable):
         resultcache.canonical({"x": object()})
+    assert resultcache.key_prefix("sig", {"x": object()}, []) is None
+    words = tmp_path / "words.vocab"
+    words.write_text("Brussels\n")
+    assert resultcache.key_prefix("sig", {"v": str(words)}, [str(words)]) is not None
+    real = Path.read_bytes
+
+    def unreadable(self):  # noqa: ANN001, ANN202
+        if self == words:
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", unreadable)
+    assert resultcache.key_prefix("sig", {"v": str(words)}, [str(words)]) is None
