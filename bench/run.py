@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -81,7 +83,8 @@ def bench_throughput(data: Path) -> None:
 
     The default pipeline adds the n-gram fluency LM and back-translation (auto: apertium
     when installed); its cost is given as a ratio to the markers-only scan. The 4x run
-    shows memory stays flat as the corpus grows. Each run gets a fresh translation cache.
+    shows memory stays flat as the corpus grows. Each run gets a fresh translation cache
+    and no result cache.
     """
     print(f"\n== throughput and memory: mtaudit scan {data} (JSON report, no text)")
     markers = ["--select", "MT1,MT2,MT3,MT4,MT5", "--mt", "off"]
@@ -95,7 +98,9 @@ def bench_throughput(data: Path) -> None:
         ):
             n = count_lines(path)
             out = Path(tmp) / "out.json"
-            cache = ["--mt-cache", str(Path(tmp) / f"cache-{len(runs)}")]
+            # Audit throughput: a fresh translation cache, and no result cache (which
+            # would answer a second `make bench` without auditing; see bench_rescan).
+            cache = ["--mt-cache", str(Path(tmp) / f"cache-{len(runs)}"), "--no-cache"]
             m = run_scan(
                 ["scan", str(path), "-f", "json", "-o", str(out), "-q", "--no-text"] + extra + cache
             )
@@ -110,6 +115,96 @@ def bench_throughput(data: Path) -> None:
             f"default 4x/1x: time {m4['seconds'] / m1['seconds']:.2f}x for {n4 / n1:.0f}x the "
             f"documents; peak memory {m4['peak_mb'] / m1['peak_mb']:.2f}x"
         )
+
+
+def _untimed(path: Path) -> str:
+    """A JSON report without its timing, the one field a re-scan may write differently."""
+    return re.sub(r'"elapsed_s": [0-9.e-]+', "", path.read_text(encoding="utf-8"))
+
+
+def bench_rescan(data: Path, repeats: int = 3) -> None:
+    """A cold scan of ``data`` against a re-scan of it unchanged (the result cache).
+
+    Paired: each repeat scans with empty result and translation caches, then again at
+    once; the ratio is taken per pair and its median reported. The two reports must be
+    identical apart from the timing. The word-frequency table (built once per wordfreq
+    version, in the user's cache folder) is built before the first pair.
+    """
+    print(f"\n== re-scan of unchanged data (result cache): mtaudit scan {data}")
+    with tempfile.TemporaryDirectory() as tmp:
+        _warm_word_table(Path(tmp))
+        ratios, colds, warms = [], [], []
+        for k in range(repeats):
+            caches = ["--cache-dir", f"{tmp}/results-{k}", "--mt-cache", f"{tmp}/mt-{k}"]
+            base = ["scan", str(data), "-f", "json", "-q", "--no-text", *caches]
+            cold = run_scan([*base, "-o", f"{tmp}/cold.json"])
+            warm = run_scan([*base, "-o", f"{tmp}/warm.json"])
+            same = _untimed(Path(f"{tmp}/cold.json")) == _untimed(Path(f"{tmp}/warm.json"))
+            if not same:
+                raise RuntimeError("the re-scan's report differs from the cold scan's")
+            colds.append(cold["seconds"])
+            warms.append(warm["seconds"])
+            ratios.append(cold["seconds"] / warm["seconds"])
+            print(
+                f"pair {k + 1}: cold {cold['seconds']:.2f}s, re-scan {warm['seconds']:.2f}s "
+                f"({ratios[-1]:.1f}x; peak RSS {cold['peak_mb']:.0f} / {warm['peak_mb']:.0f} MB); "
+                "reports identical"
+            )
+    print(
+        f"median of {repeats}: cold {statistics.median(colds):.2f}s, re-scan "
+        f"{statistics.median(warms):.2f}s, re-scan {statistics.median(ratios):.1f}x faster "
+        "(target >= 20x)"
+    )
+
+
+def _warm_word_table(tmp: Path) -> None:
+    """Build the word-frequency table if need be, so that no timing includes it."""
+    doc = tmp / "warm-up.txt"
+    doc.write_text("The minister said the casa was muy bonita.\n", encoding="utf-8")
+    run_scan(["scan", str(doc), "--mt", "off", "--no-cache", "-q", "-f", "json", "-o", "/dev/null"])
+
+
+def bench_onefile(data: Path, repeats: int = 7) -> None:
+    """Wall time of ``mtaudit scan one.md`` (the pre-commit case), interpreter start-up
+    included: an edited file (a result cache miss) with ``--mt off`` and with the default
+    settings, and an unchanged one (a hit). Runs interleaved; medians of ``repeats``."""
+    print("\n== one-file scan wall time (a fresh `python -m mtaudit` per run)")
+    with tempfile.TemporaryDirectory() as tmp:
+        _warm_word_table(Path(tmp))
+        texts = [json.loads(line)["text"] for line in data.open(encoding="utf-8")]
+        text = sorted(texts, key=len)[len(texts) // 2]  # a document of median length
+        caches = ["--cache-dir", f"{tmp}/results", "--mt-cache", f"{tmp}/mt"]
+        report = ["-q", "-f", "json", "-o", "/dev/null"]
+        variants = {
+            "edited, --mt off": ["--mt", "off"],
+            "edited, default settings": [],
+            "unchanged (result cache hit)": ["--mt", "off"],
+        }
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        unchanged = Path(tmp) / "unchanged.md"
+        unchanged.write_text(text, encoding="utf-8")
+        for k in range(repeats + 1):  # the first round warms the caches and the OS
+            for i, (name, extra) in enumerate(variants.items()):
+                doc = unchanged
+                if name.startswith("edited"):
+                    doc = Path(tmp) / f"edited-{k}-{i}.md"
+                    doc.write_text(f"{text}\n\nUpdated {k}.\n", encoding="utf-8")
+                started = time.perf_counter()
+                subprocess.run(
+                    [sys.executable, "-m", "mtaudit", "scan", str(doc), *extra, *caches, *report],
+                    check=False,
+                    cwd=ROOT,
+                    capture_output=True,
+                )
+                if k:
+                    times[name].append(time.perf_counter() - started)
+        print(f"one document of {len(text.split())} words (median length of {data.name})")
+        for name, runs in times.items():
+            print(
+                f"{name:<30} median {statistics.median(runs):.2f}s wall "
+                f"(runs: {', '.join(f'{t:.2f}' for t in runs)})"
+            )
+        print("target: <= 0.6 s for an edited file")
 
 
 def bench_marker_precision(data: Path) -> None:
@@ -255,6 +350,8 @@ def bench_scale(data: Path) -> None:
 
 BENCHES: dict[str, Callable[[Path], None]] = {
     "throughput": bench_throughput,
+    "rescan": bench_rescan,
+    "onefile": bench_onefile,
     "precision": bench_marker_precision,
     "recall": bench_idiom_recall,
     "markers": bench_nmt_markers,

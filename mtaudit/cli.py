@@ -181,6 +181,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="translation cache folder (default: $MTAUDIT_CACHE_DIR or ~/.cache/mtaudit)",
     )
+    cache = scan.add_argument_group("result cache")
+    cache.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        default=None,
+        help="folder of the result cache, which keeps each document's audit so that a "
+        "re-scan audits only what changed (its text, the options or mtaudit's models) "
+        "(default: $MTAUDIT_CACHE_DIR or ~/.cache/mtaudit; at most 256 MB)",
+    )
+    cache.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="audit every document afresh, without reading or writing the result cache",
+    )
     gate = scan.add_argument_group("gate")
     gate.add_argument(
         "--decisions",
@@ -587,9 +601,10 @@ def _auditor_pool(args: argparse.Namespace, resolver: ConfigResolver | None = No
 
     resolver = resolver or _resolver(args)
     known_cache: dict[tuple[str | None, str | None], KnownFindings] = {}
+    results = _result_cache_dir(args)
 
     def options_for(config: Config) -> AuditOptions:
-        return _audit_options(config, args.mt_cache, known_cache)
+        return _audit_options(config, args.mt_cache, known_cache, results)
 
     first = next((p for p in args.paths if p != "-"), None)
     return AuditorPool(
@@ -597,10 +612,22 @@ def _auditor_pool(args: argparse.Namespace, resolver: ConfigResolver | None = No
     )
 
 
+def _result_cache_dir(args: argparse.Namespace) -> str | None:
+    """The result cache's folder; None with --no-cache and on Ray (which resumes by shard)."""
+    if getattr(args, "no_cache", False) or getattr(args, "engine", "local") == "ray":
+        return None
+    if getattr(args, "cache_dir", None):
+        return args.cache_dir
+    from mtaudit.cachedir import default_cache_dir
+
+    return str(default_cache_dir())
+
+
 def _audit_options(
     config: Config,
     mt_cache: str | None,
     known_cache: dict[tuple[str | None, str | None], KnownFindings],
+    result_cache: str | None = None,
 ) -> AuditOptions:
     """AuditOptions for an effective Config; baseline/decisions files load once per scan."""
     from mtaudit.config import ConfigError
@@ -631,6 +658,7 @@ def _audit_options(
         mt_cache_dir=mt_cache,
         severity=tuple((p, Severity.parse(s)) for p, s in config.severity),
         known=known_cache[key],
+        result_cache_dir=result_cache,
     )
 
 

@@ -5,7 +5,8 @@ the untranslated-fragment detector needs "which of these words are not English?"
 frequencies answer that directly: a word that is a thousand times more frequent in Spanish
 than in English is, in an English news article, most likely Spanish. The frequencies
 come from ``wordfreq`` (Zipf scale: log10 of occurrences per billion words), which covers
-English and the five source languages mtaudit knows.
+English and the five source languages mtaudit knows, read through the compact table of
+:mod:`mtaudit.zipftable` (lookups, not six word lists loaded per scan).
 
 Scores are differences of Zipf values, i.e. log10 frequency ratios: ``foreignness = 2``
 means the word is 100 times more frequent in that language than in English.
@@ -19,12 +20,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
-from wordfreq import zipf_frequency
-
+from mtaudit import zipftable
 from mtaudit.model import SOURCE_LANGUAGES
 
 ENGLISH = "en"
-LANGUAGES: tuple[str, ...] = (ENGLISH, *SOURCE_LANGUAGES)
+LANGUAGES: tuple[str, ...] = zipftable.LANGUAGES  # (ENGLISH, *SOURCE_LANGUAGES)
 LANGUAGE_NAMES: dict[str, str] = {
     "en": "English",
     "es": "Spanish",
@@ -64,8 +64,7 @@ def strip_accents(text: str) -> str:
 @lru_cache(maxsize=262_144)
 def zipf_scores(word: str) -> tuple[float, ...]:
     """Zipf frequency of ``word`` in each of :data:`LANGUAGES` (floored at ZIPF_FLOOR)."""
-    w = normalise(word)
-    return tuple(max(zipf_frequency(w, lang), ZIPF_FLOOR) for lang in LANGUAGES)
+    return tuple(max(z, ZIPF_FLOOR) for z in zipftable.zipf_all(normalise(word)))
 
 
 @lru_cache(maxsize=262_144)

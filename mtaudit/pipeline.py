@@ -7,6 +7,7 @@ have different configurations; :func:`scan` is the streaming generator the CLI a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from mtaudit.segment import Segmentation, segment
 if TYPE_CHECKING:
     from mtaudit.backtranslate import BackTranslator
     from mtaudit.changed import ChangedLines
+    from mtaudit.resultcache import ResultCache
 
 
 @dataclass
@@ -61,6 +63,16 @@ class AuditOptions:
     fail_on_verdict: str | None = DEFAULT_FAIL_ON_VERDICT
     #: statistical model: "default" (cheap features) or "deep" (adds neural-LM features)
     model: str = "default"
+    #: result cache folder (see :mod:`mtaudit.resultcache`): a document audited before
+    #: with the same options and models is not audited again. None: no result cache.
+    result_cache_dir: str | None = None
+
+
+# Options that do not change a document's report, left out of the result cache's key:
+# the gate is applied to the report on every scan, and cache folders change nothing.
+_NOT_IN_RESULT_KEY = frozenset(
+    {"fail_on", "fail_above", "fail_on_verdict", "mt_cache_dir", "result_cache_dir"}
+)
 
 
 class Auditor:
@@ -77,6 +89,7 @@ class Auditor:
         *,
         context: Context | None = None,
         backtranslator: BackTranslator | None = None,
+        results: ResultCache | None = None,
     ) -> None:
         self.options = options or AuditOptions()
         self.selection = Selection.build(self.options.select, self.options.ignore)
@@ -84,6 +97,8 @@ class Auditor:
         self.detectors = build_detectors(self.context, self.selection)
         self._owns_backtranslator = backtranslator is None
         self.backtranslator = backtranslator or make_backtranslator(self.options)
+        self._owns_results = results is None
+        self.results = results or make_result_cache(self.options)
         known = self.options.known
         if known is None and self.options.decisions:
             known = KnownFindings(decisions=self.options.decisions)
@@ -98,9 +113,11 @@ class Auditor:
         return next((d.model_signature() for d in self.detectors if d.category == "fluency"), None)
 
     def close(self) -> None:
-        """Stop engine subprocesses (Apertium) and flush the translation cache."""
+        """Stop engine subprocesses (Apertium), flush the translation and result caches."""
         if self.backtranslator is not None and self._owns_backtranslator:
             self.backtranslator.close()
+        if self.results is not None and self._owns_results:
+            self.results.close()
 
     def preload(self) -> None:
         """Load every detector's resources now, so configuration errors surface early."""
@@ -146,7 +163,43 @@ class Auditor:
         return "|".join(parts)
 
     def audit(self, document: Document) -> DocumentReport:
-        """Audit one document."""
+        """Audit one document (or take its report from the result cache)."""
+        key = self._result_key(document) if self.results is not None else None
+        if key is not None:
+            cached = self.results.get(key, document)
+            if cached is not None:
+                return cached
+        report = self._audit(document)
+        if key is not None and not _degraded(report):
+            self.results.put(key, report)
+        return report
+
+    def cached(self, document: Document) -> DocumentReport | None:
+        """The document's report from the result cache, or None (nothing is audited)."""
+        key = self._result_key(document) if self.results is not None else None
+        return None if key is None else self.results.get(key, document)
+
+    @cached_property
+    def _result_prefix(self) -> str | None:
+        """The result cache key's part common to every document: signature and options
+        (None: the result cache is not used, see :func:`mtaudit.resultcache.key_prefix`)."""
+        from mtaudit import resultcache
+
+        options = {
+            f.name: getattr(self.options, f.name)
+            for f in dataclasses.fields(self.options)
+            if f.name not in _NOT_IN_RESULT_KEY
+        }
+        files = [options["mt"], *options["detector_options"].values()]
+        return resultcache.key_prefix(self.signature, options, files)
+
+    def _result_key(self, document: Document) -> str | None:
+        from mtaudit import resultcache
+
+        prefix = self._result_prefix
+        return None if prefix is None else resultcache.key(prefix, document)
+
+    def _audit(self, document: Document) -> DocumentReport:
         findings: list[Finding] = []
         features: dict[str, float] = {}
         document.meta.pop("unused_suppressions", None)  # from an earlier audit
@@ -237,6 +290,28 @@ class Auditor:
         return not (self.known is not None and self.known.excuses(report, limit))
 
 
+def _degraded(report: DocumentReport) -> bool:
+    """Whether a back-translation engine failed and was stood in for during this audit.
+
+    Such a report is not cached: the next scan, with the engine working again, must not
+    get the stand-in's answer (nor a signature marked with it).
+    """
+    if not any("back_translation" in f.evidence for f in report.findings):
+        return False
+    from mtaudit.backtranslate import fallback_in
+
+    return fallback_in(report.findings) is not None
+
+
+def make_result_cache(options: AuditOptions) -> ResultCache | None:
+    """The result cache ``options`` ask for, or None when it is off."""
+    if options.result_cache_dir is None:
+        return None
+    from mtaudit.resultcache import ResultCache
+
+    return ResultCache(options.result_cache_dir)
+
+
 def make_backtranslator(options: AuditOptions) -> BackTranslator | None:
     """The back-translation engine ``options`` ask for, or None when it is off."""
     if not options.mt or options.mt == "off":
@@ -267,6 +342,7 @@ class AuditorPool:
         self._auditors: dict[Hashable, Auditor] = {}
         self._contexts: dict[str, Context] = {}
         self._engines: dict[tuple[str | None, str | None], BackTranslator | None] = {}
+        self._results: dict[str | None, ResultCache | None] = {}
         self.base = self.get(base_key)
 
     def get(self, key: Hashable) -> Auditor:
@@ -279,7 +355,14 @@ class AuditorPool:
             engine_key = (options.mt, options.mt_cache_dir)
             if engine_key not in self._engines:
                 self._engines[engine_key] = make_backtranslator(options)
-            auditor = Auditor(options, context=context, backtranslator=self._engines[engine_key])
+            if options.result_cache_dir not in self._results:
+                self._results[options.result_cache_dir] = make_result_cache(options)
+            auditor = Auditor(
+                options,
+                context=context,
+                backtranslator=self._engines[engine_key],
+                results=self._results[options.result_cache_dir],
+            )
             if self._auditors:
                 auditor.preload()  # the first is preloaded by the caller, before the scan
             self._auditors[key] = auditor
@@ -302,6 +385,9 @@ class AuditorPool:
     def audit(self, document: Document) -> DocumentReport:
         return self.for_document(document).audit(document)
 
+    def cached(self, document: Document) -> DocumentReport | None:
+        return self.for_document(document).cached(document)
+
     def fails(self, report: DocumentReport) -> bool:
         return self.for_document(report.document).fails(report)
 
@@ -309,6 +395,9 @@ class AuditorPool:
         for engine in self._engines.values():
             if engine is not None:
                 engine.close()
+        for results in self._results.values():
+            if results is not None:
+                results.close()
 
 
 # A finding inside a span already explained by a more specific category adds nothing:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from mtaudit import zipftable
 from mtaudit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,10 +25,19 @@ class CliResult:
         return json.loads(self.out)
 
 
+@pytest.fixture(scope="session")
+def _word_table_dir(tmp_path_factory):
+    """One folder for the word-frequency table (derived from wordfreq, the same for every
+    test), so it is built once per session rather than once per test."""
+    return tmp_path_factory.mktemp("wordfreq-table")
+
+
 @pytest.fixture(autouse=True)
-def _private_translation_cache(tmp_path_factory, monkeypatch):
-    """Tests never read or write the user's ~/.cache/mtaudit translation cache."""
-    monkeypatch.setenv("MTAUDIT_CACHE_DIR", str(tmp_path_factory.mktemp("mt-cache")))
+def _private_translation_cache(tmp_path_factory, monkeypatch, _word_table_dir):
+    """Tests never read or write the user's ~/.cache/mtaudit caches (translations, results)."""
+    cache = tmp_path_factory.mktemp("mt-cache")
+    (cache / zipftable.TABLE_DIR).symlink_to(_word_table_dir, target_is_directory=True)
+    monkeypatch.setenv("MTAUDIT_CACHE_DIR", str(cache))
     # A developer's own ~/.config/mtaudit/config.toml must not change test results.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
 

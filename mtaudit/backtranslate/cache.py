@@ -8,11 +8,13 @@ exactly the entries it produced.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+
+# Re-exported: the translation cache's folder is every cache's folder.
+from mtaudit.cachedir import default_cache_dir  # noqa: F401
 
 CACHE_FILE = "backtranslate.sqlite3"
 # sqlite's default limit on host parameters is 999 on old builds; stay well under it.
@@ -28,16 +30,6 @@ CREATE TABLE IF NOT EXISTS translation (
     PRIMARY KEY (signature, src, tgt, text)
 ) WITHOUT ROWID
 """
-
-
-def default_cache_dir() -> Path:
-    """``$MTAUDIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/mtaudit``, else ``~/.cache/mtaudit``."""
-    env = os.environ.get("MTAUDIT_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "mtaudit"
 
 
 class TranslationCache:

@@ -76,7 +76,10 @@ def warm_up(auditor: Any) -> None:
 
     from mtaudit.pipeline import Auditor
 
-    bare = dataclasses.replace(auditor.options, mt=None, known=None, decisions={})
+    # No result cache either: a warm-up answered from it would load nothing.
+    bare = dataclasses.replace(
+        auditor.options, mt=None, known=None, decisions={}, result_cache_dir=None
+    )
     Auditor(bare, context=auditor.context).audit(make_document(WARM_UP_TEXT, "<warm-up>", "text"))
 
 

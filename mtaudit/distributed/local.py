@@ -41,11 +41,19 @@ from mtaudit.detectors import Context
 from mtaudit.distributed import apply_env, warm_up, worker_env
 from mtaudit.ingest import IngestOptions, iter_inputs
 from mtaudit.model import Document, DocumentReport, InputError
-from mtaudit.pipeline import AuditOptions, Auditor, AuditorPool, make_backtranslator, scan
+from mtaudit.pipeline import (
+    AuditOptions,
+    Auditor,
+    AuditorPool,
+    make_backtranslator,
+    make_result_cache,
+    scan,
+)
 
 if TYPE_CHECKING:
     from mtaudit.backtranslate import BackTranslator
     from mtaudit.changed import ChangedLines
+    from mtaudit.resultcache import ResultCache
 
 Result = DocumentReport | InputError
 # A chunk: (document or input error, options token) pairs, and the pickled options of
@@ -88,20 +96,33 @@ def iter_reports_parallel(
         return
     picker = _OptionsPicker(options)
     base_token, base_blob = picker.token_for(None)
-    method = start_method or _default_start_method()
-    if method == "fork":
-        # Inherited by the forked workers; loaded here once instead of once per worker.
-        _INHERITED.update(_warm_contexts(picker))
-    executor = ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context(method),
-        initializer=_init_worker,
-        initargs=(base_token, base_blob, worker_env()),
-    )
+    # The parent answers chunks the result cache holds entirely; workers are started (and
+    # models loaded) only for the first chunk with a document to audit, so a re-scan of
+    # an unchanged corpus starts none.
+    lookup = options if isinstance(options, (Auditor, AuditorPool)) else None
+    executor: ProcessPoolExecutor | None = None
     window: deque[Future[list[Result]]] = deque()
     finished = False
     try:
         for chunk in _chunks(_pending(paths, ingest_options, changed), chunksize):
+            known = _cached_chunk(lookup, chunk) if lookup is not None else None
+            if known is not None:
+                window.append(_done(known))
+                while len(window) > 2 * jobs:
+                    yield from _collect(window.popleft(), changed)
+                continue
+            if executor is None:
+                # Chosen now: a thread started meanwhile (the progress bar's) rules out fork.
+                method = start_method or _default_start_method()
+                if method == "fork":
+                    # Inherited by the forked workers: loaded once instead of once per worker.
+                    _INHERITED.update(_warm_contexts(picker))
+                executor = ProcessPoolExecutor(
+                    max_workers=jobs,
+                    mp_context=multiprocessing.get_context(method),
+                    initializer=_init_worker,
+                    initargs=(base_token, base_blob, worker_env()),
+                )
             tokens: dict[int, bytes] = {}
             items: list[tuple[Document | InputError, int]] = []
             for item in chunk:
@@ -120,8 +141,29 @@ def iter_reports_parallel(
     finally:
         # Normal end: workers exit cleanly and close their engines (Apertium, cache).
         # Early end (an exception, Ctrl-C, the consumer stopped): drop queued chunks.
-        executor.shutdown(wait=True, cancel_futures=not finished)
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=not finished)
         _INHERITED.clear()
+
+
+def _cached_chunk(
+    auditor: Auditor | AuditorPool, chunk: list[Document | InputError]
+) -> list[Result] | None:
+    """The chunk's results when the result cache holds every document of it, else None."""
+    results: list[Result] = []
+    for item in chunk:
+        found = item if isinstance(item, InputError) else auditor.cached(item)
+        if found is None:
+            return None
+        results.append(found)
+    return results
+
+
+def _done(results: list[Result]) -> Future[list[Result]]:
+    """A future already holding ``results``, to queue in order with the workers' ones."""
+    future: Future[list[Result]] = Future()
+    future.set_result(results)
+    return future
 
 
 def _scan_here(
@@ -194,7 +236,9 @@ def _warm_contexts(picker: _OptionsPicker) -> dict[str, Context]:
     for options, context in picker.known():
         key = _context_key(options)
         if key not in contexts:
-            bare = dataclasses.replace(options, mt=None, known=None, decisions={})
+            bare = dataclasses.replace(
+                options, mt=None, known=None, decisions={}, result_cache_dir=None
+            )
             auditor = Auditor(bare, context=context or Context(dict(options.detector_options)))
             warm_up(auditor)
             contexts[key] = auditor.context
@@ -248,13 +292,15 @@ _WORKER: _WorkerState | None = None
 
 class _WorkerState:
     """One worker's Auditors, one per configuration token, sharing what the CLI's pool shares:
-    a detector context per detector options, an engine per back-translation setting."""
+    a detector context per detector options, an engine per back-translation setting, a
+    result cache per folder (each worker writes to it through its own connection)."""
 
     def __init__(self, base_token: int, base_blob: bytes) -> None:
         self.options: dict[int, AuditOptions] = {base_token: pickle.loads(base_blob)}
         self.auditors: dict[int, Auditor] = {}
         self.contexts: dict[str, Context] = dict(_INHERITED)
         self.engines: dict[tuple[str | None, str | None], BackTranslator | None] = {}
+        self.results: dict[str | None, ResultCache | None] = {}
         self.auditor(base_token).preload()
 
     def auditor(self, token: int) -> Auditor:
@@ -267,8 +313,13 @@ class _WorkerState:
             engine_key = (options.mt, options.mt_cache_dir)
             if engine_key not in self.engines:
                 self.engines[engine_key] = make_backtranslator(options)
+            if options.result_cache_dir not in self.results:
+                self.results[options.result_cache_dir] = make_result_cache(options)
             auditor = Auditor(
-                options, context=self.contexts[key], backtranslator=self.engines[engine_key]
+                options,
+                context=self.contexts[key],
+                backtranslator=self.engines[engine_key],
+                results=self.results[options.result_cache_dir],
             )
             self.auditors[token] = auditor
         return auditor
@@ -286,6 +337,9 @@ class _WorkerState:
         for engine in self.engines.values():
             if engine is not None:
                 engine.close()
+        for results in self.results.values():
+            if results is not None:
+                results.close()
 
 
 #: How often the portable watchdog checks that the parent is still alive (seconds).

@@ -1,0 +1,227 @@
+"""wordfreq's Zipf frequencies for mtaudit's six languages, from one table on disk.
+
+``wordfreq.zipf_frequency`` loads a language's whole list (300,000-600,000 words) on its
+first call: about 0.15 s a language, 0.8 s for English and the five source languages,
+paid by every scan however short. This module answers the same question from one sqlite
+table (each word of the six lists and its frequency in each language), built once from
+wordfreq's own lists and kept in the cache folder, keyed by wordfreq's version. A
+lookup reads a few pages of the file, so a one-file scan no longer loads any list.
+
+The answers are wordfreq's exactly. A plain word (Latin letters) is one lookup; a word
+that wordfreq's tokenizer would change or split (digits, apostrophes, hyphens) is
+tokenized by wordfreq and its tokens' frequencies combined as wordfreq combines them,
+from the table. When the table cannot be built (a read-only cache folder) every word is
+passed to ``zipf_frequency`` itself: slower, never different.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import sqlite3
+import tempfile
+import threading
+import unicodedata
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+from mtaudit.cachedir import default_cache_dir
+from mtaudit.model import SOURCE_LANGUAGES
+
+#: The languages of the table, in its column order (English first, as in mtaudit.langid).
+LANGUAGES: tuple[str, ...] = ("en", *SOURCE_LANGUAGES)
+#: The folder, inside the cache folder, that holds the table.
+TABLE_DIR = "wordfreq"
+#: Part of the file name: bumped when the table's layout changes.
+FORMAT = 2
+
+# Words that wordfreq's tokenizer returns unchanged once case-folded (NFC text, letters
+# of the Latin-1 and Latin Extended-A blocks, nothing else): for them the answer is the
+# list's bucket. Anything else is tokenized by wordfreq first.
+_PLAIN = re.compile(r"[a-zß-öø-ÿ\u0100-\u017f]+")
+# wordfreq's default minimum frequency (Zipf 0), the answer for a word not in a list.
+_MINIMUM = 1e-9
+
+_COLUMNS = ", ".join(LANGUAGES)
+
+
+def table_path(cache_dir: Path | None = None) -> Path:
+    """Where the table for the installed wordfreq lives (it may not exist yet)."""
+    folder = (cache_dir or default_cache_dir()) / TABLE_DIR
+    return folder / f"zipf-{_wordfreq_version()}-v{FORMAT}.sqlite3"
+
+
+@lru_cache(maxsize=1)
+def _wordfreq_version() -> str:
+    # From the package metadata: importing wordfreq itself costs 0.2 s.
+    return metadata.version("wordfreq")
+
+
+def plain_key(word: str) -> str | None:
+    """The table key of ``word`` when wordfreq would look it up as one unchanged token."""
+    if not word.isascii() and not unicodedata.is_normalized("NFC", word):
+        return None
+    key = word.casefold()
+    return key if _PLAIN.fullmatch(key) else None
+
+
+def zipf(word: str, lang: str) -> float:
+    """``wordfreq.zipf_frequency(word, lang)`` for ``lang`` in :data:`LANGUAGES`."""
+    return zipf_all(word)[LANGUAGES.index(lang)]
+
+
+@lru_cache(maxsize=262_144)
+def zipf_all(word: str) -> tuple[float, ...]:
+    """``zipf_frequency(word, lang)`` for each of :data:`LANGUAGES`, in that order."""
+    key = plain_key(word)
+    if key is not None:
+        row = _TABLE.buckets(key)
+        if row is not None:
+            return tuple(_MINIMUM_ZIPF if b is None else _bucket_zipf(b) for b in row)
+    elif _TABLE.available():
+        return tuple(_tokenized_zipf(word, i) for i in range(len(LANGUAGES)))
+    from wordfreq import zipf_frequency
+
+    return tuple(zipf_frequency(word, lang) for lang in LANGUAGES)
+
+
+def _tokenized_zipf(word: str, column: int) -> float:
+    """``wordfreq._word_frequency`` for a word it splits or alters, over the table."""
+    from wordfreq.numbers import digit_freq, smash_numbers
+    from wordfreq.tokens import lossy_tokenize
+
+    tokens = lossy_tokenize(word, LANGUAGES[column])
+    if not tokens:
+        return _MINIMUM_ZIPF
+    one_over = 0.0
+    for token in tokens:
+        smashed = smash_numbers(token)
+        row = _TABLE.buckets(smashed)
+        bucket = None if row is None else row[column]
+        if bucket is None:
+            return _MINIMUM_ZIPF  # any token missing: the minimum, as wordfreq answers
+        freq = 10 ** (-bucket / 100)
+        if smashed != token:
+            freq *= digit_freq(token)  # a digit sequence: wordfreq's estimate of it
+        one_over += 1.0 / freq
+    return _zipf(1.0 / one_over)
+
+
+@lru_cache(maxsize=1024)
+def _bucket_zipf(bucket: int) -> float:
+    """The Zipf value wordfreq gives a one-token word in ``bucket`` of its list."""
+    return _zipf(1.0 / (1.0 / 10 ** (-bucket / 100)))
+
+
+def _zipf(freq: float) -> float:
+    """wordfreq's rounding of a combined frequency (3 significant digits), then of the
+    Zipf value (0.01): the last steps of ``_word_frequency`` and ``zipf_frequency``."""
+    freq = max(freq, _MINIMUM)
+    freq = round(freq, math.floor(-math.log(freq, 10)) + 3)
+    return round(math.log(freq, 10) + 9, 2)
+
+
+_MINIMUM_ZIPF = round(math.log(_MINIMUM, 10) + 9, 2)
+
+
+class _Table:
+    """The table of the current cache folder: built on first use, read through one
+    read-only connection per process and thread (a sqlite handle must not cross a fork)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._failed: set[Path] = set()
+        self._inherited: list[sqlite3.Connection] = []
+
+    def available(self) -> bool:
+        """Whether the table can be read (building it first if need be)."""
+        return self._connection() is not None
+
+    def buckets(self, key: str) -> tuple[int | None, ...] | None:
+        """The key's bucket in each list (None: not in it); None when there is no table."""
+        db = self._connection()
+        if db is None:
+            return None
+        try:
+            row = db.execute(f"SELECT {_COLUMNS} FROM zipf WHERE word = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return _ABSENT if row is None else row
+
+    def _connection(self) -> sqlite3.Connection | None:
+        path = table_path()
+        local = self._local
+        if getattr(local, "key", None) == (os.getpid(), path):
+            return local.db
+        if getattr(local, "db", None) is not None and local.key[0] != os.getpid():
+            # Forked from the process that opened it: never close that handle here (it is
+            # the parent's); keep it referenced so that garbage collection does not either.
+            self._inherited.append(local.db)
+        if path in self._failed:
+            return None
+        db = None
+        try:
+            if not path.exists():
+                with self._lock:
+                    if not path.exists():
+                        build(path)
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            db.execute("SELECT 1 FROM zipf LIMIT 1").fetchone()
+        except (OSError, sqlite3.Error):
+            # A cache that cannot be written or read: wordfreq answers, just more slowly.
+            self._failed.add(path)
+            return None
+        local.key, local.db = (os.getpid(), path), db
+        return db
+
+
+_TABLE = _Table()
+
+
+def build(path: Path) -> None:
+    """Write the table for the installed wordfreq at ``path`` (atomically)."""
+    from wordfreq import get_frequency_list
+
+    # One row per word: [word, its bucket in each list (None: not in that list)]. A
+    # bucket is wordfreq's unit: bucket b holds the words of frequency 10 ** (-b / 100).
+    rows: dict[str, list[str | int | None]] = {}
+    for i, lang in enumerate(LANGUAGES, start=1):
+        for bucket, group in enumerate(get_frequency_list(lang, "best")):
+            for word in group:
+                row = rows.get(word)
+                if row is None:
+                    rows[word] = row = [word, *(None,) * len(LANGUAGES)]
+                row[i] = bucket  # (as wordfreq's own dict: a later bucket wins)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        db = sqlite3.connect(tmp)
+        try:
+            # A private file until renamed: no journal needed.
+            db.execute("PRAGMA journal_mode=OFF")
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute(
+                "CREATE TABLE zipf (word TEXT PRIMARY KEY, "
+                + ", ".join(f"{lang} INTEGER" for lang in LANGUAGES)
+                + ") WITHOUT ROWID"
+            )
+            marks = ", ".join("?" * (len(LANGUAGES) + 1))
+            # Inserted in key order, the B-tree is written append-only (fast).
+            db.executemany(f"INSERT INTO zipf VALUES ({marks})", sorted(rows.values()))
+            db.commit()
+        finally:
+            db.close()
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+# A word in none of the lists.
+_ABSENT: tuple[None, ...] = (None,) * len(LANGUAGES)
