@@ -28,8 +28,8 @@ from typing import Any
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
-from wordfreq import zipf_frequency
 
+from mtaudit import zipftable
 from mtaudit.lexicons import (
     LEXICON_DIR,
     Lexicon,
@@ -220,7 +220,7 @@ def lemma_candidates(word: str) -> frozenset[str]:
 @lru_cache(maxsize=65536)
 def zipf_en(word: str) -> float:
     """English Zipf frequency of a lower-case word (0 when unknown)."""
-    return zipf_frequency(word, "en")
+    return zipftable.zipf(word, "en")
 
 
 def base_forms(word: str) -> frozenset[str]:
@@ -855,7 +855,7 @@ class IdiomIndex:
                     if form == folded or (
                         _inflection_of(folded, form)
                         # An inflected form must look foreign: "grains" is not German "Gras".
-                        and zipf_frequency(low, lang) > zipf_en(low)
+                        and zipftable.zipf(low, lang) > zipf_en(low)
                     ):
                         extra.add("\x00" + ref)
                 if extra:

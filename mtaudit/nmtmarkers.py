@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import fuzz
-from wordfreq import zipf_frequency
+
+from mtaudit import zipftable
 
 #: A candidate is kept only if its rate on MT is at least this many times its rate on
 #: human translations of the same sources (issue 14)...
@@ -112,7 +113,7 @@ def source_abbreviations(text: str) -> list[Span]:
 
 @lru_cache(maxsize=65536)
 def _zipf(word: str, lang: str) -> float:
-    return zipf_frequency(word, lang)
+    return zipftable.zipf(word, lang)
 
 
 # Latin-script source languages of the shared sets and of the lexicons.

@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from rapidfuzz.distance import Indel
-from wordfreq import zipf_frequency
 
+from mtaudit import zipftable
 from mtaudit.backtranslate.lexical import ApertiumLexicon, Unit, lemma_of, parts
 from mtaudit.idiommatch import (
     STOPWORDS,
@@ -811,7 +811,7 @@ def _classify(lang: str, word: str, analyses: Sequence[str]) -> tuple[str, froze
     function_words = _FUNCTION_WORDS.get(lang, frozenset())
     # A frequent word with a function reading is a function word ("una": det/num/prn, and
     # a form of "unir"; "sobre": preposition, and the noun "envelope").
-    frequent_function = len(content) < len(analyses) and zipf_frequency(word, lang) >= 5.5
+    frequent_function = len(content) < len(analyses) and zipftable.zipf(word, lang) >= 5.5
     if not content or folded in function_words or frequent_function:
         return "function", frozenset(x for a in analyses for x in _lemma_words(a)), False
     lemmas = frozenset(x for a in content for x in _lemma_words(a))
@@ -902,7 +902,7 @@ def compile_index(
                 nominal = tuple(a for a in found if a.split("<")[1].startswith(("n>", "adj>")))
                 found = nominal or found
             kind, lemmas, light = _classify(language, t, found)
-            zipf = zipf_frequency(t, language) if kind == "content" else 9.0
+            zipf = zipftable.zipf(t, language) if kind == "content" else 9.0
             stem = _stem_key(fold(t)) if _stem_key(fold(t)) in lemmas else ""
             verb = any("<vblex>" in a for a in found)
             prep = any("<pr>" in a for a in found)

@@ -69,7 +69,12 @@ def plain_key(word: str) -> str | None:
 
 
 def zipf(word: str, lang: str) -> float:
-    """``wordfreq.zipf_frequency(word, lang)`` for ``lang`` in :data:`LANGUAGES`."""
+    """``wordfreq.zipf_frequency(word, lang)``: from the table for :data:`LANGUAGES`,
+    from wordfreq itself for any other language."""
+    if lang not in LANGUAGES:
+        from wordfreq import zipf_frequency
+
+        return zipf_frequency(word, lang)
     return zipf_all(word)[LANGUAGES.index(lang)]
 
 
