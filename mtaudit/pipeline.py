@@ -114,6 +114,8 @@ class Auditor:
 
     def close(self) -> None:
         """Stop engine subprocesses (Apertium), flush the translation and result caches."""
+        for det in self.detectors:
+            det.close()
         if self.backtranslator is not None and self._owns_backtranslator:
             self.backtranslator.close()
         if self.results is not None and self._owns_results:
@@ -392,6 +394,8 @@ class AuditorPool:
         return self.for_document(report.document).fails(report)
 
     def close(self) -> None:
+        for auditor in self._auditors.values():
+            auditor.close()  # its detectors' engines; the shared ones are closed below
         for engine in self._engines.values():
             if engine is not None:
                 engine.close()

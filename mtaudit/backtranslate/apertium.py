@@ -181,8 +181,7 @@ class _Process:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise EngineError("no answer from the Apertium pipeline in time")
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
+            if not _readable(fd, left):
                 continue
             chunk = os.read(fd, 1 << 16)
             if not chunk:
@@ -202,7 +201,7 @@ class _Process:
         if err is None:
             return False
         said = False
-        while select.select([err], [], [], 0)[0]:
+        while _readable(err.fileno(), 0):
             if not os.read(err.fileno(), 1 << 16):
                 break  # EOF: the process is gone; the next exchange says so
             said = True
@@ -487,3 +486,11 @@ class ApertiumEngine(Engine):
         for s in self._streams.values():
             s.close()
         self._streams.clear()
+
+
+def _readable(fd: int, timeout_s: float) -> bool:
+    """Whether ``fd`` has data (or EOF) within ``timeout_s``. poll, not select: select
+    fails on descriptors numbered 1024 and up, which a long-lived server can reach."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP)
+    return bool(poller.poll(max(0.0, timeout_s) * 1000))

@@ -82,6 +82,10 @@ class Detector:
         """The version of any model this detector uses, for the report signature."""
         return None
 
+    def close(self) -> None:
+        """Stop any engine process the detector started (default: none). It may be used
+        again afterwards: engines restart on demand."""
+
     def detect_with_features(
         self, document: Document, segments: Segmentation
     ) -> tuple[list[Finding], dict[str, float]]:

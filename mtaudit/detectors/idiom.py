@@ -190,6 +190,12 @@ class IdiomDetector(Detector):
         self.index  # noqa: B018 - build now so lexicon errors surface before the scan
         self.projected  # noqa: B018
 
+    def close(self) -> None:
+        # Only indexes already loaded: closing must not build one. Each holds Apertium
+        # lt-proc stages (four processes, eight pipes) that outlive the scan otherwise.
+        for index in self.context._cache.get("idiom.projected", ()):
+            index.lexicon.close()
+
     def model_signature(self) -> str | None:
         pairs = [f"{ix.language}:{ix.lexicon.signature}" for ix in self.projected]
         if not pairs:

@@ -291,7 +291,9 @@ class _PollingReader(io.RawIOBase):
         return self._fd
 
     def readinto(self, buffer: Any) -> int:
-        while not select.select([self._fd], [], [], self.SLICE_S)[0]:
+        poller = select.poll()  # not select(): it fails on descriptors from 1024 up
+        poller.register(self._fd, select.POLLIN | select.POLLHUP)
+        while not poller.poll(self.SLICE_S * 1000):
             pass
         data = os.read(self._fd, len(buffer))
         buffer[: len(data)] = data
