@@ -276,12 +276,7 @@ class ResultCache:
         self._db, self._pid, self._stores, self._touched = None, os.getpid(), 0, []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            with db:
-                for statement in _SCHEMA:
-                    db.execute(statement)
+            db = _open(self.path)
         except (OSError, sqlite3.Error) as exc:
             self._broken = True
             print(
@@ -383,6 +378,31 @@ class ResultCache:
             self.evict()
         self._db.close()
         self._db = None
+
+
+def _open(path: Path, patience_s: float = 30.0) -> sqlite3.Connection:
+    """Connect, switch to WAL and create the tables, retrying while another process does
+    the same: switching a new file to WAL takes an exclusive lock, and SQLite answers
+    "database is locked" at once there instead of waiting out the busy timeout (three
+    --jobs workers opening a fresh cache together hit it)."""
+    deadline = time.monotonic() + patience_s
+    delay = 0.01
+    while True:
+        db = sqlite3.connect(path, timeout=patience_s)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            with db:
+                for statement in _SCHEMA:
+                    db.execute(statement)
+            return db
+        except sqlite3.OperationalError as exc:
+            db.close()
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 
 def _dump(report: DocumentReport) -> bytes:
