@@ -396,9 +396,11 @@ def _open(path: Path, patience_s: float = 30.0) -> sqlite3.Connection:
                 for statement in _SCHEMA:
                     db.execute(statement)
             return db
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
             db.close()
-            busy = "locked" in str(exc) or "busy" in str(exc)
+            busy = isinstance(exc, sqlite3.OperationalError) and (
+                "locked" in str(exc) or "busy" in str(exc)
+            )
             if not busy or time.monotonic() >= deadline:
                 raise
             time.sleep(delay)
