@@ -22,7 +22,8 @@ from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 
-from mtaudit.segment import WORD, segment
+from mtaudit.analysis import Analysis, analyse
+from mtaudit.segment import WORD
 
 FEATURE_VERSION = "tfeat-4"
 
@@ -361,19 +362,19 @@ def _window_stats(lower: Sequence[str]) -> tuple[float, float, float]:
     return ttr, hapax, dis
 
 
-def extract(text: str) -> dict[str, float]:
+def extract(text: str, analysis: Analysis | None = None) -> dict[str, float]:
     """Translationese features of ``text`` (all rates; zeros for an empty text).
 
     Line breaks count as spaces: the training documents (WMT) are single lines, with the
     headline run into the first sentence, so a headline on a line of its own would be a
-    kind of "sentence" the model never saw.
+    kind of "sentence" the model never saw. ``analysis`` (of ``text``), when the engine
+    has one, saves splitting the text again.
     """
     names = feature_names()
     feats = dict.fromkeys(names, 0.0)
-    text = " ".join(text.split())
-    seg = segment(text)
-    sent_tokens = [_tokens(text[s.start : s.end]) for s in seg.sentences]
-    sent_tokens = [t for t in sent_tokens if t]
+    seg = (analysis or analyse(text)).flat
+    text = seg.text
+    sent_tokens = [t for t in seg.sentence_words if t]
     tokens = [w for sent in sent_tokens for w in sent]
     n = len(tokens)
     if n == 0:

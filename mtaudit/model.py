@@ -33,6 +33,9 @@ SOURCE_LANGUAGES: tuple[str, ...] = ("es", "fr", "de", "it", "pt")
 VERDICTS: tuple[str, ...] = ("machine-translated", "suspect", "translated", "clean")
 
 
+#: The evidence key that marks a baselined finding (serialised as ``"baselined": true``).
+BASELINE_MARK = "baseline"
+
 #: The gate's default verdict: fail on "machine-translated", never on "translated".
 DEFAULT_FAIL_ON_VERDICT = "machine-translated"
 #: ``--fail-on-verdict`` values: a verdict, or "none" (the gate ignores verdicts).
@@ -150,6 +153,14 @@ class Finding:
     confidence: float = 0.5
     evidence: dict[str, Any] = field(default_factory=dict)
     source_language: str | None = None
+    #: the key decisions and SARIF know the finding by (set by the engine, see
+    #: :mod:`mtaudit.known.fingerprint`); empty for a finding no engine finished
+    fingerprint: str = field(default="", compare=False)
+
+    @property
+    def baselined(self) -> bool:
+        """Whether the finding is in the baseline: reported, but not a gate failure."""
+        return bool(self.evidence.get(BASELINE_MARK))
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -175,6 +186,12 @@ class DocumentReport:
     translated_probability: float = 0.0
     #: why the verdict is what it is, most telling first ("2 literal idioms (es)", ...)
     reasons: list[str] = field(default_factory=list)
+    #: inline suppressions that silenced nothing or could not be read: one dict each with
+    #: ``comment``, ``line`` and, when unreadable, ``problem``
+    unused_suppressions: list[dict[str, Any]] = field(default_factory=list)
+    #: whether the document fails the pre-publish gate (the engine's last step; the gate
+    #: options are not part of the audit, so a cached report gets it afresh)
+    failed: bool = False
 
 
 @dataclass

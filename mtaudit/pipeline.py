@@ -1,26 +1,25 @@
 """The audit pipeline: segment -> detectors -> suppressions -> score, one document at a time.
 
 :class:`Auditor` loads what detectors need once (lexicons, models) and is then applied to
-any number of documents; :class:`AuditorPool` picks an Auditor per document when files
+any number of documents; :class:`mtaudit.auditors.AuditorPool` picks an Auditor per document when files
 have different configurations; :func:`scan` is the streaming generator the CLI and API use.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Callable, Hashable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mtaudit import __version__, lexicons, scoring
+from mtaudit.analysis import Analysis, analyse
 from mtaudit.detectors import Context, Selection, build_detectors
 from mtaudit.ingest import IngestOptions, iter_inputs
 from mtaudit.known import suppress
-from mtaudit.known.baseline import KnownFindings, is_baselined
+from mtaudit.known.baseline import KnownFindings
+from mtaudit.known.fingerprint import finding_fingerprint
 from mtaudit.model import (
-    DEFAULT_FAIL_ON_VERDICT,
     Document,
     DocumentReport,
     Finding,
@@ -28,7 +27,7 @@ from mtaudit.model import (
     Severity,
     verdict_at_least,
 )
-from mtaudit.segment import Segmentation, segment
+from mtaudit.options import AuditOptions
 
 if TYPE_CHECKING:
     from mtaudit.backtranslate import BackTranslator
@@ -36,36 +35,10 @@ if TYPE_CHECKING:
     from mtaudit.resultcache import ResultCache
 
 
-@dataclass
-class AuditOptions:
-    """What to detect and how strict the gate is."""
+class AuditorChoice(Protocol):
+    """What names the Auditor for each document: an Auditor (itself), an AuditorPool."""
 
-    select: tuple[str, ...] = ("MT",)
-    ignore: tuple[str, ...] = ()
-    min_confidence: float = 0.0
-    fail_on: Severity = Severity.ERROR
-    fail_above: float | None = None
-    detector_options: dict[str, Any] = field(default_factory=dict)
-    #: back-translation engine spec (auto, dictionary, apertium, marian[:PATH]); None = off
-    mt: str | None = None
-    #: translation cache folder; default $MTAUDIT_CACHE_DIR or ~/.cache/mtaudit
-    mt_cache_dir: str | None = None
-    #: decisions from ``mtaudit review`` (fingerprint -> record); dismissed findings are
-    #: dropped, edited suggestions replace the detector's
-    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: per-code severity overrides: (code prefix, severity); the most specific prefix wins
-    severity: tuple[tuple[str, Severity], ...] = ()
-    #: a baseline and/or decisions (takes precedence over ``decisions`` when given)
-    known: KnownFindings | None = None
-    #: honour ``<!-- mtaudit: ... -->`` comments (inline suppressions)
-    inline_suppressions: bool = True
-    #: fail the gate on a verdict at or above this one (None: never on the verdict)
-    fail_on_verdict: str | None = DEFAULT_FAIL_ON_VERDICT
-    #: statistical model: "default" (cheap features) or "deep" (adds neural-LM features)
-    model: str = "default"
-    #: result cache folder (see :mod:`mtaudit.resultcache`): a document audited before
-    #: with the same options and models is not audited again. None: no result cache.
-    result_cache_dir: str | None = None
+    def for_document(self, document: Document) -> Auditor: ...
 
 
 # Options that do not change a document's report, left out of the result cache's key:
@@ -79,7 +52,7 @@ class Auditor:
     """Runs the enabled detectors and the scorer over documents.
 
     ``context`` and ``backtranslator`` may be shared with other Auditors of one scan (see
-    :class:`AuditorPool`) so lexicons, models and engine processes load once; a shared
+    :class:`mtaudit.auditors.AuditorPool`) so lexicons, models and engine processes load once; a shared
     back-translator is closed by whoever made it.
     """
 
@@ -204,15 +177,13 @@ class Auditor:
     def _audit(self, document: Document) -> DocumentReport:
         findings: list[Finding] = []
         features: dict[str, float] = {}
-        document.meta.pop("unused_suppressions", None)  # from an earlier audit
+        unused: list[dict[str, Any]] = []
         if document.text.strip():
-            segments = segment(document.text)
+            segments = analyse(document.text)
             findings = self._detect(document, segments, features)
             if self.options.inline_suppressions and document.meta.get("comments"):
                 # Before back-translation: a suppressed span is not worth translating.
                 findings, unused = suppress.apply(document, findings, segments)
-                if unused:
-                    document.meta["unused_suppressions"] = unused
             if self.backtranslator is not None:
                 # Evidence may raise or lower confidence, so the threshold comes after it.
                 self.backtranslator.annotate(document, findings, segments)
@@ -221,6 +192,9 @@ class Auditor:
         findings = [f for f in findings if f.confidence >= self.options.min_confidence]
         for f in findings:
             f.severity = self.severity_of(f)
+        for f in findings:
+            # Decisions, the baseline and SARIF know a finding by it; computed here, once.
+            f.fingerprint = finding_fingerprint(document, f, segments)
         suppressed = 0
         if self.known and findings:
             findings, suppressed = self.known.apply(document, findings, segments)
@@ -246,10 +220,11 @@ class Auditor:
             reasons=list(verdict.reasons),
             features=features,
             suppressed=suppressed,
+            unused_suppressions=list(unused),
         )
 
     def _detect(
-        self, document: Document, segments: Segmentation, features: dict[str, float]
+        self, document: Document, segments: Analysis, features: dict[str, float]
     ) -> list[Finding]:
         """The enabled detectors' findings, overlaps resolved; their features into ``features``."""
         findings: list[Finding] = []
@@ -263,7 +238,11 @@ class Auditor:
         """Only the detectors' findings (no suppressions, back-translation or scoring)."""
         if not document.text.strip():
             return []
-        return self._detect(document, segment(document.text), {})
+        return self._detect(document, analyse(document.text), {})
+
+    def for_document(self, document: Document) -> Auditor:
+        """The Auditor for ``document``: this one (a pool picks per document)."""
+        return self
 
     def severity_of(self, finding: Finding) -> Severity:
         """The finding's severity after the configured per-code overrides."""
@@ -279,7 +258,7 @@ class Auditor:
         ``fail_on_verdict`` (a baseline excuses a document that already had it), or an
         ``mt_probability`` at or above ``fail_above`` (likewise).
         """
-        if any(f.severity >= self.options.fail_on and not is_baselined(f) for f in report.findings):
+        if any(f.severity >= self.options.fail_on and not f.baselined for f in report.findings):
             return True
         if verdict_at_least(report.verdict, self.options.fail_on_verdict) and not (
             self.known is not None
@@ -323,87 +302,6 @@ def make_backtranslator(options: AuditOptions) -> BackTranslator | None:
     return BackTranslator(options.mt, cache_dir=options.mt_cache_dir)
 
 
-class AuditorPool:
-    """One :class:`Auditor` per distinct configuration, chosen for each document.
-
-    ``key_for(document)`` names a document's configuration (any hashable, e.g. a
-    :class:`mtaudit.config.Config`) and ``options_for(key)`` builds its options. Auditors
-    with equal detector options share one detector :class:`Context` (lexicons and the LM
-    load once) and equal back-translation settings share one engine. The pool offers the
-    Auditor methods the scan loop uses, so it can stand in for one.
-    """
-
-    def __init__(
-        self,
-        key_for: Callable[[Document], Hashable],
-        options_for: Callable[[Hashable], AuditOptions],
-        base_key: Hashable,
-    ) -> None:
-        self._key_for = key_for
-        self._options_for = options_for
-        self._auditors: dict[Hashable, Auditor] = {}
-        self._contexts: dict[str, Context] = {}
-        self._engines: dict[tuple[str | None, str | None], BackTranslator | None] = {}
-        self._results: dict[str | None, ResultCache | None] = {}
-        self.base = self.get(base_key)
-
-    def get(self, key: Hashable) -> Auditor:
-        """The Auditor for a configuration key (built, and preloaded, on first use)."""
-        auditor = self._auditors.get(key)
-        if auditor is None:
-            options = self._options_for(key)
-            ctx_key = json.dumps(options.detector_options, sort_keys=True, default=str)
-            context = self._contexts.setdefault(ctx_key, Context(dict(options.detector_options)))
-            engine_key = (options.mt, options.mt_cache_dir)
-            if engine_key not in self._engines:
-                self._engines[engine_key] = make_backtranslator(options)
-            if options.result_cache_dir not in self._results:
-                self._results[options.result_cache_dir] = make_result_cache(options)
-            auditor = Auditor(
-                options,
-                context=context,
-                backtranslator=self._engines[engine_key],
-                results=self._results[options.result_cache_dir],
-            )
-            if self._auditors:
-                auditor.preload()  # the first is preloaded by the caller, before the scan
-            self._auditors[key] = auditor
-        return auditor
-
-    def for_document(self, document: Document) -> Auditor:
-        return self.get(self._key_for(document))
-
-    @property
-    def auditors(self) -> list[Auditor]:
-        return list(self._auditors.values())
-
-    @property
-    def signature(self) -> str:
-        return self.base.signature
-
-    def preload(self) -> None:
-        self.base.preload()
-
-    def audit(self, document: Document) -> DocumentReport:
-        return self.for_document(document).audit(document)
-
-    def cached(self, document: Document) -> DocumentReport | None:
-        return self.for_document(document).cached(document)
-
-    def fails(self, report: DocumentReport) -> bool:
-        return self.for_document(report.document).fails(report)
-
-    def close(self) -> None:
-        for auditor in self._auditors.values():
-            auditor.close()  # its detectors' engines; the shared ones are closed below
-        for engine in self._engines.values():
-            if engine is not None:
-                engine.close()
-        for results in self._results.values():
-            if results is not None:
-                results.close()
-
-
 # A finding inside a span already explained by a more specific category adds nothing:
 # "pelos in the tongue" is a half-translated idiom, not also a separate stray word.
 _SUBSUMED_BY = {"untranslated": ("idiom",), "fluency": ()}
@@ -437,9 +335,36 @@ def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
     return kept
 
 
+def audit_document(
+    auditor: Auditor | AuditorChoice, document: Document, changed: ChangedLines | None = None
+) -> DocumentReport:
+    """The engine's one per-document step, which every front end calls (the CLI, ``--fix``,
+    the server, ``--jobs`` workers and Ray): audit (or take the result cache's report),
+    keep only changed paragraphs' findings with ``--changed-since``, apply the gate.
+
+    The report comes back complete: findings with fingerprints and baseline marks, the
+    verdict and its reasons, unused suppressions, and ``failed``.
+    """
+    return finish_report(auditor, auditor.for_document(document).audit(document), changed)
+
+
+def finish_report(
+    auditor: Auditor | AuditorChoice, report: DocumentReport, changed: ChangedLines | None = None
+) -> DocumentReport:
+    """The steps after the audit: the ``--changed-since`` restriction, then the gate.
+
+    Separate from :func:`audit_document` only for ``--jobs``, whose workers audit and
+    whose parent, which holds the git state and the result cache's hits, finishes.
+    """
+    if changed is not None:
+        report = changed.restrict(report)
+    report.failed = auditor.for_document(report.document).fails(report)
+    return report
+
+
 def scan(
     paths: Iterable[str],
-    auditor: Auditor | AuditorPool | None = None,
+    auditor: Auditor | AuditorChoice | None = None,
     ingest: IngestOptions | None = None,
     changed: ChangedLines | None = None,
 ) -> Iterator[DocumentReport | InputError]:
@@ -454,10 +379,8 @@ def scan(
         for item in iter_inputs(paths, ingest):
             if isinstance(item, InputError):
                 yield item
-            elif changed is None:
-                yield auditor.audit(item)
-            elif changed.touches(item):
-                yield changed.restrict(auditor.audit(item))
+            elif changed is None or changed.touches(item):
+                yield audit_document(auditor, item, changed)
     finally:
         if owned:
             auditor.close()
@@ -469,4 +392,8 @@ def audit_text(
     """Convenience API: audit one string (``fmt`` is text, markdown or html)."""
     from mtaudit.ingest import make_document
 
-    return Auditor(AuditOptions(**options)).audit(make_document(text, doc_id, fmt, doc_id))
+    auditor = Auditor(AuditOptions(**options))
+    try:
+        return audit_document(auditor, make_document(text, doc_id, fmt, doc_id))
+    finally:
+        auditor.close()

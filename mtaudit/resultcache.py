@@ -58,11 +58,14 @@ FORMAT = "results-1"
 # inserting a record does not invalidate the ones after it) and the digest of the bytes
 # the text was decoded from (the text itself is in the key). Reporters and --fix read
 # them from the live document, which a hit keeps.
-_META_NOT_IN_KEY = frozenset({"line", "digest", "unused_suppressions"})
+_META_NOT_IN_KEY = frozenset({"line", "digest"})
 
 # The report fields stored: every DocumentReport field but the document itself (new
 # fields are cached too; a stored entry without them no longer loads, i.e. misses).
-_STORED = tuple(f.name for f in dataclasses.fields(DocumentReport) if f.name != "document")
+# ``failed`` is the gate's answer, given afresh on every scan (its options are not in the key).
+_STORED = tuple(
+    f.name for f in dataclasses.fields(DocumentReport) if f.name not in ("document", "failed")
+)
 
 # Libraries whose upgrade can change a score for the same text: word frequencies, fuzzy
 # matching, the n-gram LM, the features' arithmetic, chrF, the neural LM's stack. (The
@@ -409,7 +412,6 @@ def _open(path: Path, patience_s: float = 30.0) -> sqlite3.Connection:
 
 def _dump(report: DocumentReport) -> bytes:
     fields = {name: getattr(report, name) for name in _STORED}
-    fields["unused_suppressions"] = report.document.meta.get("unused_suppressions")
     return zlib.compress(pickle.dumps(fields, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
@@ -417,7 +419,6 @@ def _load(value: bytes, document: Document) -> DocumentReport | None:
     """A stored entry as a report about ``document``; None when it does not load."""
     try:
         fields = pickle.loads(zlib.decompress(value))
-        unused = fields.pop("unused_suppressions")
         if set(fields) != set(_STORED) or not all(
             isinstance(f, Finding) for f in fields["findings"]
         ):
@@ -425,8 +426,4 @@ def _load(value: bytes, document: Document) -> DocumentReport | None:
         report = DocumentReport(document=document, **fields)
     except Exception:  # noqa: BLE001 - anything a damaged pickle raises is a miss
         return None
-    # The audit leaves unused inline suppressions on the document (the CLI warns of them).
-    document.meta.pop("unused_suppressions", None)
-    if unused:
-        document.meta["unused_suppressions"] = unused
     return report

@@ -170,7 +170,6 @@ def review(
     """
     from rich.text import Text
 
-    from mtaudit.known.baseline import is_baselined
     from mtaudit.report import terminal_safe
     from mtaudit.report.terminal import context_text, evidence_lines, revision_text
     from mtaudit.segment import segment
@@ -189,10 +188,10 @@ def review(
     for report, _failed in reports:
         seg = segment(report.document.text)
         for f in sorted(report.findings, key=lambda f: (f.start, f.end, f.code)):
-            if is_baselined(f):
+            if f.baselined:
                 baselined += 1  # known and excused from the gate: nothing to decide
                 continue
-            key = finding_fingerprint(report, f, seg)
+            key = f.fingerprint or finding_fingerprint(report.document, f, seg)
             if key in decisions:
                 result.already += 1
                 continue

@@ -185,7 +185,7 @@ def test_every_rule_is_documented():
 def test_progress_bar_appears_only_after_a_few_documents():
     from rich.console import Console
 
-    from mtaudit.cli import _Progress
+    from mtaudit.scan_run import Progress as _Progress
 
     buf = io.StringIO()
     bar = _Progress(enabled=True, console=Console(file=buf, force_terminal=True, width=80))

@@ -219,8 +219,9 @@ severity = { MT401 = "info" }
 
 
 def test_one_auditor_per_distinct_config_sharing_resources(tmp_path, monkeypatch):
-    from mtaudit.cli import _auditor_pool, build_parser
+    from mtaudit.cli import build_parser
     from mtaudit.pipeline import scan
+    from mtaudit.scan_cmd import _auditor_pool
 
     write(
         tmp_path / "mtaudit.toml",

@@ -22,12 +22,13 @@ from pathlib import Path
 import pytest
 from conftest import CORPORA, SHARED
 
+from mtaudit.auditors import AuditorPool
 from mtaudit.distributed import exit_status, parse_jsonl_line
 from mtaudit.distributed.local import iter_reports_parallel
 from mtaudit.distributed.ray_engine import discover_shards, plan_shard, read_chunk
 from mtaudit.ingest import IngestOptions, read_jsonl
 from mtaudit.model import InputError, Summary
-from mtaudit.pipeline import AuditOptions, Auditor, AuditorPool, scan
+from mtaudit.pipeline import AuditOptions, Auditor, scan
 from mtaudit.report.json import JsonReporter
 from mtaudit.report.serialize import document_dict, error_dict
 

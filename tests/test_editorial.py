@@ -252,13 +252,14 @@ def test_progress_has_a_total_uses_one_stderr_console_and_leaves_the_report_alon
     tmp_path, monkeypatch
 ):
     from mtaudit import cli as cli_module
+    from mtaudit import scan_run
 
     for i in range(7):
         (tmp_path / f"s{i}.txt").write_text(STORY)
     (tmp_path / "bad.txt").write_bytes(b"\x00\x01\x02binary" * 50)
     bars: list = []
     live_during_report: list[bool] = []
-    real = cli_module._Progress
+    real = scan_run.Progress
 
     class Recording(real):
         def advance(self) -> None:
@@ -272,7 +273,7 @@ def test_progress_has_a_total_uses_one_stderr_console_and_leaves_the_report_alon
             return super().write(text)
 
     stderr, stdout = _Screen(), Stdout()
-    monkeypatch.setattr(cli_module, "_Progress", Recording)
+    monkeypatch.setattr(scan_run, "Progress", Recording)
     monkeypatch.setattr("sys.stderr", stderr)
     monkeypatch.setattr("sys.stdout", stdout)
     code = cli_module.main(["scan", str(tmp_path), "--mt", "off", "--select", "MT4"])

@@ -28,6 +28,7 @@ from markdown_it import MarkdownIt
 from rich.console import Console
 
 from mtaudit.cli import main
+from mtaudit.known.fingerprint import finding_fingerprint
 from mtaudit.model import Document, DocumentReport, Finding, InputError, Severity, Summary
 from mtaudit.report.diff import choose_edits, revise, word_diff
 from mtaudit.report.github import GithubReporter, annotation, escape_data, escape_property
@@ -77,6 +78,8 @@ def report_of(text: str, findings: list[Finding], doc_id: str = "doc.txt", **kw)
     doc = Document(
         doc_id, text, kw.pop("path", doc_id), kw.pop("format", "text"), kw.pop("meta", {})
     )
+    for f in findings:  # as the engine finishes a finding (reporters only read it)
+        f.fingerprint = finding_fingerprint(doc, f)
     return DocumentReport(doc, findings, **kw)
 
 
@@ -748,9 +751,7 @@ def hostile_report() -> DocumentReport:
     forged = finding(text, "line ,", code="MT403", message="space before ,")
     forged.suggestion = "line\u202e,"
     report = report_of(text, [glued, forged], doc_id=HOSTILE_ID)
-    report.document.meta["unused_suppressions"] = [
-        {"line": 1, "comment": "mtaudit: ignore\x1b[2J MT9"}
-    ]
+    report.unused_suppressions = [{"line": 1, "comment": "mtaudit: ignore\x1b[2J MT9"}]
     return report
 
 

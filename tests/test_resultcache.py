@@ -251,13 +251,15 @@ def _report(text: str, evidence: dict | None = None) -> DocumentReport:
 def test_entries_round_trip_with_unused_suppressions(tmp_path):
     cache = ResultCache(tmp_path)
     report = _report("abc def")
-    report.document.meta["unused_suppressions"] = [{"comment": "mtaudit: ignore", "line": 2}]
+    report.unused_suppressions = [{"comment": "mtaudit: ignore", "line": 2}]
+    report.failed = True  # the gate's answer: not stored, given afresh on every scan
     cache.put("k", report)
     fresh = Document("d", "abc def")
     back = cache.get("k", fresh)
     assert back is not None and back.document is fresh
     assert back.findings == report.findings and back.features == {"x": 1.0}
-    assert fresh.meta["unused_suppressions"] == [{"comment": "mtaudit: ignore", "line": 2}]
+    assert back.unused_suppressions == [{"comment": "mtaudit: ignore", "line": 2}]
+    assert "unused_suppressions" not in fresh.meta and back.failed is False
     assert cache.get("other", fresh) is None
     assert (cache.hits, cache.misses) == (1, 1)
     cache.close()

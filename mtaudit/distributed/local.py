@@ -23,7 +23,6 @@ result of a task whose process died.
 from __future__ import annotations
 
 import dataclasses
-import json
 import multiprocessing
 import multiprocessing.util
 import os
@@ -37,6 +36,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from mtaudit.auditors import AuditorPool, SharedResources, context_key
 from mtaudit.detectors import Context
 from mtaudit.distributed import apply_env, warm_up, worker_env
 from mtaudit.ingest import IngestOptions, iter_inputs
@@ -44,16 +44,13 @@ from mtaudit.model import Document, DocumentReport, InputError
 from mtaudit.pipeline import (
     AuditOptions,
     Auditor,
-    AuditorPool,
-    make_backtranslator,
-    make_result_cache,
+    audit_document,
+    finish_report,
     scan,
 )
 
 if TYPE_CHECKING:
-    from mtaudit.backtranslate import BackTranslator
     from mtaudit.changed import ChangedLines
-    from mtaudit.resultcache import ResultCache
 
 Result = DocumentReport | InputError
 # A chunk: (document or input error, options token) pairs, and the pickled options of
@@ -105,11 +102,11 @@ def iter_reports_parallel(
     finished = False
     try:
         for chunk in _chunks(_pending(paths, ingest_options, changed), chunksize):
-            known = _cached_chunk(lookup, chunk) if lookup is not None else None
+            known = _cached_chunk(lookup, chunk, changed) if lookup is not None else None
             if known is not None:
                 window.append(_done(known))
                 while len(window) > 2 * jobs:
-                    yield from _collect(window.popleft(), changed)
+                    yield from window.popleft().result()
                 continue
             if executor is None:
                 # Chosen now: a thread started meanwhile (the progress bar's) rules out fork.
@@ -121,7 +118,7 @@ def iter_reports_parallel(
                     max_workers=jobs,
                     mp_context=multiprocessing.get_context(method),
                     initializer=_init_worker,
-                    initargs=(base_token, base_blob, worker_env()),
+                    initargs=(base_token, base_blob, worker_env(), changed),
                 )
             tokens: dict[int, bytes] = {}
             items: list[tuple[Document | InputError, int]] = []
@@ -134,9 +131,9 @@ def iter_reports_parallel(
             window.append(executor.submit(_audit_chunk, (items, tokens)))
             # Two chunks per worker keep every process busy while the parent yields.
             while len(window) > 2 * jobs:
-                yield from _collect(window.popleft(), changed)
+                yield from window.popleft().result()
         while window:
-            yield from _collect(window.popleft(), changed)
+            yield from window.popleft().result()
         finished = True
     finally:
         # Normal end: workers exit cleanly and close their engines (Apertium, cache).
@@ -147,16 +144,18 @@ def iter_reports_parallel(
 
 
 def _cached_chunk(
-    auditor: Auditor | AuditorPool, chunk: list[Document | InputError]
+    auditor: Auditor | AuditorPool,
+    chunk: list[Document | InputError],
+    changed: ChangedLines | None,
 ) -> list[Result] | None:
     """The chunk's results when the result cache holds every document of it, else None."""
-    results: list[Result] = []
+    found: list[Result] = []
     for item in chunk:
-        found = item if isinstance(item, InputError) else auditor.cached(item)
-        if found is None:
+        report = item if isinstance(item, InputError) else auditor.cached(item)
+        if report is None:
             return None
-        results.append(found)
-    return results
+        found.append(report)
+    return [r if isinstance(r, InputError) else finish_report(auditor, r, changed) for r in found]
 
 
 def _done(results: list[Result]) -> Future[list[Result]]:
@@ -192,13 +191,6 @@ def _pending(
             yield item
 
 
-def _collect(future: Future[list[Result]], changed: ChangedLines | None) -> Iterator[Result]:
-    for result in future.result():
-        if changed is not None and isinstance(result, DocumentReport):
-            result = changed.restrict(result)
-        yield result
-
-
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     chunk: list[Any] = []
     for item in items:
@@ -225,16 +217,11 @@ def _default_start_method() -> str:
     return "spawn"
 
 
-def _context_key(options: AuditOptions) -> str:
-    """Auditors with equal detector options can share loaded lexicons and models."""
-    return json.dumps(options.detector_options, sort_keys=True, default=str)
-
-
 def _warm_contexts(picker: _OptionsPicker) -> dict[str, Context]:
     """Detector contexts with everything loaded, for the configurations known so far."""
     contexts: dict[str, Context] = {}
     for options, context in picker.known():
-        key = _context_key(options)
+        key = context_key(options)
         if key not in contexts:
             bare = dataclasses.replace(
                 options, mt=None, known=None, decisions={}, result_cache_dir=None
@@ -295,33 +282,19 @@ class _WorkerState:
     a detector context per detector options, an engine per back-translation setting, a
     result cache per folder (each worker writes to it through its own connection)."""
 
-    def __init__(self, base_token: int, base_blob: bytes) -> None:
+    def __init__(
+        self, base_token: int, base_blob: bytes, changed: ChangedLines | None = None
+    ) -> None:
+        self.changed = changed
         self.options: dict[int, AuditOptions] = {base_token: pickle.loads(base_blob)}
         self.auditors: dict[int, Auditor] = {}
-        self.contexts: dict[str, Context] = dict(_INHERITED)
-        self.engines: dict[tuple[str | None, str | None], BackTranslator | None] = {}
-        self.results: dict[str | None, ResultCache | None] = {}
+        self.shared = SharedResources(_INHERITED)
         self.auditor(base_token).preload()
 
     def auditor(self, token: int) -> Auditor:
         auditor = self.auditors.get(token)
         if auditor is None:
-            options = self.options[token]
-            key = _context_key(options)
-            if key not in self.contexts:
-                self.contexts[key] = Context(dict(options.detector_options))
-            engine_key = (options.mt, options.mt_cache_dir)
-            if engine_key not in self.engines:
-                self.engines[engine_key] = make_backtranslator(options)
-            if options.result_cache_dir not in self.results:
-                self.results[options.result_cache_dir] = make_result_cache(options)
-            auditor = Auditor(
-                options,
-                context=self.contexts[key],
-                backtranslator=self.engines[engine_key],
-                results=self.results[options.result_cache_dir],
-            )
-            self.auditors[token] = auditor
+            auditor = self.auditors[token] = self.shared.auditor(self.options[token])
         return auditor
 
     def audit(self, items: list[tuple[Document | InputError, int]], blobs: dict[int, bytes]):
@@ -329,17 +302,16 @@ class _WorkerState:
             if token not in self.options:
                 self.options[token] = pickle.loads(blob)
         return [
-            item if isinstance(item, InputError) else self.auditor(token).audit(item)
+            item
+            if isinstance(item, InputError)
+            else audit_document(self.auditor(token), item, self.changed)
             for item, token in items
         ]
 
     def close(self) -> None:
-        for engine in self.engines.values():
-            if engine is not None:
-                engine.close()
-        for results in self.results.values():
-            if results is not None:
-                results.close()
+        for auditor in self.auditors.values():
+            auditor.close()  # its detectors' engines; the shared ones are closed below
+        self.shared.close()
 
 
 #: How often the portable watchdog checks that the parent is still alive (seconds).
@@ -375,7 +347,9 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, name="mtaudit-parent-watch", daemon=True).start()
 
 
-def _init_worker(base_token: int, base_blob: bytes, env: dict[str, str]) -> None:
+def _init_worker(
+    base_token: int, base_blob: bytes, env: dict[str, str], changed: ChangedLines | None
+) -> None:
     """Build this worker's Auditor once; close its engines when the worker exits normally."""
     global _WORKER
     _die_with_parent()
@@ -385,7 +359,7 @@ def _init_worker(base_token: int, base_blob: bytes, env: dict[str, str]) -> None
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     apply_env(env)
-    _WORKER = _WorkerState(base_token, base_blob)
+    _WORKER = _WorkerState(base_token, base_blob, changed)
     # Runs at a clean worker exit (executor shutdown), not on a crash.
     multiprocessing.util.Finalize(None, _WORKER.close, exitpriority=10)
 

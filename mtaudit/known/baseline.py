@@ -26,16 +26,15 @@ from typing import Any
 
 from mtaudit.known.decisions import Decisions
 from mtaudit.known.fingerprint import finding_context, fingerprint
-from mtaudit.model import Document, DocumentReport, Finding, verdict_at_least
+from mtaudit.model import BASELINE_MARK, Document, DocumentReport, Finding, verdict_at_least
 
 BASELINE_SCHEMA = "mtaudit/baseline-v1"
-#: the evidence key that marks a baselined finding (serialised as ``"baselined": true``)
-MARK = "baseline"
+MARK = BASELINE_MARK  # the evidence key that marks a baselined finding
 
 
 def is_baselined(finding: Finding) -> bool:
     """Whether the finding is in the baseline (reported, but not a gate failure)."""
-    return bool(finding.evidence.get(MARK))
+    return finding.baselined
 
 
 def document_key(document: Document, base: Path) -> str:

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
-from mtaudit.model import DocumentReport, Finding
+from mtaudit.model import Document, Finding
 
 if TYPE_CHECKING:
     from mtaudit.segment import Segmentation
@@ -56,7 +56,7 @@ def finding_context(text: str, start: int, end: int, seg: Segmentation | None = 
     return text[lo : len(text) if hi < 0 else hi]
 
 
-def finding_fingerprint(report: DocumentReport, f: Finding, seg: Segmentation | None = None) -> str:
-    """:func:`fingerprint` of a finding of ``report``."""
-    doc = report.document
+def finding_fingerprint(doc: Document, f: Finding, seg: Segmentation | None = None) -> str:
+    """:func:`fingerprint` of a finding of ``doc`` (the engine sets ``Finding.fingerprint``;
+    this recomputes it for findings read back from a report file)."""
     return fingerprint(doc.id, f.code, f.text, finding_context(doc.text, f.start, f.end, seg))

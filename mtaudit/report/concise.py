@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from mtaudit.known.baseline import is_baselined
 from mtaudit.model import DocumentReport, Finding, InputError, Summary
 from mtaudit.report import Reporter, terminal_safe
 from mtaudit.report.sarif import jsonl_line, position
@@ -40,7 +39,7 @@ class ConciseReporter(Reporter):
 
     def document(self, report: DocumentReport, failed: bool) -> None:
         for f in report.findings:
-            if not is_baselined(f):
+            if not f.baselined:
                 self.stream.write(concise_line(report, f) + "\n")
                 self._shown += 1
 

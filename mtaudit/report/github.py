@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-from mtaudit.known.baseline import is_baselined
 from mtaudit.model import DocumentReport, Finding, InputError, Severity, Summary
 from mtaudit.report import Reporter, terminal_safe
 from mtaudit.report.sarif import jsonl_line, position
@@ -119,7 +118,7 @@ class GithubReporter(Reporter):
         if verdict is not None:
             self.stream.write(verdict + "\n")
         for f in report.findings:
-            if not is_baselined(f):
+            if not f.baselined:
                 self.stream.write(annotation(report, f, self._names) + "\n")
 
     def error(self, error: InputError) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from typing import IO, Any
 
-from mtaudit.known.baseline import is_baselined
 from mtaudit.model import CATEGORIES, DocumentReport, Finding, Summary
 from mtaudit.report import terminal_safe
 from mtaudit.report.diff import revise
@@ -127,7 +126,7 @@ def document_section(
     if doc.path != doc.id:
         facts.append(f"in {escape(doc.path)}")
     facts.append(_plural(len(report.findings), "finding"))
-    if known := sum(is_baselined(f) for f in report.findings):
+    if known := sum(f.baselined for f in report.findings):
         facts.append(f"{known} baselined")
     if failed:
         facts.append("**failed the gate**")
@@ -139,7 +138,7 @@ def document_section(
         where = f"line {line}, column {col}" if line else f"offset {f.start}"
         name = f" {escape(rules[f.code])}" if f.code in rules else ""
         # Known findings: tagged, and not in bold, so a passing run reads as one.
-        code = f"{f.code} *(baselined)*" if is_baselined(f) else f"**{f.code}**"
+        code = f"{f.code} *(baselined)*" if f.baselined else f"**{f.code}**"
         out.append(
             f"- {code}{name} · {f.category} · {f.severity.label} · {where}: {escape(f.message)}"
         )

@@ -21,7 +21,6 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from mtaudit import __version__
-from mtaudit.known.baseline import is_baselined
 from mtaudit.model import Document, DocumentReport, Finding, InputError, Severity, Summary
 from mtaudit.report import Reporter, RuleInfo
 from mtaudit.report.serialize import line_column, summary_dict
@@ -142,7 +141,7 @@ def result_dict(
     )
     if fingerprint:
         out["partialFingerprints"] = {FINGERPRINT_KEY: fingerprint}
-    if is_baselined(f):
+    if f.baselined:
         # Known before the baseline was written: code scanning shows it as such, and it
         # did not fail the gate.
         out["baselineState"] = "unchanged"
@@ -205,12 +204,8 @@ class SarifReporter(Reporter):
         )
 
     def document(self, report: DocumentReport, failed: bool) -> None:
-        from mtaudit.known.fingerprint import finding_fingerprint
-        from mtaudit.segment import segment
-
-        seg = segment(report.document.text) if report.findings else None
         for f in report.findings:
-            result = result_dict(report, f, self._rule_index, finding_fingerprint(report, f, seg))
+            result = result_dict(report, f, self._rule_index, f.fingerprint)
             self.stream.write(
                 ("\n   " if self._count == 0 else ",\n   ") + json.dumps(result, ensure_ascii=False)
             )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mtaudit.known.baseline import is_baselined
 from mtaudit.model import Document, DocumentReport, Finding, InputError, Summary
 
 
@@ -38,7 +37,7 @@ def finding_dict(f: Finding, document: Document | None = None) -> dict[str, Any]
     }
     if document is not None:
         out["line"], out["column"] = line_column(document, f.start)
-    if is_baselined(f):
+    if f.baselined:
         out["baselined"] = True  # in the baseline: reported, but not a gate failure
     return out
 
@@ -61,7 +60,7 @@ def document_dict(report: DocumentReport, include_text: bool = True) -> dict[str
         out["features"] = report.features
     if report.suppressed:
         out["suppressed"] = report.suppressed
-    unused = doc.meta.get("unused_suppressions")
+    unused = report.unused_suppressions
     if unused:
         out["unused_suppressions"] = unused
     if include_text:

@@ -14,7 +14,6 @@ from rich.table import Table
 from rich.text import Text
 from rich.theme import Theme
 
-from mtaudit.known.baseline import is_baselined
 from mtaudit.model import CATEGORIES, DocumentReport, Finding, InputError, Summary
 from mtaudit.report import Reporter, terminal_safe
 from mtaudit.report.serialize import line_column
@@ -112,7 +111,7 @@ def render_document(
     head.append(
         f"  {len(report.findings)} finding{'s' * (len(report.findings) != 1)}", style="muted"
     )
-    if known := sum(is_baselined(f) for f in report.findings):
+    if known := sum(f.baselined for f in report.findings):
         head.append(f" ({known} baselined)", style="muted")
     if failed:
         head.append("  FAIL", style="sev.error")
@@ -131,7 +130,7 @@ def render_finding(
     doc = report.document
     line, col = position(f) if position else line_column(doc, f.start)
     where = f"{line}:{col}" if line else f"@{f.start}"
-    known = is_baselined(f)
+    known = f.baselined
     head = Text("  ")
     # A baselined finding is muted and tagged: it is known and does not fail the gate.
     head.append(f"{f.code}", style="muted" if known else f"cat.{f.category}")

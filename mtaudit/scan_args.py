@@ -1,0 +1,300 @@
+"""The ``mtaudit scan`` command line: every flag, its help and its parser.
+
+Kept apart from :mod:`mtaudit.cli` (which registers the commands) so the scan's flags are
+declared once and read in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from mtaudit.cliargs import (
+    add_config_arguments,
+    csv_list,
+    int_at_least,
+    probability,
+    severity,
+    verdict_level,
+)
+
+_jobs = int_at_least(0, "0 (one per CPU) or more")
+
+
+def add_scan_parser(
+    sub: Any, epilog: str, handler: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    """Register ``scan`` on the ``sub`` subparsers, calling ``handler`` with its arguments."""
+    from mtaudit.report import FORMATS
+
+    scan = sub.add_parser(
+        "scan",
+        help="scan files, folders or stdin",
+        description="Scan .txt, .md, .html and .jsonl inputs (folders recursively; '-' is stdin).",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="file, folder, or - for stdin")
+    out = scan.add_argument_group("output")
+    out.add_argument(
+        "-f",
+        "--format",
+        choices=sorted(FORMATS),
+        default="terminal",
+        help="report format (default: terminal)",
+    )
+    out.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the report to FILE atomically (default: stdout)",
+    )
+    out.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        metavar="FORMAT=FILE",
+        help="also write a report in FORMAT to FILE (repeatable), "
+        "e.g. --report json=reports/latest.json",
+    )
+    out.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bar (shown on stderr when it is a terminal, with a total for "
+        "folders and files)",
+    )
+    out.add_argument(
+        "--statistics",
+        action="store_true",
+        help="after the report, print the number of findings per code on stderr",
+    )
+    out.add_argument(
+        "--no-text", action="store_true", help="leave document text out of JSON reports"
+    )
+    out.add_argument(
+        "--hide-clean", action="store_true", help="terminal: do not list documents without findings"
+    )
+    sel = scan.add_argument_group("selection")
+    sel.add_argument(
+        "--select",
+        type=csv_list,
+        default=None,
+        metavar="CODES",
+        help="comma-separated code prefixes or categories to enable (default: all)",
+    )
+    sel.add_argument(
+        "--ignore",
+        type=csv_list,
+        default=None,
+        metavar="CODES",
+        help="comma-separated code prefixes or categories to disable",
+    )
+    sel.add_argument(
+        "--lm",
+        default=None,
+        metavar="SPEC",
+        help="fluency LM: ngram (default), transformers (SmolLM2) or transformers:PATH",
+    )
+    sel.add_argument(
+        "--lm-reference",
+        default=None,
+        metavar="FILE",
+        help="fluency calibration file for --lm (default: the bundled one)",
+    )
+    sel.add_argument(
+        "--model",
+        choices=("default", "deep"),
+        default=None,
+        help="statistical model: default (cheap features), or deep (adds SmolLM2 features "
+        "to the machine-vs-human question; needs 'make neural'; about 1 s of CPU a document)",
+    )
+    sel.add_argument(
+        "--min-confidence",
+        type=probability,
+        default=None,
+        metavar="P",
+        help="drop findings below this confidence (0-1; default 0)",
+    )
+    bt = scan.add_argument_group("back-translation")
+    bt.add_argument(
+        "--mt",
+        default=None,
+        metavar="ENGINE",
+        help="engine that back-translates suspect spans: auto (apertium if installed, else "
+        "dictionary), dictionary, apertium, marian[:PATH], or off",
+    )
+    bt.add_argument(
+        "--mt-cache",
+        metavar="DIR",
+        default=None,
+        help="translation cache folder (default: $MTAUDIT_CACHE_DIR or ~/.cache/mtaudit)",
+    )
+    cache = scan.add_argument_group("result cache")
+    cache.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        default=None,
+        help="folder of the result cache, which keeps each document's audit so that a "
+        "re-scan audits only what changed (its text, the options or mtaudit's models) "
+        "(default: $MTAUDIT_CACHE_DIR or ~/.cache/mtaudit; at most 256 MB)",
+    )
+    cache.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="audit every document afresh, without reading or writing the result cache",
+    )
+    gate = scan.add_argument_group("gate")
+    gate.add_argument(
+        "--decisions",
+        metavar="FILE",
+        default=None,
+        help="review decisions to apply (default: .mtaudit/decisions.json when it exists); "
+        "dismissed findings are dropped, edited suggestions used",
+    )
+    gate.add_argument(
+        "--fail-on",
+        type=severity,
+        default=None,
+        metavar="SEVERITY",
+        help="exit 1 on a finding at or above: info, warning, error (default: error)",
+    )
+    gate.add_argument(
+        "--fail-on-verdict",
+        type=verdict_level,
+        default=None,
+        metavar="VERDICT",
+        help="exit 1 on a document whose verdict is at or above: machine-translated "
+        "(default), suspect, translated, or none (verdicts never fail the gate)",
+    )
+    gate.add_argument(
+        "--fail-above",
+        type=probability,
+        default=None,
+        metavar="P",
+        help="exit 1 when a document's mt_probability is at or above P",
+    )
+    gate.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when findings fail the gate (2 still means a usage or input error)",
+    )
+    gate.add_argument(
+        "--baseline",
+        metavar="FILE",
+        default=None,
+        help="findings recorded in FILE (by --write-baseline) stay in the report, marked "
+        "baselined, but do not fail the gate",
+    )
+    gate.add_argument(
+        "--write-baseline",
+        metavar="FILE",
+        default=None,
+        help="record every finding of this scan in FILE (atomically) and exit 0",
+    )
+    fix = scan.add_argument_group("fixes")
+    fix.add_argument(
+        "--fix",
+        action="store_true",
+        help="apply safe suggestions to the scanned .txt, .md and .html files in place "
+        "(atomically; a file changed since it was read is left alone); the report and the "
+        "exit status are those of the fixed files",
+    )
+    fix.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the fixes as a unified diff on stdout instead of writing them (the "
+        "report then goes only to --output/--report files)",
+    )
+    fix.add_argument(
+        "--unsafe-fixes",
+        action="store_true",
+        help="with --fix or --diff, also apply suggestions an editor should read first "
+        "(idioms, rewrites); safe ones are exact replacements for punctuation, boilerplate "
+        "and calque rules",
+    )
+    cfg = scan.add_argument_group("configuration")
+    add_config_arguments(cfg)
+    cfg.add_argument(
+        "--show-settings",
+        action="store_true",
+        help="print the effective configuration for each PATH (config files, selection, "
+        "gate, exclusions) and exit",
+    )
+    par = scan.add_argument_group("scale-out")
+    par.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="audit on N processes (0: one per CPU; default 1); reports are identical to a "
+        "single-process scan. With --engine ray: the number of Ray workers (default: every "
+        "CPU of the cluster)",
+    )
+    par.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local (default), or ray: JSONL/Parquet shards audited on a Ray cluster, results "
+        "per shard in --output-dir (needs the mtaudit[ray] extra)",
+    )
+    par.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        default=None,
+        help="--engine ray: the cluster to connect to (default: $RAY_ADDRESS, else a local "
+        "Ray on this machine's CPUs)",
+    )
+    par.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        default=None,
+        help="--engine ray: folder for SHARD.audit.jsonl, SHARD.done and summary.json; "
+        "re-running the command resumes, skipping finished shards",
+    )
+    inp = scan.add_argument_group("input")
+    inp.add_argument(
+        "--include",
+        type=csv_list,
+        default=None,
+        metavar="GLOBS",
+        help="file globs to read inside folders (default: *.txt,*.md,*.html,*.htm,*.jsonl,...)",
+    )
+    inp.add_argument(
+        "--exclude",
+        type=csv_list,
+        default=[],
+        metavar="GLOBS",
+        help="file globs to skip inside folders (the config's exclude key takes "
+        ".gitignore-style patterns)",
+    )
+    inp.add_argument(
+        "--no-gitignore",
+        action="store_true",
+        help="read files that .gitignore files exclude (by default folders are walked as "
+        "git sees them; the config's exclude patterns still apply)",
+    )
+    inp.add_argument(
+        "--stdin-format",
+        choices=("text", "markdown", "html", "jsonl"),
+        default="text",
+        help="format of '-' (default: text)",
+    )
+    inp.add_argument(
+        "--max-bytes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="largest single document to read (default: 20 MB)",
+    )
+    inp.add_argument(
+        "--changed-since",
+        metavar="REV",
+        default=None,
+        help="only findings in paragraphs changed since git revision REV (working tree "
+        "against REV; untracked files count as changed)",
+    )
+    scan.set_defaults(func=handler)
+    return scan
