@@ -1,5 +1,8 @@
-"""MT2xx calque detector (its cases are in tests/rules/calque.toml): MT203/MT204, false-friend context rules, the seed
-article, lexicon loading and errors, user lexicons, the literal prefilter and speed."""
+"""MT2xx calque detector: MT203/MT204, false-friend context rules, the seed article,
+lexicon loading and errors, user lexicons, the literal prefilter and speed.
+
+Its pass/fail/fix cases are in tests/rules/calque.toml (run by tests/test_rules.py).
+"""
 
 from __future__ import annotations
 

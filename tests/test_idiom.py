@@ -1,4 +1,7 @@
-"""MT1xx idiom detector (its cases are in tests/rules/idiom.toml): the lemmatiser, lexicon loading and recall on real MT."""
+"""MT1xx idiom detector: the lemmatiser, lexicon loading and recall on real MT.
+
+Its pass/fail/fix cases are in tests/rules/idiom.toml (run by tests/test_rules.py).
+"""
 
 from __future__ import annotations
 

@@ -155,7 +155,8 @@ def test_case(stem: str, case: dict[str, Any]) -> None:
     if "fix_str" in case:
         plan = fix.plan(DocumentReport(doc, findings), unsafe=True)
         # A fix_str equal to the fail_str says that no fix applies (advice, not text).
-        assert plan is not None and plan.revised == case["fix_str"]
+        assert plan is not None
+        assert plan.revised == case["fix_str"]
         fixed = {g.code for g in plan.applied}
         again = [g for g in audit(stem, plan.revised, options)[1] if g.code in fixed]
         assert again == [], f"still fires after the fix: {_show(again)}"

@@ -1,4 +1,7 @@
-"""MT3xx untranslated-fragment detector (its cases are in tests/rules/untranslated.toml): seed article, glosses, language ID."""
+"""MT3xx untranslated-fragment detector: seed article, glosses, language ID.
+
+Its pass/fail/fix cases are in tests/rules/untranslated.toml (run by tests/test_rules.py).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,6 @@ from mtaudit.detectors.untranslated import RULES, UntranslatedDetector
 from mtaudit.lexicons import builtin
 from mtaudit.model import SOURCE_LANGUAGES, Document, Severity
 from mtaudit.segment import segment
-
 
 
 def detect(text: str, **options: Any) -> list:
