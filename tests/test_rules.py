@@ -59,6 +59,9 @@ def _resolve(value: Any) -> Any:
     return value
 
 
+_made: list[Detector] = []
+
+
 @cache
 def _detector(stem: str, options: str) -> Detector:
     # One detector per file and option set: lexicons and models load once, as in a scan.
@@ -66,9 +69,6 @@ def _detector(stem: str, options: str) -> Detector:
     cls = detector_class(DATA[stem]["detector"])
     _made.append(cls(Context(opts), enabled_codes=file_rules(stem)))
     return _made[-1]
-
-
-_made: list[Detector] = []
 
 
 @pytest.fixture(scope="module", autouse=True)
