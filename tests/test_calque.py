@@ -1,5 +1,8 @@
-"""MT2xx calque detector: fixture cases, MT203/MT204, false-friend context rules, the seed
-article, lexicon loading and errors, user lexicons, the literal prefilter and speed."""
+"""MT2xx calque detector: MT203/MT204, false-friend context rules, the seed article,
+lexicon loading and errors, user lexicons, the literal prefilter and speed.
+
+Its pass/fail/fix cases are in tests/rules/calque.toml (run by tests/test_rules.py).
+"""
 
 from __future__ import annotations
 
@@ -31,7 +34,11 @@ else:  # pragma: no cover - Python 3.10
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
-CASES = tomllib.loads((DATA / "calque_cases.toml").read_text(encoding="utf-8"))["case"]
+# The texts of the calque rule cases (tests/rules/calque.toml, run by tests/test_rules.py).
+CASE_TEXTS = [
+    c.get("fail_str") or c["pass_str"]
+    for c in tomllib.loads((ROOT / "tests" / "rules" / "calque.toml").read_text("utf-8"))["case"]
+]
 CALQUE_FILES = sorted(LEXICON_DIR.glob("calques-*.toml"))
 
 
@@ -49,66 +56,6 @@ def by_pattern(findings: list) -> dict[str, list]:
     for f in findings:
         out.setdefault(f.evidence["pattern"], []).append(f)
     return out
-
-
-def _case_id(case: dict) -> str:
-    pattern = case.get("pattern", "")
-    if isinstance(pattern, list):
-        pattern = pattern[0]
-    return f"{case['lang']}-{case['expect']}-{pattern}-{case['variant'][:40]}"
-
-
-# --- fixture cases ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
-def test_case(detector, case):
-    text = case["text"]
-    findings = detect(detector, text)
-    if case["expect"] == "pass":
-        assert findings == [], [(f.evidence["pattern"], f.text) for f in findings]
-        return
-    wanted = case["pattern"] if isinstance(case["pattern"], list) else [case["pattern"]]
-    hits = [f for f in findings if f.evidence["pattern"] in wanted]
-    assert hits, f"expected {wanted}, got {[(f.evidence['pattern'], f.text) for f in findings]}"
-    f = hits[0]
-    assert f.category == "calque"
-    assert f.text == text[f.start : f.end]
-    # Replacement text, or (for a lexicon pattern to follow) advice in the message.
-    assert f.message and (f.suggestion or "Rewrite as:" in f.message), f
-    if "code" in case:
-        assert f.code == case["code"]
-    if f.code in ("MT201", "MT202"):
-        language = f.evidence["pattern"].split(".")[0]
-        if "source_languages" in f.evidence:  # a shape shared by several lexicons
-            assert f.source_language is None and language in f.evidence["source_languages"]
-        else:
-            assert f.source_language == language
-    if "span" in case:
-        assert case["span"] in f.text
-    if "suggestion" in case:
-        assert f.suggestion == case["suggestion"]
-
-
-def test_fixtures_cover_every_language_both_ways():
-    for lang in SOURCE_LANGUAGES:
-        kinds = {c["expect"] for c in CASES if c["lang"] == lang}
-        assert kinds == {"pass", "fail"}, lang
-    codes = {c.get("code") for c in CASES if c["expect"] == "fail"}
-    assert {"MT201", "MT202", "MT203", "MT204"} <= codes
-    spanish_fail = {str(c["pattern"]) for c in CASES if c["lang"] == "es" and c["expect"] == "fail"}
-    assert len(spanish_fail) >= 50
-
-
-def test_fail_cases_are_not_lexicon_examples_verbatim():
-    """Cases must exercise generalisation, not replay the lexicon's own examples."""
-    examples = {
-        e.get("example")
-        for path in CALQUE_FILES
-        for e in tomllib.loads(path.read_text(encoding="utf-8")).get("calque", [])
-    }
-    verbatim = [c["text"] for c in CASES if c["expect"] == "fail" and c["text"] in examples]
-    assert verbatim == []
 
 
 # --- the seed article ------------------------------------------------------------------
@@ -463,7 +410,7 @@ def test_most_builtin_patterns_get_anchors():
 
 def test_prefilter_never_changes_results(monkeypatch, seed_text):
     """Brute force (every regex on every sentence) and the prefiltered detector agree."""
-    texts = [c["text"] for c in CASES] + [seed_text]
+    texts = [*CASE_TEXTS, seed_text]
     fast = CalqueDetector(Context())
     brute_ctx = Context()
     brute_ctx.resource(
@@ -486,8 +433,8 @@ def test_prefilter_never_changes_results(monkeypatch, seed_text):
 
 def test_speed_600_word_article(detector):
     words: list[str] = []
-    for c in CASES:
-        words += c["text"].split()
+    for text in CASE_TEXTS:
+        words += text.split()
     text = " ".join(words[:600])
     detect(detector, text)  # load and compile the lexicons
     runs = 10

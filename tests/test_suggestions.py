@@ -34,7 +34,7 @@ else:  # pragma: no cover - Python 3.10
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT.parent / "shared" / "seed-article.txt"
-FIXTURES = sorted((ROOT / "tests" / "data").glob("*_cases.toml"))
+RULE_CASES = sorted((ROOT / "tests" / "rules").glob("*.toml"))
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 DOUBLE = re.compile(r"\b([^\W\d_]+)\s+\1\b", re.I)
 PLACEHOLDER = re.compile(r"\b(?:one['’]s|oneself|someone|somebody|something)\b", re.I)
@@ -301,9 +301,11 @@ def _documents() -> list[Document]:
     ]
     if SEED.exists():
         docs.append(make_document(SEED.read_text(encoding="utf-8"), "seed", "text", "seed"))
-    for path in FIXTURES:
+    for path in RULE_CASES:
         cases = tomllib.loads(path.read_text(encoding="utf-8"))["case"]
-        docs += [Document(f"{path.stem}:{i}", c["text"]) for i, c in enumerate(cases)]
+        docs += [
+            Document(f"{path.stem}:{c['name']}", c.get("fail_str") or c["pass_str"]) for c in cases
+        ]
     return docs
 
 

@@ -1,8 +1,10 @@
-"""MT3xx untranslated-fragment detector: fixture cases, seed article, glosses, language ID."""
+"""MT3xx untranslated-fragment detector: seed article, glosses, language ID.
+
+Its pass/fail/fix cases are in tests/rules/untranslated.toml (run by tests/test_rules.py).
+"""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -17,73 +19,10 @@ from mtaudit.lexicons import builtin
 from mtaudit.model import SOURCE_LANGUAGES, Document, Severity
 from mtaudit.segment import segment
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
-DATA = Path(__file__).parent / "data"
-CASES: list[dict[str, Any]] = tomllib.loads(
-    (DATA / "untranslated_cases.toml").read_text(encoding="utf-8")
-)["case"]
-
 
 def detect(text: str, **options: Any) -> list:
     doc = Document("t", text)
     return list(UntranslatedDetector(Context(options=options)).detect(doc, segment(text)))
-
-
-def _options(case: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    if "accepted_vocabulary" in case:
-        options["accepted_vocabulary"] = case["accepted_vocabulary"]
-    if "vocabulary_file" in case:
-        path = tmp_path / "vocabulary.txt"
-        path.write_text("\n".join(case["vocabulary_file"]) + "\n", encoding="utf-8")
-        options["vocabulary_files"] = [str(path)]
-    return options
-
-
-def _case_id(case: dict[str, Any]) -> str:
-    return f"{case['lang']}-{case['expect']}-{case['variant'][:40]}"
-
-
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
-def test_case(case: dict[str, Any], tmp_path: Path) -> None:
-    options = _options(case, tmp_path)
-    findings = detect(case["text"], **options)
-    if case["expect"] == "pass":
-        assert findings == [], [(f.code, f.text) for f in findings]
-        if options:
-            # The option, not some other rule, is what lets the text pass.
-            assert detect(case["text"]), "case passes even without its vocabulary"
-        return
-    assert len(findings) == 1, [(f.code, f.text) for f in findings]
-    (f,) = findings
-    assert (f.code, f.text, f.source_language) == (case["code"], case["span"], case["lang"])
-    assert f.text == case["text"][f.start : f.end]
-    assert f.category == "untranslated" and f.message
-    if "severity" in case:
-        assert f.severity == Severity.parse(case["severity"])
-    if "suggestion" in case:
-        assert f.suggestion == case["suggestion"]
-    scores = f.evidence["language_scores"]
-    assert set(scores) == {"en", *SOURCE_LANGUAGES}
-    assert scores[f.source_language] > scores["en"]
-
-
-def test_fixtures_cover_every_language_and_kind() -> None:
-    for lang in SOURCE_LANGUAGES:
-        fails = {c["code"] for c in CASES if c["lang"] == lang and c["expect"] == "fail"}
-        assert fails == {"MT301", "MT302"}, lang
-        severities = {
-            c["severity"] for c in CASES if c["lang"] == lang and c.get("code") == "MT302"
-        }
-        assert severities == {"error", "warning"}, lang
-        assert any(c["lang"] == lang and c["expect"] == "pass" for c in CASES), lang
-    kinds = " ".join(c["variant"] for c in CASES if c["expect"] == "pass")
-    for kind in ("names", "loanwords", "quoted", "glossed", "vocabulary"):
-        assert kind in kinds, kind
 
 
 def test_seed_article_flags_the_bracketed_spanish(seed_text: str) -> None:
