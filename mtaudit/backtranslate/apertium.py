@@ -51,7 +51,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from mtaudit.backtranslate import Engine, EngineError
+from mtaudit.backtranslate.engine import Engine, EngineError
 
 # ISO 639-1 -> the ISO 639-3 codes Apertium names its modes with.
 ISO3 = {"en": "eng", "es": "spa", "fr": "fra", "de": "deu", "it": "ita", "pt": "por"}
