@@ -6,13 +6,13 @@ Split from :mod:`mtaudit.config`, which re-exports the public names.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mtaudit.config.settings import (
     _FILE_ONLY,
@@ -23,6 +23,9 @@ from mtaudit.config.settings import (
     _SubKeyError,
     normalise_setting,
 )
+
+if TYPE_CHECKING:
+    import pathspec
 
 # ---------------------------------------------------------------- line numbers
 
@@ -111,7 +114,14 @@ class Layer:
     base: Path = field(default_factory=Path.cwd)
 
     def applies_to(self, file: Path | None) -> bool:
-        """Whether this layer applies to ``file`` (None: stdin, only global layers)."""
+        """Whether this layer applies to ``file`` (None: stdin, only global layers).
+
+        Globs are .gitignore patterns relative to ``base`` (as ``exclude``, matched with
+        pathspec): without '/' a glob matches the file name at any depth, a trailing '/'
+        names a folder (everything below it), ``*`` stays within one folder ("opinion/*"
+        still covers subfolders: the folder matches), ``**/`` also matches no folder and
+        ``!`` re-includes. A file outside ``base`` can only match by its name.
+        """
         if self.files is None:
             return True
         if file is None:
@@ -119,31 +129,23 @@ class Layer:
         try:
             rel = file.relative_to(self.base).as_posix()
         except ValueError:
-            rel = None
-        return any(_glob_match(rel, file.name, g) for g in self.files)
+            return self._name_globs.match_file(file.name)
+        return self._globs.match_file(rel)
+
+    @cached_property
+    def _globs(self) -> pathspec.PathSpec:
+        return _spec(self.files or ())
+
+    @cached_property
+    def _name_globs(self) -> pathspec.PathSpec:
+        return _spec(g for g in self.files or () if "/" not in g.removeprefix("./"))
 
 
-def _glob_match(rel: str | None, name: str, pattern: str) -> bool:
-    """gitignore-like globs: without '/' a glob matches the file name at any depth; with
-    a trailing '/' it names a folder (everything below it); "**/" also matches no folder.
-    fnmatch's ``*`` crosses '/', so "opinion/*" covers subfolders too."""
-    pattern = pattern.removeprefix("./")
-    if pattern.endswith("/"):
-        folder = pattern.rstrip("/")
-        if rel is None:
-            return False
-        if "/" not in folder:
-            return any(fnmatch.fnmatchcase(part, folder) for part in rel.split("/")[:-1])
-        pattern = folder + "/*"
-    elif "/" not in pattern:
-        return fnmatch.fnmatchcase(name, pattern) or (
-            rel is not None and fnmatch.fnmatchcase(rel, pattern)
-        )
-    if rel is None:
-        return False
-    return fnmatch.fnmatchcase(rel, pattern) or (
-        pattern.startswith("**/") and fnmatch.fnmatchcase(rel, pattern[3:])
-    )
+def _spec(globs: Iterable[str]) -> pathspec.PathSpec:
+    import pathspec  # only where a config has overrides: a plain scan starts faster
+
+    # "./wire/*" is how a path is often written; git patterns do not take the "./".
+    return pathspec.GitIgnoreSpec.from_lines(g.removeprefix("./") for g in globs)
 
 
 @dataclass(frozen=True)
