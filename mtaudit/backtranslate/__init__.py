@@ -2,8 +2,8 @@
 
 A literal translation betrays itself when it is translated back: "one of lime and another
 of sand" returns to Spanish as "una de cal y otra de arena", a known Spanish idiom. For
-each suspect finding (idiom, calque, untranslated, fluency) :class:`BackTranslator`
-translates the span and its sentence into the finding's suspected source language
+each suspect finding (idiom, calque and untranslated by default; fluency too when asked,
+see ``categories``) :class:`BackTranslator` translates the span and its sentence into the finding's suspected source language
 (``finding.source_language``, default ``es``), translates the span's back-translation
 into English again, and records ``finding.evidence["back_translation"]``::
 
@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONFIRM_SCORE",
+    "DEFAULT_CATEGORIES",
+    "SUSPECT_CATEGORIES",
     "ENGINES",
     "FALLBACK_MARK",
     "MAX_ENGINE_FAILURES",
@@ -74,7 +76,13 @@ __all__ = [
     "with_fallback",
 ]
 
+#: every category the back-translator can annotate
 SUSPECT_CATEGORIES = frozenset({"idiom", "calque", "untranslated", "fluency"})
+#: the categories annotated unless asked otherwise: those whose spans are (or render) a
+#: source phrase, so a round trip can land on a known idiom or calque. Fluency findings
+#: (most findings on MT news) are whole clauses that rarely match one; their round trips
+#: cost most of the engine time for little evidence.
+DEFAULT_CATEGORIES = frozenset({"idiom", "calque", "untranslated"})
 DEFAULT_LANGUAGE = "es"
 
 # --- the confidence rule (see BackTranslator.adjust; CONFIRM_SCORE is the matcher's) -----
@@ -119,6 +127,7 @@ class BackTranslator:
         glossary_files: Iterable[Path | str] = (),
         calque_files: Iterable[Path | str] = (),
         warn: Warn | None = None,
+        categories: Iterable[str] | None = None,
     ) -> None:
         """
         Args:
@@ -129,12 +138,25 @@ class BackTranslator:
             engine: an engine instance to use instead of building one from the spec.
             idiom_files, glossary_files, calque_files: user lexicons (config ``lexicons``).
             warn: where one-line messages go (stderr by default).
+            categories: the finding categories to back-translate (None:
+                :data:`DEFAULT_CATEGORIES`; ``SUSPECT_CATEGORIES`` adds fluency). A choice
+                other than the default is named in :attr:`signature`.
+
+        Raises:
+            ValueError: ``categories`` names one the back-translator cannot annotate.
         """
         from mtaudit.backtranslate.cache import TranslationCache, default_cache_dir
         from mtaudit.backtranslate.dictionary import DictionaryEngine
         from mtaudit.idiommatch import builtin_glossaries, load_glossary, merge_glossary
 
         self.warn: Warn = warn or _stderr
+        self.categories = DEFAULT_CATEGORIES if categories is None else frozenset(categories)
+        unknown = sorted(self.categories - SUSPECT_CATEGORIES)
+        if unknown:
+            raise ValueError(
+                f"cannot back-translate {', '.join(unknown)} findings; "
+                f"categories are {', '.join(sorted(SUSPECT_CATEGORIES))}"
+            )
         glossaries = builtin_glossaries()
         for p in glossary_files:
             merge_glossary(glossaries, load_glossary(p))
@@ -167,9 +189,14 @@ class BackTranslator:
 
         Once a failed call was answered by the dictionary engine instead, the signature
         says so (``apertium:...+fallback:dictionary``): the run's evidence is then not
-        all the primary engine's.
+        all the primary engine's. Categories other than the default are named too
+        (``apertium:...+categories:calque,fluency,idiom,untranslated``): the evidence then
+        covers other findings.
         """
-        return with_fallback(self.engine.signature, self.fallback)
+        signature = self.engine.signature
+        if self.categories != DEFAULT_CATEGORIES:
+            signature += "+categories:" + ",".join(sorted(self.categories))
+        return with_fallback(signature, self.fallback)
 
     def annotate(
         self, document: Document, findings: Sequence[Finding], segments: Segmentation
@@ -181,7 +208,7 @@ class BackTranslator:
         """
         by_lang: dict[str, list[Finding]] = {}
         for f in findings:
-            if f.category in SUSPECT_CATEGORIES and f.text.strip():
+            if f.category in self.categories and f.text.strip():
                 by_lang.setdefault(f.source_language or DEFAULT_LANGUAGE, []).append(f)
         done: list[Finding] = []
         for lang, group in by_lang.items():
