@@ -10,6 +10,8 @@ import pytest
 
 from mtaudit.backtranslate import (
     CONFIDENCE_CAP,
+    DEFAULT_CATEGORIES,
+    SUSPECT_CATEGORIES,
     BackTranslator,
     Engine,
     EngineError,
@@ -307,6 +309,24 @@ def test_only_suspect_categories_are_annotated(tmp_path):
         done = annotate(bt, text, [punct, idiom])
     assert done == [idiom] and punct.evidence == {}
     assert idiom.evidence["back_translation"]["language"] == "es"
+
+
+def test_fluency_findings_are_back_translated_only_when_asked(tmp_path):
+    text = "They gave one of lime and another of sand."
+    fluency = finding(text, LIME_SAND, category="fluency")
+    with BackTranslator("dictionary", cache_dir=tmp_path) as bt:
+        assert annotate(bt, text, [fluency]) == [] and fluency.evidence == {}
+        default_signature = bt.signature
+    assert fluency.confidence == 0.6
+    with BackTranslator("dictionary", cache_dir=tmp_path, categories=SUSPECT_CATEGORIES) as bt:
+        assert annotate(bt, text, [fluency]) == [fluency]
+        # The round trip lands on "una de cal y otra de arena": confirmed, +0.1.
+        assert fluency.evidence["back_translation"]["matched_idiom"] == CAL_ARENA
+        assert fluency.confidence == pytest.approx(0.7)
+        assert bt.signature == f"{default_signature}+categories:calque,fluency,idiom,untranslated"
+    assert DEFAULT_CATEGORIES == SUSPECT_CATEGORIES - {"fluency"}
+    with pytest.raises(ValueError, match="punctuation"):
+        BackTranslator("dictionary", use_cache=False, categories=["idiom", "punctuation"])
 
 
 def test_confidence_rule():

@@ -420,3 +420,25 @@ select = ["idiom"]
     assert wire.fail_on == "warning" and wire.select == ("MT1",)
     assert resolver.for_file(tmp_path / "wire-2.md").select == ("MT1",)  # **/ matches no folder
     assert resolver.for_file(tmp_path / "news" / "a.md").select == ("MT",)
+
+
+def test_override_globs_follow_gitignore(tmp_path):
+    # As `exclude`: .gitignore patterns (pathspec). A '*' stays within one folder, a folder
+    # glob covers what is below it, '!' re-includes, and outside the config's folder only a
+    # glob without '/' (a file name) can match.
+    write(
+        tmp_path / "mtaudit.toml",
+        """[[overrides]]
+files = ["opinion/*.md", "wire/", "*.txt", "!wire/keep.txt"]
+fail_on = "info"
+""",
+    )
+    resolver = ConfigResolver(isolated=False, user_config=tmp_path / "none.toml")
+    assert resolver.for_file(tmp_path / "opinion" / "a.md").fail_on == "info"
+    assert resolver.for_file(tmp_path / "opinion" / "2024" / "a.md").fail_on == "error"
+    assert resolver.for_file(tmp_path / "wire" / "x" / "a.md").fail_on == "info"
+    assert resolver.for_file(tmp_path / "news" / "b.txt").fail_on == "info"
+    assert resolver.for_file(tmp_path / "wire" / "keep.txt").fail_on == "error"
+    override = parse_file(tmp_path / "mtaudit.toml").overrides[0]  # type: ignore[union-attr]
+    assert override.applies_to(tmp_path.parent / "elsewhere" / "c.txt")
+    assert not override.applies_to(tmp_path.parent / "elsewhere" / "opinion" / "a.md")

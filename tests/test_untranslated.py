@@ -103,9 +103,11 @@ def test_resources_are_built_once_per_context() -> None:
     det = UntranslatedDetector(ctx)
     text = "Officials said the ley mordaza would be reformed."
     assert list(det.detect(Document("a", text), segment(text))) == []
-    allowlist = ctx._cache["untranslated.allowlist"]
+    allowlist = ctx.loaded("untranslated.allowlist")
+    assert allowlist is not None
     list(det.detect(Document("b", text), segment(text)))
-    assert ctx._cache["untranslated.allowlist"] is allowlist
+    assert ctx.loaded("untranslated.allowlist") is allowlist
+    assert ctx.loaded("untranslated.glossaries") is None  # nothing flagged: never loaded
 
 
 def test_a_lone_string_option_is_one_phrase() -> None:

@@ -2,8 +2,8 @@
 
 A literal translation betrays itself when it is translated back: "one of lime and another
 of sand" returns to Spanish as "una de cal y otra de arena", a known Spanish idiom. For
-each suspect finding (idiom, calque, untranslated, fluency) :class:`BackTranslator`
-translates the span and its sentence into the finding's suspected source language
+each suspect finding (idiom, calque and untranslated by default; fluency too when asked,
+see ``categories``) :class:`BackTranslator` translates the span and its sentence into the finding's suspected source language
 (``finding.source_language``, default ``es``), translates the span's back-translation
 into English again, and records ``finding.evidence["back_translation"]``::
 
@@ -22,43 +22,70 @@ installed, else dictionary). Every translation goes through an on-disk cache
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from rapidfuzz import fuzz, process
-
+# The engine interface and the phrase matcher live in sibling modules; every public name
+# stays importable from here.
+from mtaudit.backtranslate.engine import (
+    ENGINES,
+    FALLBACK_MARK,
+    MAX_ENGINE_FAILURES,
+    Engine,
+    EngineError,
+    Warn,
+    _stderr,
+    fallback_in,
+    get_engine,
+    with_fallback,
+)
+from mtaudit.backtranslate.matching import (
+    CONFIRM_SCORE,
+    KnownSource,
+    MatchResult,
+    SourceIndex,
+    known_sources,
+    match_known,
+)
 from mtaudit.idiommatch import fold, source_tokens
 from mtaudit.model import Document, Finding
 
 if TYPE_CHECKING:
     from mtaudit.backtranslate.cache import TranslationCache
     from mtaudit.backtranslate.dictionary import Bilingual, DictionaryEngine
-    from mtaudit.idiommatch import Glossary
     from mtaudit.segment import Segmentation
 
 __all__ = [
+    "CONFIRM_SCORE",
+    "DEFAULT_CATEGORIES",
+    "SUSPECT_CATEGORIES",
     "ENGINES",
-    "fallback_in",
-    "with_fallback",
+    "FALLBACK_MARK",
+    "MAX_ENGINE_FAILURES",
     "BackTranslator",
     "Engine",
     "EngineError",
     "KnownSource",
+    "MatchResult",
     "SourceIndex",
+    "fallback_in",
     "get_engine",
+    "known_sources",
     "match_known",
+    "with_fallback",
 ]
 
-ENGINES = ("auto", "dictionary", "apertium", "marian", "marian:PATH")
+#: every category the back-translator can annotate
 SUSPECT_CATEGORIES = frozenset({"idiom", "calque", "untranslated", "fluency"})
+#: the categories annotated unless asked otherwise: those whose spans are (or render) a
+#: source phrase, so a round trip can land on a known idiom or calque. Fluency findings
+#: (most findings on MT news) are whole clauses that rarely match one; their round trips
+#: cost most of the engine time for little evidence.
+DEFAULT_CATEGORIES = frozenset({"idiom", "calque", "untranslated"})
 DEFAULT_LANGUAGE = "es"
 
-# --- the confidence rule (see BackTranslator.adjust) ------------------------------------
-CONFIRM_SCORE = 85.0
+# --- the confidence rule (see BackTranslator.adjust; CONFIRM_SCORE is the matcher's) -----
 CONFIRM_BOOST = 0.1
 CONFIDENCE_CAP = 0.99
 NO_MATCH_SCORE = 60.0
@@ -66,372 +93,11 @@ POOR_CHRF = 40.0
 DOUBT_PENALTY = 0.05
 CONFIDENCE_FLOOR = 0.05
 
-# --- the matcher (see match_known) ------------------------------------------------------
-# A source-idiom content word counts as present at this rapidfuzz ratio (una/uno, otra/otro).
-_WORD_RATIO = 80.0
-# Below this share of the phrase's content words present, the score is scaled down: a
-# back-translation that holds few of them is a fragment, not the phrase.
-_MIN_COVERAGE = 0.75
 # Spans of at most this many words get the word-level pivot alignment (idioms are short).
 _ALIGN_MAX_WORDS = 12
 # Sentences longer than this are cut before translation (a "sentence" that is a whole
 # unpunctuated paragraph adds cost, not evidence).
 _MAX_SENTENCE_CHARS = 1000
-
-Warn = Callable[[str], None]
-
-
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-class EngineError(RuntimeError):
-    """An engine could not translate a batch (process died, model failed to load, ...)."""
-
-
-class Engine:
-    """A translation engine: batched ``translate``, a ``signature`` for the cache key.
-
-    Subclasses implement :meth:`_translate`; :meth:`translate` counts calls (the tests
-    prove the cache by counting them) and turns any failure into :class:`EngineError`.
-    """
-
-    name: ClassVar[str] = "engine"
-
-    def __init__(self) -> None:
-        self.calls = 0
-        self.texts_translated = 0
-
-    def available(self) -> bool:
-        """Whether the engine can run here (binaries, packages, model files present)."""
-        return True
-
-    def unavailable_reason(self) -> str:
-        """One line saying what is missing and how to install it."""
-        return f"{self.name} is not available"
-
-    def supports(self, src: str, tgt: str) -> bool:
-        """Whether this engine translates ``src -> tgt`` (ISO 639-1 codes, ``en`` included)."""
-        return True
-
-    @property
-    def signature(self) -> str:
-        """Identifies the engine, its version and its data: part of every cache key."""
-        return self.name
-
-    def translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
-        """Translate ``texts`` from ``src`` to ``tgt``, one output per input, in order."""
-        texts = list(texts)
-        if not texts:
-            return []
-        self.calls += 1
-        self.texts_translated += len(texts)
-        try:
-            out = self._translate(texts, src, tgt)
-        except EngineError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a broken engine must not end a scan
-            raise EngineError(f"{self.name} failed: {exc}") from exc
-        if len(out) != len(texts):
-            raise EngineError(f"{self.name} returned {len(out)} outputs for {len(texts)} inputs")
-        return out
-
-    def _translate(self, texts: Sequence[str], src: str, tgt: str) -> list[str]:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Release processes and models."""
-
-    def __enter__(self) -> Engine:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def get_engine(
-    spec: str = "auto",
-    glossaries: Mapping[str, Glossary] | None = None,
-    warn: Warn | None = None,
-) -> Engine:
-    """The engine named by ``spec``, or the dictionary engine when it cannot run here.
-
-    Specs: ``auto`` (apertium if installed, else dictionary; silent), ``dictionary``,
-    ``apertium``, ``marian`` (Hugging Face cache) or ``marian:PATH``. A requested engine
-    that is missing produces exactly one message through ``warn`` (stderr by default),
-    e.g. ``mtaudit: apertium not found (apt-get install ...); using the dictionary engine``.
-
-    Raises:
-        ValueError: ``spec`` names no engine (a usage error: the CLI exits with 2).
-    """
-    from mtaudit.backtranslate.apertium import ApertiumEngine
-    from mtaudit.backtranslate.dictionary import DictionaryEngine
-    from mtaudit.backtranslate.marian import MarianEngine
-
-    warn = warn or _stderr
-    name, _, arg = (spec or "auto").strip().partition(":")
-    name = name.lower()
-    engine: Engine
-    if name == "dictionary" and not arg:
-        return DictionaryEngine(glossaries)
-    if name == "auto" and not arg:
-        apertium = ApertiumEngine()
-        return apertium if apertium.available() else DictionaryEngine(glossaries)
-    if name == "apertium" and not arg:
-        engine = ApertiumEngine()
-    elif name == "marian":
-        engine = MarianEngine(arg or None)
-    else:
-        raise ValueError(
-            f"unknown back-translation engine {spec!r}; expected one of {', '.join(ENGINES)}"
-        )
-    if engine.available():
-        return engine
-    warn(f"mtaudit: {engine.unavailable_reason()}; using the dictionary engine")
-    return DictionaryEngine(glossaries)
-
-
-#: Consecutive failed calls (each already retried by the engine) after which the primary
-#: engine is not asked again in the run: a broken install should not cost a timeout per
-#: document.
-MAX_ENGINE_FAILURES = 3
-FALLBACK_MARK = "+fallback:"
-
-
-def with_fallback(signature: str, fallback: str | None) -> str:
-    """``signature`` marked with the engine that stood in for it (idempotent)."""
-    if not fallback or f"{FALLBACK_MARK}{fallback}" in signature:
-        return signature
-    return f"{signature}{FALLBACK_MARK}{fallback}"
-
-
-def fallback_in(findings: Iterable[Finding]) -> str | None:
-    """The stand-in engine named by any finding's back-translation evidence, if any.
-
-    How a run learns of fallbacks in ``--jobs`` workers, which have their own engines.
-    """
-    for f in findings:
-        bt = f.evidence.get("back_translation")
-        if isinstance(bt, dict) and bt.get("fallback"):
-            return str(bt["fallback"])
-    return None
-
-
-# --- matching back-translations against known source phrases ------------------------------
-
-
-@dataclass(frozen=True)
-class KnownSource:
-    """A source-language phrase from a lexicon: an idiom's or a calque's ``source``."""
-
-    id: str
-    kind: str  # "idiom" | "calque"
-    source: str
-    folded: str  # accent-folded, lower-case, tokens joined by single spaces
-    tokens: frozenset[str]
-    content: tuple[str, ...]  # folded content words (cal, arena), for the coverage guard
-
-
-class SourceIndex(list):  # list[KnownSource]
-    """Known source phrases plus an index from content word to phrases.
-
-    The matcher scores a phrase 0 unless one of its content words is (fuzzily) among the
-    back-translation's words or their aligned lemmas, so only those phrases need scoring:
-    the index finds them with one C-level rapidfuzz scan per word, using the same scorer
-    and cut-off as the coverage test, so it drops only phrases that test would score 0.
-    """
-
-    @cached_property
-    def vocabulary(self) -> list[str]:
-        return sorted({c for src in self for c in src.content})
-
-    @cached_property
-    def by_word(self) -> dict[str, list[int]]:
-        out: dict[str, list[int]] = {}
-        for i, src in enumerate(self):
-            for c in set(src.content):
-                out.setdefault(c, []).append(i)
-        return out
-
-    @cached_property
-    def without_content(self) -> list[int]:
-        return [i for i, src in enumerate(self) if not src.content]
-
-    def candidates(self, words: Iterable[str]) -> list[KnownSource]:
-        """Phrases with a content word at ratio >= 80 to one of ``words``, in index order."""
-        hit: set[int] = set(self.without_content)
-        vocab = self.vocabulary
-        for w in set(words):
-            for found, _, _ in process.extract(
-                w, vocab, scorer=fuzz.ratio, score_cutoff=_WORD_RATIO, limit=None
-            ):
-                hit.update(self.by_word[found])
-        return [self[i] for i in sorted(hit)]
-
-
-def known_sources(
-    lang: str, idiom_files: Iterable[Path | str] = (), calque_files: Iterable[Path | str] = ()
-) -> SourceIndex:
-    """Every idiom and calque ``source`` of ``lang`` in the bundled and given lexicons."""
-    from mtaudit.backtranslate.dictionary import content_words
-    from mtaudit.lexicons import LEXICON_DIR, load_file
-
-    out = SourceIndex()
-    seen: set[str] = set()
-    files = [
-        *((p, "idiom") for p in sorted(LEXICON_DIR.glob(f"idioms-{lang}.toml"))),
-        *((p, "calque") for p in sorted(LEXICON_DIR.glob(f"calques-{lang}.toml"))),
-        *((Path(p), "idiom") for p in idiom_files),
-        *((Path(p), "calque") for p in calque_files),
-    ]
-    for path, kind in files:
-        lex = load_file(path, kind)
-        if lex.language not in (lang, None):
-            continue
-        for entry in lex.entries:
-            # Calque sources list alternatives as "a / b": each is a phrase of its own.
-            for source in (s.strip() for s in str(entry["source"]).split(" / ")):
-                tokens = [fold(t) for t in source_tokens(source)]
-                folded = " ".join(tokens)
-                content = tuple(fold(w) for w in content_words(source, lang))
-                # A bare function word ("de") would match every back-translation.
-                if not content or folded in seen:
-                    continue
-                seen.add(folded)
-                out.append(
-                    KnownSource(
-                        id=str(entry.get("id", source)),
-                        kind=kind,
-                        source=source,
-                        folded=folded,
-                        tokens=frozenset(tokens),
-                        content=content,
-                    )
-                )
-    return out
-
-
-@dataclass
-class MatchResult:
-    """The best known source for one back-translation."""
-
-    source: KnownSource | None
-    score: float
-    substitutions: dict[str, str]
-
-
-def match_known(
-    back: str,
-    sources: Sequence[KnownSource],
-    aligned: Mapping[str, frozenset[str]] | None = None,
-    closed: frozenset[str] = frozenset(),
-) -> MatchResult:
-    """Score a back-translation against every known source phrase; return the best.
-
-    Scores are rapidfuzz similarities (0-100) between accent-folded, lower-cased token
-    strings; the best of three views counts:
-
-    1. the whole phrase against the back-translation, order-aware: ``fuzz.partial_ratio``
-       (the best-aligned window) when the back-translation is at least as long as the
-       phrase, plain ``fuzz.ratio`` when it is shorter, since partial_ratio would then align
-       the *back-translation* inside the phrase ("a macchia e" would score 95 against "a
-       macchia d'olio", "cal" 100 against every idiom with "cal" in it);
-    2. ``fuzz.token_sort_ratio`` of the two whole strings: citation forms put the verb
-       where the source language wants it ("nur Bahnhof verstehen") while a literal English
-       rendering comes back in English order ("verstehen nur Bahnhof"); whole strings, so
-       every extra or missing word still costs;
-    3. view 1 on content words only (``closed`` lists the language's function words), for
-       phrases with two or more of them: MT picks prepositions and articles of its own
-       ("sobre el fuego" for "al fuego").
-
-    Why partial_ratio and not token_set_ratio as the main view: word order matters (a bag
-    of the idiom's words in another order is not the idiom); MT inflects differently from
-    the citation form ("uno de ... otro" for "una de ... otra"), which costs a few
-    characters here but whole tokens under token_set_ratio; and token_set_ratio scores 100
-    whenever one token set contains the other, so any long back-translation holding the
-    idiom's few words anywhere would match perfectly.
-
-    A guard keeps fragments out: with less than three quarters of the phrase's content
-    words present (fuzzy, ratio >= 80), the score is scaled down in proportion.
-
-    ``aligned`` maps a folded back-translated word to the source lemmas it may stand for
-    (words that share an English translation, see :meth:`BackTranslator._alignment`): a
-    word that is not in the phrase but stands for one of its words (fuzzily: "cabellos"
-    for "pelos") is replaced before scoring, so "uno de lima y otro de arena" (lima <- lime
-    -> cal) scores as "uno de cal y otro de arena". Replacements are returned as
-    ``substitutions``.
-    """
-
-    tokens = [fold(t) for t in source_tokens(back)]
-    if not tokens or not sources:
-        return MatchResult(None, 0.0, {})
-    aligned = aligned or {}
-    index = sources if isinstance(sources, SourceIndex) else SourceIndex(sources)
-    lemmas = {lemma for t in tokens for lemma in aligned.get(t, ())}
-    own_content = [w for w in tokens if w not in closed] or tokens
-    best = MatchResult(None, 0.0, {})
-    best_key: tuple[bool, float, float, float] = (False, 0.0, 0.0, 0.0)
-    for src in index.candidates([*tokens, *lemmas]):
-        subs: dict[str, str] = {}
-        words = list(tokens)
-        for i, t in enumerate(words):
-            if t in src.tokens or t not in aligned:
-                continue
-            target = _closest(aligned[t], src.tokens)
-            if target is not None:
-                subs[t] = words[i] = target
-        text = " ".join(words)
-        content_words = [w for w in words if w not in closed]
-        raw = max(
-            _similarity(src.folded, text),
-            float(fuzz.token_sort_ratio(src.folded, text)),
-        )
-        if len(src.content) >= 2:
-            raw = max(raw, _similarity(" ".join(src.content), " ".join(content_words)))
-        coverage = _share(src.content, content_words) if src.content else 1.0
-        score = round(raw * min(1.0, coverage / _MIN_COVERAGE), 1)
-        # Among confirming phrases, prefer the one that accounts for more of the
-        # back-translation's own content words, before any substitution ("dar al traste"
-        # over "dar la espalda" for "da al traste"), then after it ("no tener pelos en la
-        # lengua" over "tomar el pelo" for "no tener pelo en la lengua").
-        confirmed = score >= CONFIRM_SCORE
-        key = (
-            confirmed,
-            _share(own_content, src.tokens) if confirmed else 0.0,
-            _share(content_words or words, src.tokens) if confirmed else 0.0,
-            score,
-        )
-        if key > best_key:
-            best, best_key = MatchResult(src, score, subs), key
-    return best
-
-
-def _share(needles: Sequence[str], haystack: Iterable[str]) -> float:
-    """Fraction of ``needles`` with a fuzzy (ratio >= 80) counterpart in ``haystack``."""
-    if not needles:
-        return 0.0
-    hay = list(haystack)
-    return sum(1 for n in needles if any(fuzz.ratio(n, h) >= _WORD_RATIO for h in hay)) / len(
-        needles
-    )
-
-
-def _closest(lemmas: Iterable[str], tokens: Iterable[str]) -> str | None:
-    """The phrase token that one of ``lemmas`` is (or fuzzily is: pelo/pelos), if any."""
-    best, best_score = None, _WORD_RATIO
-    for tok in sorted(tokens):
-        for lemma in lemmas:
-            score = 100.0 if lemma == tok else fuzz.ratio(lemma, tok)
-            if score > best_score or (score == 100.0 and best_score < 100.0):
-                best, best_score = tok, score
-    return best
-
-
-def _similarity(phrase: str, text: str) -> float:
-    """partial_ratio when ``text`` can contain ``phrase``, else the full ratio (see above)."""
-    if len(text) >= len(phrase):
-        return float(fuzz.partial_ratio(phrase, text))
-    return float(fuzz.ratio(phrase, text))
 
 
 def _short(span: str) -> bool:
@@ -461,6 +127,7 @@ class BackTranslator:
         glossary_files: Iterable[Path | str] = (),
         calque_files: Iterable[Path | str] = (),
         warn: Warn | None = None,
+        categories: Iterable[str] | None = None,
     ) -> None:
         """
         Args:
@@ -471,12 +138,25 @@ class BackTranslator:
             engine: an engine instance to use instead of building one from the spec.
             idiom_files, glossary_files, calque_files: user lexicons (config ``lexicons``).
             warn: where one-line messages go (stderr by default).
+            categories: the finding categories to back-translate (None:
+                :data:`DEFAULT_CATEGORIES`; ``SUSPECT_CATEGORIES`` adds fluency). A choice
+                other than the default is named in :attr:`signature`.
+
+        Raises:
+            ValueError: ``categories`` names one the back-translator cannot annotate.
         """
         from mtaudit.backtranslate.cache import TranslationCache, default_cache_dir
         from mtaudit.backtranslate.dictionary import DictionaryEngine
         from mtaudit.idiommatch import builtin_glossaries, load_glossary, merge_glossary
 
         self.warn: Warn = warn or _stderr
+        self.categories = DEFAULT_CATEGORIES if categories is None else frozenset(categories)
+        unknown = sorted(self.categories - SUSPECT_CATEGORIES)
+        if unknown:
+            raise ValueError(
+                f"cannot back-translate {', '.join(unknown)} findings; "
+                f"categories are {', '.join(sorted(SUSPECT_CATEGORIES))}"
+            )
         glossaries = builtin_glossaries()
         for p in glossary_files:
             merge_glossary(glossaries, load_glossary(p))
@@ -509,9 +189,14 @@ class BackTranslator:
 
         Once a failed call was answered by the dictionary engine instead, the signature
         says so (``apertium:...+fallback:dictionary``): the run's evidence is then not
-        all the primary engine's.
+        all the primary engine's. Categories other than the default are named too
+        (``apertium:...+categories:calque,fluency,idiom,untranslated``): the evidence then
+        covers other findings.
         """
-        return with_fallback(self.engine.signature, self.fallback)
+        signature = self.engine.signature
+        if self.categories != DEFAULT_CATEGORIES:
+            signature += "+categories:" + ",".join(sorted(self.categories))
+        return with_fallback(signature, self.fallback)
 
     def annotate(
         self, document: Document, findings: Sequence[Finding], segments: Segmentation
@@ -523,7 +208,7 @@ class BackTranslator:
         """
         by_lang: dict[str, list[Finding]] = {}
         for f in findings:
-            if f.category in SUSPECT_CATEGORIES and f.text.strip():
+            if f.category in self.categories and f.text.strip():
                 by_lang.setdefault(f.source_language or DEFAULT_LANGUAGE, []).append(f)
         done: list[Finding] = []
         for lang, group in by_lang.items():

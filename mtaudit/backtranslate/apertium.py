@@ -42,7 +42,6 @@ import contextlib
 import hashlib
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -51,7 +50,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from mtaudit.backtranslate import Engine, EngineError
+from mtaudit.backtranslate.engine import Engine, EngineError
+from mtaudit.pollfd import readable as _readable
 
 # ISO 639-1 -> the ISO 639-3 codes Apertium names its modes with.
 ISO3 = {"en": "eng", "es": "spa", "fr": "fra", "de": "deu", "it": "ita", "pt": "por"}
@@ -486,11 +486,3 @@ class ApertiumEngine(Engine):
         for s in self._streams.values():
             s.close()
         self._streams.clear()
-
-
-def _readable(fd: int, timeout_s: float) -> bool:
-    """Whether ``fd`` has data (or EOF) within ``timeout_s``. poll, not select: select
-    fails on descriptors numbered 1024 and up, which a long-lived server can reach."""
-    poller = select.poll()
-    poller.register(fd, select.POLLIN | select.POLLHUP)
-    return bool(poller.poll(max(0.0, timeout_s) * 1000))

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
-from mtaudit.backtranslate import Engine
+from mtaudit.backtranslate.engine import Engine
 from mtaudit.idiommatch import Glossary, builtin_glossaries, fold, lemma_candidates
 
 VERSION = "1"

@@ -30,8 +30,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mtaudit.backtranslate import EngineError
 from mtaudit.backtranslate.apertium import ISO3, _Process, datadir
+from mtaudit.backtranslate.engine import EngineError
 
 # ISO 639-1 source languages whose Debian pair with English this module knows how to find
 # (the package folder name; the pair's files are named after the ISO 639-3 codes).

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mtaudit.backtranslate import Engine, EngineError
+from mtaudit.backtranslate.engine import Engine, EngineError
 
 INSTALL_HINT = "pip install 'mtaudit[marian]'"
 _REQUIRED_FILES = ("config.json", "source.spm", "target.spm", "vocab.json")

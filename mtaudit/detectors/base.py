@@ -54,6 +54,14 @@ class Context:
             self._cache[key] = factory()
         return self._cache[key]
 
+    def loaded(self, key: str, default: Any = None) -> Any:
+        """The resource under ``key`` if it was built already, else ``default``.
+
+        Never builds it: for closing what a scan started (an engine that was never loaded
+        must not be started just to be stopped) and for tests that check reuse.
+        """
+        return self._cache.get(key, default)
+
 
 class Detector:
     """Base class: subclasses set the class attributes and implement :meth:`detect`."""

@@ -13,7 +13,6 @@ import io
 import json
 import os
 import re
-import select
 import stat
 import sys
 from collections.abc import Iterable, Iterator
@@ -23,6 +22,7 @@ from typing import Any, BinaryIO
 
 from mtaudit.ingest.decode import DecodeError, decode_bytes
 from mtaudit.model import Document, InputError
+from mtaudit.pollfd import readable
 
 FORMATS = {
     ".txt": "text",
@@ -291,9 +291,7 @@ class _PollingReader(io.RawIOBase):
         return self._fd
 
     def readinto(self, buffer: Any) -> int:
-        poller = select.poll()  # not select(): it fails on descriptors from 1024 up
-        poller.register(self._fd, select.POLLIN | select.POLLHUP)
-        while not poller.poll(self.SLICE_S * 1000):
+        while not readable(self._fd, self.SLICE_S):
             pass
         data = os.read(self._fd, len(buffer))
         buffer[: len(data)] = data
