@@ -14,7 +14,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import IO, Any
@@ -62,19 +62,19 @@ def discover_shards(
             errors.append(InputError(raw, f"cannot list: {exc}"))
         if len(found) == before and len(errors) == failed:
             errors.append(InputError(raw, "no .jsonl, .ndjson or .parquet shards found"))
-    unique = list({s.uri: s for s in reversed(found)}.values())[::-1]  # a file named twice
-    stems = Counter(s.stem for s in unique)
+    unique: dict[str, Shard] = {}
+    for shard in found:  # the same file named twice (a folder and a file in it): once
+        unique.setdefault(shard.uri, shard)
+    stems = Counter(s.stem for s in unique.values())
     return [
         # part-0.jsonl in two folders: keep both results apart.
-        s if stems[s.stem] == 1 else _restem(s, hashlib.sha1(s.uri.encode()).hexdigest()[:8])
-        for s in unique
+        s if stems[s.stem] == 1 else replace(s, stem=f"{s.stem}-{_hash(s.uri)}")
+        for s in unique.values()
     ], errors
 
 
-def _restem(shard: Shard, suffix: str) -> Shard:
-    return Shard(
-        shard.name, shard.uri, shard.format, shard.size, shard.mtime_ns, f"{shard.stem}-{suffix}"
-    )
+def _hash(uri: str) -> str:
+    return hashlib.sha1(uri.encode()).hexdigest()[:8]
 
 
 def _expand_lists(inputs: Iterable[str], errors: list[InputError]) -> Iterator[str]:
