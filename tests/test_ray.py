@@ -1,5 +1,6 @@
 """``--engine ray`` on a local 2-CPU Ray instance: same answers as a local scan, resumable
-runs, a worker killed mid-run, malformed records, and the Dataset API.
+runs, a worker killed mid-run, malformed records and shards, pool sizing, and the Dataset
+API.
 
 Every comparison is field by field on report-v1 document objects; only the order of
 documents across shards may differ (each shard's results are in line order).
@@ -8,7 +9,6 @@ documents across shards may differ (each shard's results are in line order).
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import sys
@@ -47,17 +47,16 @@ BAD_JSONL = (
 
 @pytest.fixture(scope="module")
 def ray_local():
-    """One local Ray instance with 2 CPUs for the module (starting one takes seconds)."""
-    import ray.data
+    """One local Ray instance with 2 CPUs for the module (starting one takes seconds),
+    started as ``mtaudit scan --engine ray`` starts it."""
+    from mtaudit.distributed.ray_engine import ray_session
 
     if ray.is_initialized():
         ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING)
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    # Workers unpickle test-defined classes (the crashing actor) by value, not by import.
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    yield ray
-    ray.shutdown()
+    with ray_session(num_cpus=2, quiet=True):
+        # Workers unpickle test-defined classes (the crashing actor) by value, not by import.
+        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+        yield ray
 
 
 def _corpus_records() -> list[dict]:
@@ -137,8 +136,14 @@ def first_run(ray_local, shards, tmp_path_factory):
     from mtaudit.distributed.ray_engine import run_ray_scan
 
     out = tmp_path_factory.mktemp("ray-out")
-    summary = run_ray_scan([str(shards)], out, OPTIONS, workers=2, chunk_records=8)
+    # bytes_per_worker=1: two actors even for these small shards, to run them side by side.
+    summary = run_ray_scan([str(shards)], out, OPTIONS, workers=2, bytes_per_worker=1)
     return out, summary
+
+
+def _temporary_files(out: Path) -> list[Path]:
+    """Hidden files an interrupted atomic write leaves (none may survive a run)."""
+    return [p for p in out.rglob(".*") if p.name not in (".lock",)]
 
 
 def test_ray_results_equal_a_local_scan_field_by_field(shards, first_run):
@@ -178,6 +183,7 @@ def test_summary_counts_match_the_local_scan(shards, first_run):
     assert summary["error_count"] == len(local_errors) == 3
     assert summary["signature"] == Auditor(OPTIONS).signature
     assert summary["workers"]["pool_size"] == 2
+    assert len(summary["workers"]["processes"]) == 2  # both actors audited shards
     assert all(w["peak_rss_mb"] > 0 for w in summary["workers"]["processes"].values())
 
 
@@ -201,7 +207,7 @@ def test_rerun_skips_done_shards_and_redoes_changed_ones(shards, first_run, tmp_
     assert third["complete"] and third["records"] == first_run[1]["records"] + 1
     assert (work / "corpus.jsonl.audit.jsonl").stat().st_mtime_ns == kept
     assert (work / "sub" / "bad.jsonl.audit.jsonl").exists()
-    assert not list((work / ".partial").iterdir())
+    assert not _temporary_files(work)
 
 
 class CrashOnce:
@@ -238,11 +244,12 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(ray_local, shards,
         out,
         OPTIONS,
         workers=2,
-        chunk_records=2,
         worker_cls=crashing,
+        bytes_per_worker=1,
     )
     assert marker.exists(), "the worker never crashed: the test proves nothing"
     assert summary["complete"] and summary["error_count"] == 0
+    assert not _temporary_files(out)  # the dead actor's half-written results are gone
     docs, errors = _results(out)
     local_docs, _, _ = _local([str(shards / "corpus.jsonl"), str(shards / "wire-feed.jsonl")])
     assert not errors
@@ -329,7 +336,7 @@ def test_ray_with_apertium_and_a_cold_cache_equals_jobs_1_byte_for_byte(ray_loca
     finally:
         auditor.close()
     out = tmp_path / "out"
-    run_ray_scan([str(shards)], out, options("ray-cache"), workers=2, chunk_records=3)
+    run_ray_scan([str(shards)], out, options("ray-cache"), workers=2, bytes_per_worker=1)
     docs, errors = _results(out)
     assert not errors and sorted(docs) == sorted(local)
     assert any("apertium" in json.dumps(d) for d in local.values())
@@ -338,3 +345,91 @@ def test_ray_with_apertium_and_a_cold_cache_equals_jobs_1_byte_for_byte(ray_loca
         assert json.dumps(docs[key], ensure_ascii=False) == json.dumps(
             expected, ensure_ascii=False
         ), key
+
+
+def test_a_local_ray_listens_on_loopback_only(ray_local):
+    assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.1"}
+    assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
+
+
+def test_the_pool_is_as_big_as_the_work_pays_for(tmp_path):
+    from mtaudit.distributed.ray_engine import BYTES_PER_WORKER, pool_size
+    from mtaudit.distributed.shards import Shard
+
+    def shards(*sizes: int, fmt: str = "jsonl") -> list[Shard]:
+        return [Shard(f"s{i}", f"/s{i}", fmt, n, 0, f"s{i}") for i, n in enumerate(sizes)]
+
+    assert pool_size(shards(1_000, 2_000), workers=8) == 1  # a start-up per actor: one
+    assert pool_size(shards(*[BYTES_PER_WORKER] * 3), workers=8) == 3  # one per shard at most
+    assert pool_size(shards(*[BYTES_PER_WORKER] * 30), workers=8) == 8  # at most ``workers``
+    assert pool_size(shards(5 * BYTES_PER_WORKER), workers=8) == 1  # a shard is one unit
+    # Parquet is compressed: the same bytes hold more documents.
+    assert pool_size(shards(*[BYTES_PER_WORKER // 2] * 4, fmt="parquet"), workers=8) == 4
+
+
+def test_a_shard_that_cannot_be_read_fails_alone_with_one_line(ray_local, shards, tmp_path):
+    import io
+
+    from mtaudit.distributed.ray_engine import scan_to_directory
+
+    broken = tmp_path / "in" / "broken.parquet"
+    broken.parent.mkdir()
+    broken.write_bytes(b"PAR1 this is not parquet at all PAR1")
+    stream = io.StringIO()
+    out = tmp_path / "out"
+    inputs = [str(broken.parent), str(shards / "wire-feed.jsonl"), str(tmp_path / "missing")]
+    code = scan_to_directory(inputs, str(out), OPTIONS, stream=stream, quiet=True)
+    assert code == 2
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and "Traceback" not in stream.getvalue()
+    assert lines[0].startswith(f"mtaudit: error: {tmp_path / 'missing'}: no such file")
+    assert lines[1].startswith(f"mtaudit: error: {broken}: cannot read: ")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["shards"] == {"total": 2, "done": 1, "skipped": 0, "failed": 1}
+    assert (out / "wire-feed.jsonl.done").exists() and not (out / "broken.parquet.done").exists()
+    assert not _temporary_files(out)
+
+
+def test_a_retried_shard_is_idempotent_and_a_stranger_writes_nothing(shards, tmp_path):
+    """In this process, no Ray: what an actor does when its shard comes round again."""
+    from mtaudit.distributed.ray_engine import AuditWorker
+    from mtaudit.distributed.shards import discover_shards
+
+    (shard,), _ = discover_shards([str(shards / "sub" / "bad.jsonl")])
+    out = tmp_path / "out"
+    out.mkdir()
+    signature = Auditor(OPTIONS).signature
+    worker = AuditWorker(OPTIONS, str(out), signature)
+    try:
+        first = worker.run_shard(shard)
+        assert first["records"] == 5 and first["error"] == ""
+        result = out / "bad.jsonl.audit.jsonl"
+        data, mtime = result.read_bytes(), result.stat().st_mtime_ns
+        again = worker.run_shard(shard)  # committed already: nothing audited or written
+        assert again["records"] == 0 and result.stat().st_mtime_ns == mtime
+        (out / "bad.jsonl.done").unlink()  # died between the results and the marker
+        assert worker.run_shard(shard)["records"] == 5 and result.read_bytes() == data
+    finally:
+        worker.auditor.close()
+    stranger = AuditWorker(OPTIONS, str(tmp_path / "other"), "another-pipeline")
+    try:
+        row = stranger.run_shard(shard)
+    finally:
+        stranger.auditor.close()
+    assert row["records"] == 0 and row["signature"] == signature
+    assert not (tmp_path / "other").exists() or not list((tmp_path / "other").iterdir())
+
+
+def test_the_cli_runs_and_resumes_a_ray_scan(ray_local, cli, shards, tmp_path):
+    """``mtaudit scan --engine ray`` (on the running Ray): results, summary, exit status."""
+    out = tmp_path / "out"
+    args = ("scan", shards / "corpus.jsonl", shards / "wire-feed.jsonl", "--engine", "ray")
+    res = cli(*args, "--output-dir", out, "--mt", "dictionary", "--jobs", "2")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert res.code == (1 if summary["failed_documents"] else 0), res.err
+    assert summary["complete"] and summary["shards"]["done"] == 2
+    assert "in 2/2 shards (0 already done)" in res.err and "Traceback" not in res.err
+    docs, errors = _results(out)
+    assert not errors and len(docs) == summary["documents"] == summary["records"]
+    again = cli(*args, "--output-dir", out, "--mt", "dictionary", "--jobs", "2")
+    assert again.code == res.code and "in 2/2 shards (2 already done)" in again.err
