@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mtaudit.detectors import Context
 from mtaudit.model import Document, DocumentReport
@@ -37,7 +37,7 @@ class SharedResources:
 
     def __init__(self, contexts: dict[str, Context] | None = None) -> None:
         self.contexts: dict[str, Context] = dict(contexts or {})
-        self.engines: dict[tuple[str | None, str | None], BackTranslator | None] = {}
+        self.engines: dict[tuple[Any, ...], BackTranslator | None] = {}
         self.results: dict[str | None, ResultCache | None] = {}
 
     def auditor(self, options: AuditOptions) -> Auditor:
@@ -45,7 +45,7 @@ class SharedResources:
         key = context_key(options)
         if key not in self.contexts:
             self.contexts[key] = Context(dict(options.detector_options))
-        engine_key = (options.mt, options.mt_cache_dir)
+        engine_key = (options.mt, options.mt_cache_dir, options.back_translate)
         if engine_key not in self.engines:
             self.engines[engine_key] = make_backtranslator(options)
         if options.result_cache_dir not in self.results:

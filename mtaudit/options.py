@@ -27,6 +27,8 @@ class AuditOptions:
     detector_options: dict[str, Any] = field(default_factory=dict)
     #: back-translation engine spec (auto, dictionary, apertium, marian[:PATH]); None = off
     mt: str | None = None
+    #: finding categories to back-translate (None: idiom, calque and untranslated)
+    back_translate: tuple[str, ...] | None = None
     #: translation cache folder; default $MTAUDIT_CACHE_DIR or ~/.cache/mtaudit
     mt_cache_dir: str | None = None
     #: decisions from ``mtaudit review`` (fingerprint -> record); dismissed findings are
@@ -78,6 +80,7 @@ def options_from_config(
         model=config.model,
         detector_options=config.detector_options(),
         mt=None if config.mt == "off" else config.mt,
+        back_translate=config.back_translate,
         mt_cache_dir=mt_cache,
         severity=tuple((p, Severity.parse(s)) for p, s in config.severity),
         known=known_cache[key],

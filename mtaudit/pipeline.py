@@ -299,7 +299,9 @@ def make_backtranslator(options: AuditOptions) -> BackTranslator | None:
         return None
     from mtaudit.backtranslate import BackTranslator
 
-    return BackTranslator(options.mt, cache_dir=options.mt_cache_dir)
+    return BackTranslator(
+        options.mt, cache_dir=options.mt_cache_dir, categories=options.back_translate
+    )
 
 
 # A finding inside a span already explained by a more specific category adds nothing:

@@ -126,6 +126,14 @@ def add_scan_parser(
         "dictionary), dictionary, apertium, marian[:PATH], or off",
     )
     bt.add_argument(
+        "--back-translate",
+        type=csv_list,
+        default=None,
+        metavar="CATEGORIES",
+        help="finding categories to back-translate (default: idiom,calque,untranslated; "
+        "add fluency for the LM's disfluent sentences, at about twice the engine time)",
+    )
+    bt.add_argument(
         "--mt-cache",
         metavar="DIR",
         default=None,

@@ -105,6 +105,7 @@ _CONFIG_FLAGS = (
     "lm",
     "lm_reference",
     "mt",
+    "back_translate",
     "baseline",
     "decisions",
 )

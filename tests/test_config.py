@@ -131,6 +131,29 @@ def test_pyproject_tool_table_and_dashed_keys(scan, tmp_path, monkeypatch):
     assert scan("glued.txt").code == ExitCode.OK
 
 
+def test_back_translate_categories_from_a_file_and_the_flag(tmp_path):
+    """`back_translate` reaches the engine (its signature says so); a flag beats the file;
+    an unknown category is a config error naming the file and line."""
+    from mtaudit.options import options_from_config
+    from mtaudit.pipeline import make_backtranslator
+
+    write(tmp_path / "mtaudit.toml", 'mt = "dictionary"\nback_translate = ["Fluency", "idiom"]\n')
+    config = ConfigResolver().for_file(tmp_path / "a.txt")
+    assert config.back_translate == ("fluency", "idiom")
+    engine = make_backtranslator(options_from_config(config))
+    try:
+        assert engine.signature.endswith("+categories:fluency,idiom")
+        assert engine.categories == {"fluency", "idiom"}
+    finally:
+        engine.close()
+    flagged = ConfigResolver(cli={"back_translate": ["calque"]}).for_file(tmp_path / "a.txt")
+    assert flagged.back_translate == ("calque",)
+    assert ConfigResolver(isolated=True).for_file(tmp_path / "a.txt").back_translate is None
+    write(tmp_path / "bad" / "mtaudit.toml", 'back_translate = ["idioms"]\n')
+    with pytest.raises(ConfigError, match=r"mtaudit.toml:1: .*cannot back-translate 'idioms'"):
+        ConfigResolver().for_file(tmp_path / "bad" / "a.txt")
+
+
 def test_root_true_stops_the_walk(tmp_path):
     write(tmp_path / "mtaudit.toml", 'fail_on = "info"\n')
     write(tmp_path / "site" / "mtaudit.toml", "root = true\nmin_confidence = 0.5\n")

@@ -96,6 +96,8 @@ class Config:
     lm: str = "ngram"
     lm_reference: str | None = None
     mt: str = "auto"
+    #: the finding categories back-translated (None: idiom, calque and untranslated)
+    back_translate: tuple[str, ...] | None = None
     baseline: str | None = None
     decisions: str | None = None
     #: the layers that made it, weakest first (for messages; not part of equality)

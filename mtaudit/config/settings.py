@@ -39,6 +39,7 @@ SETTINGS = (
     "lm",
     "lm_reference",
     "mt",
+    "back_translate",
     "baseline",
     "decisions",
 )
@@ -46,6 +47,8 @@ SETTINGS = (
 #: so it cannot depend on a file's own overrides
 _FILE_ONLY = ("root", "overrides", "per_file", "exclude")
 _MT_ENGINES = ("auto", "dictionary", "apertium", "marian", "off")
+#: finding categories the back-translator can annotate (``back_translate``)
+BACK_TRANSLATE_CATEGORIES = ("idiom", "calque", "untranslated", "fluency")
 #: statistical models: cheap features only, or with neural-LM features (``make neural``)
 MODELS = ("default", "deep")
 _LM_BACKENDS = ("ngram", "transformers")
@@ -171,6 +174,18 @@ def normalise_setting(key: str, value: Any, base: Path) -> Any:
         return _engine(value, _LM_BACKENDS)
     if key == "mt":
         return _engine(value, _MT_ENGINES)
+    if key == "back_translate":
+        items = [value] if isinstance(value, str) else value
+        if not _str_list(items) or not items:
+            raise ValueError(f"must be a list of finding categories, got {value!r}")
+        found = [v.strip().lower() for v in items]
+        wrong = [v for v in found if v not in BACK_TRANSLATE_CATEGORIES]
+        if wrong:
+            raise ValueError(
+                f"cannot back-translate {', '.join(map(repr, wrong))}; categories are "
+                f"{', '.join(BACK_TRANSLATE_CATEGORIES)}"
+            )
+        return tuple(sorted(set(found)))
     if key == "lm_reference":
         return _existing(value, base, "LM reference")
     if key in ("baseline", "decisions"):

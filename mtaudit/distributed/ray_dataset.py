@@ -12,7 +12,7 @@ import warnings
 from typing import Any
 
 from mtaudit.distributed import apply_env, warm_up, worker_env
-from mtaudit.distributed.results import audit_document
+from mtaudit.distributed.results import document_record
 from mtaudit.ingest import make_document
 from mtaudit.pipeline import AuditOptions, Auditor
 
@@ -104,7 +104,7 @@ class ColumnAuditor:
         fmt = fmt if fmt in ("text", "markdown", "html") else "text"
         try:
             doc = make_document(text, doc_id, fmt, doc_id)
-            record = audit_document(self.auditor, doc, include_text=False)
+            record = document_record(self.auditor, doc, include_text=False)
         except Exception as exc:  # one odd row must not fail the dataset
             return {"audit_error": f"audit failed: {type(exc).__name__}: {exc}"}
         return {

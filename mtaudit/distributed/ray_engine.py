@@ -9,7 +9,7 @@ The shard is the unit of work (:func:`run_ray_scan`):
    of :class:`AuditWorker` actors, one shard per call. The pool is no bigger than the work
    pays for (:func:`pool_size`): an actor spends seconds loading lexicons and models.
 3. An actor reads its shard, audits each record
-   (:func:`mtaudit.distributed.results.audit_document`) and writes ``OUT/<stem>.audit.jsonl``,
+   (:func:`mtaudit.distributed.results.document_record`) and writes ``OUT/<stem>.audit.jsonl``,
    then ``OUT/<stem>.done``, each atomically. A shard is complete or absent, and a retried
    one (its actor died) writes the same bytes again: nothing is lost or doubled. ``OUT``
    must therefore be storage that every node sees.
@@ -39,8 +39,8 @@ from mtaudit.distributed import apply_env, exit_status, peak_rss_mb, warm_up, wo
 from mtaudit.distributed.ray_dataset import AUDIT_COLUMNS, ColumnAuditor, audit_dataset, map_actors
 from mtaudit.distributed.results import atomic as _atomic
 from mtaudit.distributed.results import (
-    audit_document,
     clear_temporary,
+    document_record,
     error_record,
     load_done,
     summary,
@@ -128,7 +128,7 @@ class AuditWorker:
 
     def audit_record(self, shard: str, line: int, document: Document) -> dict[str, Any]:
         """One record's result line: where it came from, then the document's report."""
-        report = audit_document(self.auditor, document, self.include_text)
+        report = document_record(self.auditor, document, self.include_text)
         return {"shard": shard, "line": line, **report}
 
     def __del__(self) -> None:
@@ -381,7 +381,7 @@ __all__ = [
     "RayScanError",
     "Shard",
     "audit_dataset",
-    "audit_document",
+    "document_record",
     "discover_shards",
     "pool_size",
     "ray_session",

@@ -23,16 +23,16 @@ DONE_SUFFIX = ".done"
 SUMMARY_ERRORS = 1000  # summary.json lists the first errors; every shard's are in its .done
 
 
-def audit_document(auditor: Any, document: Document, include_text: bool = True) -> dict[str, Any]:
-    """The per-document step: audit (known findings applied), gate, report-v2 object.
-
-    The object is what ``--format json`` writes for the document, ``failed`` included.
-    """
+def document_record(auditor: Any, document: Document, include_text: bool = True) -> dict[str, Any]:
+    """The engine's per-document step (:func:`mtaudit.pipeline.audit_document`: audit,
+    known findings, gate) as the report-v2 object ``--format json`` writes for the
+    document, ``failed`` included."""
+    from mtaudit.pipeline import audit_document
     from mtaudit.report.serialize import document_dict
 
-    report = auditor.audit(document)
+    report = audit_document(auditor, document)
     record = document_dict(report, include_text=include_text)
-    record["failed"] = auditor.fails(report)
+    record["failed"] = report.failed
     return record
 
 
