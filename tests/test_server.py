@@ -24,12 +24,13 @@ import httpx
 import jsonschema
 import pytest
 from conftest import CORPORA, ROOT, SCHEMA
+from serverutil import BackgroundServer
 
+from mtaudit import zipftable
 from mtaudit.model import Document, Severity
 from mtaudit.pipeline import AuditOptions
 from mtaudit.server import (
     AuditService,
-    BackgroundServer,
     RequestConfig,
     ServeSettings,
     add_parser,
@@ -102,10 +103,14 @@ def _settings(**kw) -> ServeSettings:
 
 
 @pytest.fixture(scope="module")
-def _module_cache(tmp_path_factory) -> Iterator[None]:
-    # conftest's cache fixture is per test; module-scoped servers need their own.
+def _module_cache(tmp_path_factory, _word_table_dir) -> Iterator[None]:
+    # conftest's cache fixture is per test; module-scoped servers need their own. The word
+    # table is the session's, as in the per-test caches: a worker's warm-up builds it once,
+    # at start, rather than a first request under its time budget.
     old = os.environ.get("MTAUDIT_CACHE_DIR")
-    os.environ["MTAUDIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("server-mt-cache"))
+    cache = tmp_path_factory.mktemp("server-mt-cache")
+    (cache / zipftable.TABLE_DIR).symlink_to(_word_table_dir, target_is_directory=True)
+    os.environ["MTAUDIT_CACHE_DIR"] = str(cache)
     yield
     if old is None:
         os.environ.pop("MTAUDIT_CACHE_DIR", None)
@@ -566,7 +571,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_cmd_serve_runs_a_server_and_stops_on_a_signal(tmp_path):
+def test_cmd_serve_runs_a_server_and_stops_on_a_signal():
     """The real entry point, in a subprocess: loads, listens, answers, shuts down cleanly."""
     port = _free_port()
     code = (
@@ -578,14 +583,15 @@ def test_cmd_serve_runs_a_server_and_stops_on_a_signal(tmp_path):
         "except KeyboardInterrupt:\n"  # as mtaudit.cli.main does
         "    sys.exit(130)\n"
     )
-    env = {**os.environ, "MTAUDIT_CACHE_DIR": str(tmp_path)}
+    env = dict(os.environ)  # conftest's private cache, with the session's word table
     args = ["--port", str(port), "--concurrency", "1", "--mt", "off", "--isolated"]
     args += ["--header-timeout", "1"]
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args], cwd=ROOT, env=env, stderr=subprocess.PIPE
     )
     try:
-        deadline = time.monotonic() + 30
+        # Generous: a cold start builds the lexicon indexes, slow on a loaded machine.
+        deadline = time.monotonic() + 120
         while True:
             try:
                 r = httpx.get(f"http://127.0.0.1:{port}/healthz")

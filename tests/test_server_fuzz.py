@@ -25,7 +25,7 @@ from test_server import (
 )
 
 from mtaudit import __version__
-from mtaudit.server_openapi import openapi_document
+from mtaudit.server.openapi import openapi_document
 
 # MTAUDIT_FUZZ_EXAMPLES=500 for a longer, randomised exploration run.
 EXPLORE = int(os.environ.get("MTAUDIT_FUZZ_EXAMPLES", "0"))
