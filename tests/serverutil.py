@@ -1,4 +1,5 @@
-"""Run an ASGI app under uvicorn in a daemon thread, for the server's tests (not shipped)."""
+"""Helpers of the server's tests (not shipped): uvicorn in a thread, a live service with
+a hook in its workers, settings."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import threading
 import time
 from typing import Any
 
+import httpx
 import uvicorn
 
-from mtaudit.server import AuditService, server_config
+from mtaudit.model import Document
+from mtaudit.pipeline import AuditOptions
+from mtaudit.server import AuditService, ServeSettings, create_app, server_config
 
 
 class BackgroundServer:
@@ -45,3 +49,57 @@ class BackgroundServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self._thread.join(timeout=10)
+
+
+class Hook:
+    """Counts audits and the most that ran at once; ``sleep:S`` and ``block`` documents wait."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.active = 0
+        self.max_active = 0
+        self.gate = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self, document: Document) -> None:
+        with self._lock:
+            self.calls += 1
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            if document.id.startswith("sleep:"):
+                time.sleep(float(document.id.split(":", 1)[1]))
+            elif document.id == "block":
+                assert self.gate.wait(timeout=20), "the test never opened the gate"
+        finally:
+            with self._lock:
+                self.active -= 1
+
+
+class Live:
+    """A started service behind a real server, with its hook and an httpx client."""
+
+    def __init__(self, settings: ServeSettings) -> None:
+        self.hook = Hook()
+        self.service = AuditService(settings, before_audit=self.hook)
+
+    def __enter__(self) -> Live:
+        self.service.start()
+        self.server = BackgroundServer(create_app(self.service)).__enter__()
+        self.url = self.server.url
+        self.client = httpx.Client(base_url=self.url, timeout=30)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+        self.server.__exit__()
+        self.service.close()
+
+    def health(self) -> dict:
+        return self.client.get("/healthz").json()
+
+
+def make_settings(**kw: Any) -> ServeSettings:
+    """Settings for a test server: the dictionary engine unless ``options`` says otherwise."""
+    options = kw.pop("options", AuditOptions(mt="dictionary"))
+    return ServeSettings(options=options, **kw)
