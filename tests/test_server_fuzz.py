@@ -16,16 +16,15 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from serverutil import Live, make_settings
 from test_server import (
     AUTH,
     TOKEN,
-    Live,
     _module_cache,  # noqa: F401 (a fixture, used by name below)
-    _settings,
 )
 
 from mtaudit import __version__
-from mtaudit.server_openapi import openapi_document
+from mtaudit.server.openapi import openapi_document
 
 # MTAUDIT_FUZZ_EXAMPLES=500 for a longer, randomised exploration run.
 EXPLORE = int(os.environ.get("MTAUDIT_FUZZ_EXAMPLES", "0"))
@@ -37,7 +36,9 @@ TIMEOUT = 20.0
 @pytest.fixture(scope="module")
 def fuzz_server(request: pytest.FixtureRequest) -> Iterator[Live]:
     request.getfixturevalue("_module_cache")  # the translation cache in a temporary folder
-    with Live(_settings(tokens=(TOKEN,), concurrency=2, max_body=MAX_BODY, timeout=TIMEOUT)) as srv:
+    with Live(
+        make_settings(tokens=(TOKEN,), concurrency=2, max_body=MAX_BODY, timeout=TIMEOUT)
+    ) as srv:
         yield srv
 
 
