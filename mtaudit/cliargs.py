@@ -90,6 +90,7 @@ AUDIT_CONFIG_FLAGS = (
     "lm",
     "lm_reference",
     "mt",
+    "back_translate",
     "fail_on",
     "fail_on_verdict",
     "fail_above",
@@ -156,6 +157,14 @@ def add_audit_arguments(
         metavar="ENGINE",
         help="engine that back-translates suspect spans: auto (apertium if installed, else "
         "dictionary), dictionary, apertium, marian[:PATH], or off",
+    )
+    backtranslation.add_argument(
+        "--back-translate",
+        type=csv_list,
+        default=None,
+        metavar="CATEGORIES",
+        help="finding categories to back-translate (default: idiom,calque,untranslated; "
+        "add fluency for the LM's disfluent sentences, at about twice the engine time)",
     )
     gate.add_argument(
         "--fail-on",

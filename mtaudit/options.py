@@ -54,23 +54,17 @@ def options_from_config(
     mt_cache: str | None = None,
     known_cache: dict[tuple[str | None, str | None], KnownFindings] | None = None,
     result_cache: str | None = None,
+    *,
+    known: bool = True,
 ) -> AuditOptions:
     """AuditOptions for an effective Config; baseline/decisions files load once per
-    ``known_cache`` (ConfigError, naming the file, when one cannot be read)."""
-    from mtaudit.known.baseline import load_known
-    from mtaudit.known.decisions import DEFAULT_DECISIONS
+    ``known_cache`` (ConfigError, naming the file, when one cannot be read).
 
-    known_cache = {} if known_cache is None else known_cache
-    decisions = config.decisions
-    if decisions is None and DEFAULT_DECISIONS.exists():
-        decisions = str(DEFAULT_DECISIONS)
-    key = (config.baseline, decisions)
-    if key not in known_cache:
-        try:
-            known_cache[key] = load_known(config.baseline, decisions)
-        except ValueError as exc:  # the message names the file
-            raise ConfigError("", None, str(exc)) from None
+    ``known=False`` leaves baselines and review decisions out (the server: they record
+    findings of scanned files, and a request is no file).
+    """
     return AuditOptions(
+        known=_known_findings(config, known_cache) if known else None,
         select=config.select,
         ignore=config.ignore,
         min_confidence=config.min_confidence,
@@ -83,6 +77,24 @@ def options_from_config(
         back_translate=config.back_translate,
         mt_cache_dir=mt_cache,
         severity=tuple((p, Severity.parse(s)) for p, s in config.severity),
-        known=known_cache[key],
         result_cache_dir=result_cache,
     )
+
+
+def _known_findings(
+    config: Config, cache: dict[tuple[str | None, str | None], KnownFindings] | None
+) -> KnownFindings:
+    from mtaudit.known.baseline import load_known
+    from mtaudit.known.decisions import DEFAULT_DECISIONS
+
+    cache = {} if cache is None else cache
+    decisions = config.decisions
+    if decisions is None and DEFAULT_DECISIONS.exists():
+        decisions = str(DEFAULT_DECISIONS)
+    key = (config.baseline, decisions)
+    if key not in cache:
+        try:
+            cache[key] = load_known(config.baseline, decisions)
+        except ValueError as exc:  # the message names the file
+            raise ConfigError("", None, str(exc)) from None
+    return cache[key]

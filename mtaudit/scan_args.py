@@ -10,14 +10,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from mtaudit.cliargs import (
-    add_config_arguments,
-    csv_list,
-    int_at_least,
-    probability,
-    severity,
-    verdict_level,
-)
+from mtaudit.cliargs import add_audit_arguments, add_config_arguments, csv_list, int_at_least
 
 _jobs = int_at_least(0, "0 (one per CPU) or more")
 
@@ -77,62 +70,10 @@ def add_scan_parser(
         "--hide-clean", action="store_true", help="terminal: do not list documents without findings"
     )
     sel = scan.add_argument_group("selection")
-    sel.add_argument(
-        "--select",
-        type=csv_list,
-        default=None,
-        metavar="CODES",
-        help="comma-separated code prefixes or categories to enable (default: all)",
-    )
-    sel.add_argument(
-        "--ignore",
-        type=csv_list,
-        default=None,
-        metavar="CODES",
-        help="comma-separated code prefixes or categories to disable",
-    )
-    sel.add_argument(
-        "--lm",
-        default=None,
-        metavar="SPEC",
-        help="fluency LM: ngram (default), transformers (SmolLM2) or transformers:PATH",
-    )
-    sel.add_argument(
-        "--lm-reference",
-        default=None,
-        metavar="FILE",
-        help="fluency calibration file for --lm (default: the bundled one)",
-    )
-    sel.add_argument(
-        "--model",
-        choices=("default", "deep"),
-        default=None,
-        help="statistical model: default (cheap features), or deep (adds SmolLM2 features "
-        "to the machine-vs-human question; needs 'make neural'; about 1 s of CPU a document)",
-    )
-    sel.add_argument(
-        "--min-confidence",
-        type=probability,
-        default=None,
-        metavar="P",
-        help="drop findings below this confidence (0-1; default 0)",
-    )
     bt = scan.add_argument_group("back-translation")
-    bt.add_argument(
-        "--mt",
-        default=None,
-        metavar="ENGINE",
-        help="engine that back-translates suspect spans: auto (apertium if installed, else "
-        "dictionary), dictionary, apertium, marian[:PATH], or off",
-    )
-    bt.add_argument(
-        "--back-translate",
-        type=csv_list,
-        default=None,
-        metavar="CATEGORIES",
-        help="finding categories to back-translate (default: idiom,calque,untranslated; "
-        "add fluency for the LM's disfluent sentences, at about twice the engine time)",
-    )
+    gate = scan.add_argument_group("gate")
+    # Declared once for scan and serve: the same checks and messages in both.
+    add_audit_arguments(sel, bt, gate)
     bt.add_argument(
         "--mt-cache",
         metavar="DIR",
@@ -153,35 +94,12 @@ def add_scan_parser(
         action="store_true",
         help="audit every document afresh, without reading or writing the result cache",
     )
-    gate = scan.add_argument_group("gate")
     gate.add_argument(
         "--decisions",
         metavar="FILE",
         default=None,
         help="review decisions to apply (default: .mtaudit/decisions.json when it exists); "
         "dismissed findings are dropped, edited suggestions used",
-    )
-    gate.add_argument(
-        "--fail-on",
-        type=severity,
-        default=None,
-        metavar="SEVERITY",
-        help="exit 1 on a finding at or above: info, warning, error (default: error)",
-    )
-    gate.add_argument(
-        "--fail-on-verdict",
-        type=verdict_level,
-        default=None,
-        metavar="VERDICT",
-        help="exit 1 on a document whose verdict is at or above: machine-translated "
-        "(default), suspect, translated, or none (verdicts never fail the gate)",
-    )
-    gate.add_argument(
-        "--fail-above",
-        type=probability,
-        default=None,
-        metavar="P",
-        help="exit 1 when a document's mt_probability is at or above P",
     )
     gate.add_argument(
         "--exit-zero",

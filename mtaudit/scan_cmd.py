@@ -10,7 +10,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mtaudit.model import ExitCode, Severity
+from mtaudit.cliargs import AUDIT_CONFIG_FLAGS, config_flags
+from mtaudit.model import ExitCode
 from mtaudit.scan_run import fail, parse_report_arg, run_scan
 
 if TYPE_CHECKING:
@@ -94,30 +95,14 @@ def _fix_problem(args: argparse.Namespace) -> str | None:
 
 
 # Flags that are also config keys: a flag given on the command line wins over every file.
-_CONFIG_FLAGS = (
-    "select",
-    "ignore",
-    "fail_on",
-    "fail_on_verdict",
-    "fail_above",
-    "min_confidence",
-    "model",
-    "lm",
-    "lm_reference",
-    "mt",
-    "back_translate",
-    "baseline",
-    "decisions",
-)
+_CONFIG_FLAGS = (*AUDIT_CONFIG_FLAGS, "baseline", "decisions")
 
 
 def _resolver(args: argparse.Namespace) -> ConfigResolver:
     """The layered configuration (user, project, --config, flags), every file parsed."""
     from mtaudit.config import ConfigResolver
 
-    cli = {k: getattr(args, k) for k in _CONFIG_FLAGS if getattr(args, k) is not None}
-    if isinstance(cli.get("fail_on"), Severity):
-        cli["fail_on"] = cli["fail_on"].label
+    cli = config_flags(args, _CONFIG_FLAGS)
     for key in ("baseline", "decisions"):
         if key in cli and not Path(cli[key]).exists():
             raise ValueError(f"{cli[key]}: no such {key} file")

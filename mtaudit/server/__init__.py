@@ -15,7 +15,7 @@ The package, one concern a module:
 - :mod:`.models`: the pydantic models of requests and responses; :mod:`.validation` runs
   them and words each refusal; :mod:`.openapi` generates the document from them.
 - :mod:`.service`: worker threads, admission (an anyio ``CapacityLimiter``) and deadlines
-  (``anyio.fail_after``); :func:`~.service.audit_document` is the per-document step.
+  (``anyio.fail_after``); :func:`~.service.response_body` wraps the engine's per-document step.
 - :mod:`.app`: the Starlette app (auth, content type, body limit, errors, security
   headers) and uvicorn's connection limits (the header timeout).
 - :mod:`.settings`: plain settings; :mod:`.command`: ``add_parser`` and ``cmd_serve``.
@@ -72,7 +72,7 @@ _LAZY = {
     "ServeSettings": "settings",
     "load_tokens": "settings",
     "AuditService": "service",
-    "audit_document": "service",
+    "response_body": "service",
     "create_app": "app",
     "server_config": "app",
     "openapi_document": "openapi",

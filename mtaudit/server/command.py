@@ -21,7 +21,6 @@ from mtaudit.cliargs import (
     config_flags,
     int_at_least,
 )
-from mtaudit.model import Severity, parse_fail_on_verdict
 from mtaudit.server.settings import (
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_HOST,
@@ -71,24 +70,13 @@ def settings_from_args(args: argparse.Namespace) -> ServeSettings:
         ValueError: a bad config file (``path:line: ...``), flag or token file.
     """
     from mtaudit.config import ConfigResolver
-    from mtaudit.pipeline import AuditOptions
+    from mtaudit.options import options_from_config
 
     config = ConfigResolver(args.config, config_flags(args), isolated=args.isolated).for_file(None)
     for key in ("baseline", "decisions"):
         if getattr(config, key, None):
             _log.warning("%s from the configuration is not applied by mtaudit serve", key)
-    options = AuditOptions(
-        select=config.select,
-        ignore=config.ignore,
-        min_confidence=config.min_confidence,
-        fail_on=Severity.parse(config.fail_on),
-        fail_above=config.fail_above,
-        fail_on_verdict=parse_fail_on_verdict(config.fail_on_verdict),
-        model=config.model,
-        detector_options=config.detector_options(),
-        mt=None if config.mt == "off" else config.mt,
-        severity=tuple((p, Severity.parse(s)) for p, s in config.severity),
-    )
+    options = options_from_config(config, known=False)
     tokens: tuple[str, ...] = ()
     if args.token_file:
         try:

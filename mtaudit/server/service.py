@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from mtaudit.model import Document
     from mtaudit.pipeline import AuditOptions, Auditor
 
-__all__ = ["AuditService", "audit_document"]
+__all__ = ["AuditService", "response_body"]
 
 _log = logging.getLogger("mtaudit.server")
 
@@ -61,14 +61,15 @@ _COUNTERS = (
 )
 
 
-def audit_document(auditor: Auditor, document: Document) -> dict[str, Any]:
-    """One document, the whole per-document step: audit (the auditor applies its known
-    findings), gate, serialise. The response body of ``POST /v1/audit``, as a dict: the
-    report-v2 document object with ``failed``, ``pass`` and ``signature``."""
+def response_body(auditor: Auditor, document: Document) -> dict[str, Any]:
+    """The response body of ``POST /v1/audit``, as a dict: the engine's complete report
+    (:func:`mtaudit.pipeline.audit_document`, the step every front end calls) as the
+    report-v2 document object, with ``failed``, ``pass`` and ``signature``."""
+    from mtaudit.pipeline import audit_document
     from mtaudit.report.serialize import document_dict
 
-    report = auditor.audit(document)
-    failed = auditor.fails(report)
+    report = audit_document(auditor, document)
+    failed = report.failed
     data = document_dict(report, include_text=True)
     data.update({"failed": failed, "pass": not failed, "signature": auditor.signature})
     AuditResult.model_validate(data)  # the response model's fields (the rest: report-v2)
@@ -125,6 +126,7 @@ class _Worker:
                 config.apply(self.options),
                 context=self.base.context,
                 backtranslator=self.base.backtranslator,
+                results=self.base.results,  # one result cache connection per worker
             )
             self._derived[config] = auditor
             if len(self._derived) > self.cache_size:
@@ -145,7 +147,7 @@ class _Worker:
             ) from None
         if self.before_audit is not None:
             self.before_audit(document)
-        return json_bytes(audit_document(self.auditor(job.config), document))
+        return json_bytes(response_body(self.auditor(job.config), document))
 
     def close(self) -> None:
         """(worker thread) Stop the engine process and flush the translation cache."""
