@@ -5,7 +5,6 @@ Its pass/fail/fix cases are in tests/rules/untranslated.toml (run by tests/test_
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +133,8 @@ def test_loanword_lexicon_is_large_and_covers_every_language() -> None:
         assert required in words
 
 
-def test_a_600_word_article_takes_a_few_milliseconds() -> None:
+def test_a_repeated_stray_phrase_is_one_finding_per_sentence() -> None:
+    """(Its speed is measured in `make bench`, not here.)"""
     sentence = (
         "The government said on Tuesday that the talks with the unions would continue "
         "next week, and that the ley de presupuestos would be approved before summer. "
@@ -142,12 +142,10 @@ def test_a_600_word_article_takes_a_few_milliseconds() -> None:
     text = sentence * 24  # ~600 words
     det = UntranslatedDetector(Context())
     doc, seg = Document("t", text), segment(text)
-    list(det.detect(doc, seg))  # warm the frequency caches
-    start = time.perf_counter()
     findings = list(det.detect(doc, seg))
-    elapsed = time.perf_counter() - start
     assert len(findings) == 24
-    assert elapsed < 0.05, f"{elapsed * 1000:.1f} ms"  # ~2 ms on a laptop; slack for CI
+    assert {f.text for f in findings} == {"ley de presupuestos"}
+    assert findings == list(det.detect(doc, seg))  # the second pass, from warm caches
 
 
 # --- mtaudit.langid ------------------------------------------------------------------------
