@@ -77,11 +77,11 @@ else
 TRAIN_DATA :=
 endif
 train: $(STAMP_DEV)
-	$(BIN)/python scripts/train.py $(TRAIN_DATA) --out mtaudit/data/score-weights.json \
+	$(BIN)/python -m mtaudit.training $(TRAIN_DATA) --out mtaudit/data/score-weights.json \
 	  --seed 13 --fluency on
 
 train-deep: $(STAMP_DEV) $(STAMP_NEURAL)
-	$(BIN)/python scripts/train.py $(TRAIN_DATA) --out mtaudit/data/score-weights.json \
+	$(BIN)/python -m mtaudit.training $(TRAIN_DATA) --out mtaudit/data/score-weights.json \
 	  --seed 13 --fluency on --deep on $(if $(DEEP_CACHE),--deep-cache $(DEEP_CACHE))
 
 lint: $(STAMP_DEV)

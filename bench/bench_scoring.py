@@ -45,10 +45,8 @@ from sklearn.metrics import roc_auc_score
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
-import train as T  # noqa: E402
-
+from mtaudit import training as T  # noqa: E402
 from mtaudit.model_score import ScoreModel, content_signature  # noqa: E402
 
 FAMILIES = ("online", "nllb", "gpt4", "research")

@@ -4,10 +4,10 @@ augmentation and deterministic training."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import random
+import subprocess
 import sys
 from pathlib import Path
 
@@ -39,13 +39,13 @@ ORIGINAL_LIKE = (
 
 
 def _train_module():
-    pytest.importorskip("sklearn")
-    spec = importlib.util.spec_from_file_location("mtaudit_train", ROOT / "scripts" / "train.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while executing
-    spec.loader.exec_module(module)
-    return module
+    """The training package (its regression needs scikit-learn: the ``train`` extra)."""
+    pytest.importorskip(
+        "sklearn", reason="training needs the train extra: pip install -e '.[train]'"
+    )
+    import mtaudit.training
+
+    return mtaudit.training
 
 
 def _finding(category: str, confidence: float = 1.0) -> Finding:
@@ -636,3 +636,45 @@ def test_inference_matches_training_regression() -> None:
     expected = fitted.logits(docs)
     got = [head.raw_logit(F.ngram_counts(r.text), F.extract(r.text)) for r in records]
     assert max(abs(a - b) for a, b in zip(expected, got, strict=True)) < 1e-3
+
+
+# -- the training command ------------------------------------------------------------------
+
+
+def _training_command(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mtaudit.training", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_training_package_loads_its_heavy_modules_on_first_use() -> None:
+    """``import mtaudit.training`` and ``--help`` need neither scikit-learn nor scipy; a
+    training name loads its module when first used."""
+    code = (
+        "import sys, mtaudit.training as T; "
+        "assert 'sklearn' not in sys.modules and 'scipy' not in sys.modules; "
+        "assert T.Record.__module__ == 'mtaudit.training.data'; "
+        "assert 'sklearn' not in sys.modules; print('ok')"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+    proc = _training_command("--help")
+    assert proc.returncode == 0, proc.stderr
+    for flag in ("--data", "--markers", "--out", "--deep-out", "--deep-cache", "--seed"):
+        assert flag in proc.stdout
+    assert "{auto,on,off}" in proc.stdout  # --fluency and --deep
+
+
+def test_training_command_names_the_bad_line(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    bad = tmp_path / "set" / "dev.jsonl"
+    bad.parent.mkdir()
+    bad.write_text('{"id": "a", "label": "mt", "text": "x"}\n{"id": "b", "text": "y"}\n')
+    proc = _training_command("--data", str(bad), "--out", str(tmp_path / "w.json"))
+    assert proc.returncode == 2
+    assert f"{bad}:2: missing field 'label'" in proc.stderr
+    assert not (tmp_path / "w.json").exists()

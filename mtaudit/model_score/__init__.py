@@ -1,7 +1,8 @@
 """The trained document score: two calibrated questions and the marker evidence on top.
 
-A weights file (``mtaudit/data/score-weights.json``, written by ``scripts/train.py``) holds
-two statistical *heads* (sharing one n-gram vocabulary and idf) and the marker weights:
+A weights file (``mtaudit/data/score-weights.json``, written by ``python -m
+mtaudit.training``) holds two statistical *heads* (sharing one n-gram vocabulary and idf)
+and the marker weights:
 
 - ``translated``: was this text written in another language and translated, by anyone?
   Trained on translations (machine and human) against original English news. Style
@@ -30,7 +31,7 @@ logits of whole documents and of 80/150/300-word chunks of them::
     p = sigmoid(slope(t) * z + intercept(t))
     slope(t) = (1 - t) * slope_lo + t * slope_hi,  0 < slope_lo <= slope_hi
 
-strictly increasing in ``z`` at every length (:func:`_calibration` refuses a file where it
+strictly increasing in ``z`` at every length (:mod:`.head` refuses a file where it
 is not) and never steeper for a shorter text: a short text carries less style evidence.
 Below ``lo`` words the calibrated log-odds are further scaled by ``words / lo``. A head's
 probability is at a 50% prior (training gives its two classes equal mass).
@@ -42,7 +43,8 @@ where ``mass`` is the sum of its findings' confidences: ``weight_c`` log-odds fo
 fully confident finding, saturating at ``cap_c`` so many weak findings cannot outvote
 everything. ``weight_c`` is the *measured* log likelihood ratio of one finding of that
 category (its rate per word on literal machine translation over its rate on human text,
-see ``scripts/train.py``), so it is 0 for a category that fires as often on human text.
+see :mod:`mtaudit.training.markers`), so it is 0 for a category that fires as often on
+human text.
 
 Finally ``mt_probability = machine_probability * min(1, translated_probability / T)``
 with ``T`` the translated verdict's threshold (0.5): the probability that a machine made
@@ -69,8 +71,10 @@ from typing import Any
 
 from mtaudit import features as feats
 from mtaudit.model import Finding
+from mtaudit.model_score.head import Head, WeightsError, sigmoid
+from mtaudit.model_score.head import logit as logit  # re-exported: part of this module's API
 
-WEIGHTS_PATH = Path(__file__).resolve().parent / "data" / "score-weights.json"
+WEIGHTS_PATH = Path(__file__).resolve().parent.parent / "data" / "score-weights.json"
 WEIGHTS_FORMAT = "mtaudit-score-weights/2"
 #: ``--model deep``: the machine_deep head, in its own file (``make train-deep``), bound to
 #: one base file by that file's signature.
@@ -78,13 +82,6 @@ DEEP_WEIGHTS_PATH = WEIGHTS_PATH.with_name("score-weights-deep.json")
 DEEP_WEIGHTS_FORMAT = "mtaudit-score-weights-deep/1"
 #: The heads a weights file must have; ``machine_deep`` is optional.
 REQUIRED_HEADS = ("translated", "machine")
-
-# Keeps logit() finite when a calibrated probability is rounded to 0 or 1.
-_EPS = 1e-6
-
-
-class WeightsError(ValueError):
-    """The weights file is missing, malformed, or its signature does not match."""
 
 
 def canonical_json(obj: Any) -> str:
@@ -96,19 +93,6 @@ def content_signature(weights: Mapping[str, Any]) -> str:
     """sha256 of the canonical JSON of ``weights`` without its ``signature`` field."""
     body = {k: v for k, v in weights.items() if k != "signature"}
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
-
-
-def sigmoid(x: float) -> float:
-    """Numerically safe logistic function."""
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def logit(p: float) -> float:
-    p = min(max(p, _EPS), 1.0 - _EPS)
-    return math.log(p / (1.0 - p))
 
 
 def combine(translated: float, machine: float, translated_threshold: float) -> float:
@@ -150,107 +134,8 @@ def marker_log_odds(
 
 
 @dataclass(frozen=True)
-class Head:
-    """One calibrated logistic regression (see the module docstring)."""
-
-    name: str
-    ngram_weights: Mapping[str, tuple[float, float]]  # n-gram -> (idf, coefficient)
-    dense_names: tuple[str, ...]
-    dense_mean: tuple[float, ...]
-    dense_scale: tuple[float, ...]
-    dense_coef: tuple[float, ...]  # per standardised feature
-    intercept: float
-    #: Calibration: slopes and intercepts at ``calib_words[0]`` and ``calib_words[1]``
-    #: words, interpolated in log(words) between them.
-    calib_slope: tuple[float, float]
-    calib_intercept: tuple[float, float]
-    calib_words: tuple[float, float]
-
-    @classmethod
-    def from_dict(cls, name: str, data: Mapping[str, Any], ngrams: Mapping[str, Any]) -> Head:
-        """A head's block, with the n-gram vocabulary and idf all heads share."""
-        try:
-            coef = data["ngram_coef"]
-            if not len(ngrams["vocab"]) == len(ngrams["idf"]) == len(coef):
-                raise WeightsError(f"{name}: n-gram vocab, idf and coef differ in length")
-            dense = data["dense"]
-            if len({len(dense[k]) for k in ("names", "mean", "scale", "coef")}) != 1:
-                raise WeightsError(f"{name}: dense names, mean, scale and coef differ in length")
-            slope, intercept, words = _calibration(data["calibration"])
-            return cls(
-                name=name,
-                ngram_weights={
-                    g: (float(i), float(c))
-                    for g, i, c in zip(ngrams["vocab"], ngrams["idf"], coef, strict=True)
-                    if c
-                },
-                dense_names=tuple(dense["names"]),
-                dense_mean=tuple(float(x) for x in dense["mean"]),
-                dense_scale=tuple(float(x) for x in dense["scale"]),
-                dense_coef=tuple(float(x) for x in dense["coef"]),
-                intercept=float(data["intercept"]),
-                calib_slope=slope,
-                calib_intercept=intercept,
-                calib_words=words,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, WeightsError):
-                raise
-            raise WeightsError(f"head {name!r} is malformed: {exc!r}") from None
-
-    def ngram_logit(self, counts: Mapping[str, int]) -> float:
-        """The n-gram block's contribution: coef . l2norm(tf-idf)."""
-        dot = norm2 = 0.0
-        for gram, count in counts.items():
-            w = self.ngram_weights.get(gram)
-            if w is None or count <= 0:
-                continue
-            value = (1.0 + math.log(count)) * w[0]
-            norm2 += value * value
-            dot += value * w[1]
-        return dot / math.sqrt(norm2) if norm2 > 0 else 0.0
-
-    def dense_logit(self, values: Mapping[str, float]) -> float:
-        """The dense block's contribution; missing or non-finite values count as the mean."""
-        total = 0.0
-        for name, mean, scale, coef in zip(
-            self.dense_names, self.dense_mean, self.dense_scale, self.dense_coef, strict=True
-        ):
-            x = values.get(name)
-            if x is None or not math.isfinite(x):
-                continue
-            total += coef * (x - mean) / scale
-        return total
-
-    def raw_logit(self, counts: Mapping[str, int], values: Mapping[str, float]) -> float:
-        """The uncalibrated regression logit from n-gram counts and dense values."""
-        return self.intercept + self.ngram_logit(counts) + self.dense_logit(values)
-
-    def calibrated_logit(self, z: float, words: int | None = None) -> float:
-        """Calibrated log-odds of raw logit ``z`` for a text of ``words`` words.
-
-        Strictly increasing in ``z`` at every length; ``words=None`` means full length.
-        """
-        lo, hi = self.calib_words
-        n = hi if words is None else max(float(words), 0.0)
-        t = 0.0 if n <= lo else 1.0 if n >= hi else math.log(n / lo) / math.log(hi / lo)
-        slope = (1.0 - t) * self.calib_slope[0] + t * self.calib_slope[1]
-        shift = (1.0 - t) * self.calib_intercept[0] + t * self.calib_intercept[1]
-        out = slope * z + shift
-        if n < lo:
-            # Shorter than any calibration sample: no data to say how little such a text
-            # tells; shrink toward the prior in proportion to its length.
-            out *= n / lo
-        return out
-
-    def calibrate(self, z: float, words: int | None = None) -> float:
-        """Calibrated probability for raw logit ``z`` (monotone increasing in ``z``)."""
-        return sigmoid(self.calibrated_logit(z, words))
-
-
-@dataclass(frozen=True)
 class Thresholds:
-    """Verdict thresholds (chosen on held-out language pairs by ``scripts/train.py``).
+    """Verdict thresholds (chosen on held-out language pairs by :mod:`mtaudit.training`).
 
     ``machine_translated`` and ``suspect`` apply to ``mt_probability``, ``translated`` to
     ``translated_probability``.
@@ -470,35 +355,6 @@ class ScoreModel:
         return f"{self.version}+{self.signature[:12]}{deep}"
 
 
-def _calibration(
-    calib: Mapping[str, Any],
-) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float]]:
-    """Slopes, intercepts and word range of a ``platt-length`` block, checked to be monotone."""
-    try:
-        if calib["method"] != "platt-length":
-            raise WeightsError(f"unknown calibration method {calib['method']!r}")
-        slope = (float(calib["slope"][0]), float(calib["slope"][1]))
-        intercept = (float(calib["intercept"][0]), float(calib["intercept"][1]))
-        words = (float(calib["words"][0]), float(calib["words"][1]))
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
-        if isinstance(exc, WeightsError):
-            raise
-        raise WeightsError(f"malformed calibration block: {exc!r}") from None
-    values = slope + intercept + words
-    if not all(math.isfinite(v) for v in values):
-        raise WeightsError("calibration parameters must be finite")
-    # The slope is linear in t between the two ends, so positive ends make it positive at
-    # every length: the map is strictly increasing in the raw logit everywhere.
-    if not (slope[0] > 0 and slope[1] > 0):
-        raise WeightsError("calibration must be strictly increasing in z (slopes > 0)")
-    # A shorter text carries less evidence: never a steeper map than at full length.
-    if slope[0] > slope[1]:
-        raise WeightsError("calibration slope must not decrease with length")
-    if not 1.0 <= words[0] < words[1]:
-        raise WeightsError("calibration word range must satisfy 1 <= lo < hi")
-    return slope, intercept, words
-
-
 def read_weights(path: str | Path | None = None) -> dict[str, Any]:
     """Parse a weights file (default: the packaged one)."""
     target = Path(path) if path else WEIGHTS_PATH
@@ -507,7 +363,8 @@ def read_weights(path: str | Path | None = None) -> dict[str, Any]:
             return json.load(fh)
     except FileNotFoundError:
         raise WeightsError(
-            f"no scoring weights at {target}; train them with scripts/train.py"
+            f"no scoring weights at {target}; train them with 'make train' "
+            "(python -m mtaudit.training)"
         ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WeightsError(f"{target}: cannot read scoring weights: {exc}") from None
