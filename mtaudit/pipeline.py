@@ -209,6 +209,7 @@ class Auditor:
             features=scored,
             fluency_lm=self._fluency_lm,
             deep=deep,
+            analysis=segments,
         )
         return DocumentReport(
             document=document,

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from mtaudit.model import Finding
 
 if TYPE_CHECKING:
+    from mtaudit.analysis import Analysis
     from mtaudit.model_score import ScoreBreakdown
 
 HEURISTIC_VERSION = "heuristic-2"
@@ -103,6 +104,7 @@ def assess(
     features: Mapping[str, float] | None = None,
     fluency_lm: str | None = None,
     deep: bool = False,
+    analysis: Analysis | None = None,
 ) -> Assessment:
     """The document's probabilities, verdict, reasons and source language.
 
@@ -122,7 +124,7 @@ def assess(
                 raise
             model = None
         if model is not None:
-            b = model.score(text, findings, features, fluency_lm, deep=deep)
+            b = model.score(text, findings, features, fluency_lm, deep=deep, analysis=analysis)
             th = model.thresholds[b.machine_head]
             mt, tr = round(b.mt_probability, 4), round(b.translated_probability, 4)
             verdict = verdict_for(mt, tr, th.machine_translated, th.suspect, th.translated)

@@ -39,6 +39,7 @@ import statistics
 from collections.abc import Iterator, Sequence
 from functools import cache
 
+from mtaudit.analysis import Analysis
 from mtaudit.detectors.base import Detector, Rule
 from mtaudit.fluency import Reference, Scorer, SentenceScore, get_scorer, load_reference
 from mtaudit.fluency.agreement import GAIN_THRESHOLD, AgreementIssue, find_agreement_issues
@@ -220,7 +221,8 @@ class FluencyDetector(Detector):
         if not spans:
             return [], {}
         agreement = self._agreement_findings(document, spans) if self.wants("MT602") else []
-        findings, features = self._outlier_findings(document, spans)
+        flat = segments.flat if isinstance(segments, Analysis) else None
+        findings, features = self._outlier_findings(document, spans, flat)
         return sorted(findings + agreement, key=lambda f: (f.start, f.code)), features
 
     def _agreement_findings(self, document: Document, spans) -> list[Finding]:
@@ -260,16 +262,22 @@ class FluencyDetector(Detector):
         )
 
     def _feature_scores(
-        self, text: str, sentences: list[str], scores: list[SentenceScore]
+        self,
+        text: str,
+        sentences: list[str],
+        scores: list[SentenceScore],
+        flat_analysis: Segmentation | None = None,
     ) -> list[SentenceScore]:
         """Sentence scores for the document features, over the text with line breaks as
         spaces: the scoring model was trained on single-line documents (a headline run
         into the first sentence), so a headline scored as a sentence of its own would be
-        a skew between training and use. Sentences already scored are not scored again."""
+        a skew between training and use. Sentences already scored are not scored again.
+        ``flat_analysis``: the engine's analysis of that single-line text, when it has one."""
         flat = " ".join(text.split())
         if flat != text:  # else the pipeline's sentences are the flat text's sentences
             known = dict(zip(sentences, scores, strict=True))
-            sentences = [s.text(flat) for s in segment(flat).sentences]
+            flat_seg = flat_analysis if flat_analysis is not None else segment(flat)
+            sentences = [s.text(flat) for s in flat_seg.sentences]
             missing = [t for t in dict.fromkeys(sentences) if t not in known]
             if missing:
                 known.update(zip(missing, self.scorer.score(missing), strict=True))
@@ -277,7 +285,7 @@ class FluencyDetector(Detector):
         return [sc for sc in scores if sc.tokens >= self.reference.min_tokens]
 
     def _outlier_findings(
-        self, document: Document, spans
+        self, document: Document, spans, flat: Segmentation | None = None
     ) -> tuple[list[Finding], dict[str, float]]:
         """MT601 and the document features, from whole-sentence scores."""
         scorer, ref = self.scorer, self.reference
@@ -288,7 +296,9 @@ class FluencyDetector(Detector):
             for span, sc in zip(spans, scores, strict=True)
             if sc.tokens >= ref.min_tokens
         ]
-        features = document_fluency_stats(self._feature_scores(document.text, texts, scores), ref)
+        features = document_fluency_stats(
+            self._feature_scores(document.text, texts, scores, flat), ref
+        )
         if not scored:
             return [], features
         if len(scored) >= MIN_DOC_SENTENCES:

@@ -67,12 +67,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mtaudit import features as feats
 from mtaudit.model import Finding
 from mtaudit.model_score.head import Head, WeightsError, sigmoid
 from mtaudit.model_score.head import logit as logit  # re-exported: part of this module's API
+
+if TYPE_CHECKING:
+    from mtaudit.analysis import Analysis
 
 WEIGHTS_PATH = Path(__file__).resolve().parent.parent / "data" / "score-weights.json"
 WEIGHTS_FORMAT = "mtaudit-score-weights/2"
@@ -302,6 +305,7 @@ class ScoreModel:
         features: Mapping[str, float] | None = None,
         fluency_lm: str | None = None,
         deep: bool = False,
+        analysis: Analysis | None = None,
     ) -> ScoreBreakdown:
         """Score one document: both questions, with marker evidence on top.
 
@@ -315,14 +319,14 @@ class ScoreModel:
         markers = marker_log_odds(findings, self.markers)
         m = sum(markers.values())
         machine_name = "machine_deep" if deep and self.has_deep else "machine"
-        words = len(feats.WORD.findall(text))
+        words = len(analysis.words) if analysis is not None else len(feats.WORD.findall(text))
         th = self.thresholds[machine_name].translated
         if words == 0:
             # Nothing to judge style on; only markers (if any) speak.
             p = 0.0 if m == 0 else sigmoid(m)
             return ScoreBreakdown(0, 0.5, 0.5, markers, p, p, machine_name, th)
         counts = feats.ngram_counts(text)
-        values = {**feats.extract(text), **values}
+        values = {**feats.extract(text, analysis), **values}
         t_head, m_head = self.heads["translated"], self.heads[machine_name]
         t_logit = t_head.calibrated_logit(t_head.raw_logit(counts, values), words)
         m_logit = m_head.calibrated_logit(m_head.raw_logit(counts, values), words)
