@@ -1,0 +1,255 @@
+"""mtaudit against proselint on the same documents, in one paired run (issue 16's targets).
+
+The first ``N_DOCS`` (200) documents of the data set are written out as ``.txt`` files, and
+both tools lint that same folder from their command-line entry points, each run in a fresh
+interpreter. Rounds are interleaved (proselint, markers-only, default, in a rotating order),
+so load on the machine falls on every tool alike; the ratios are taken per round and the
+median reported. A warm-up round that is not counted fills the OS page cache and
+mtaudit's on-disk index caches (a user's second scan finds them there too).
+
+What is counted:
+
+* time: the child process's wall time, from fork to exit, interpreter start-up included;
+* peak memory: the Python process's own peak (``VmHWM``) plus the peak resident memory of
+  its child processes (Apertium's ``lt-proc`` stages in the default pipeline), sampled
+  every 20 ms from ``/proc``. The two peaks are added even when they did not coincide, so
+  the figure is an upper bound.
+
+mtaudit runs with ``--no-cache`` (no result cache: every document is audited) and a fresh
+translation cache per run. proselint runs with its default configuration.
+
+    python bench/bench_peers.py [--data ../shared/bench/wmt-de-en/dev.jsonl] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "wmt-de-en" / "dev.jsonl"
+N_DOCS = 200
+
+#: Issue 16's targets.
+TARGET_MARKERS = 3.0  # markers-only throughput / proselint's
+TARGET_DEFAULT = 1.5  # default pipeline throughput / proselint's
+TARGET_ONEFILE_S = 0.6  # one-file scan, wall
+TARGET_PEAK_MB = 300.0  # default pipeline over the documents
+
+MARKERS_ONLY = ["--select", "MT1,MT2,MT3,MT4,MT5", "--mt", "off"]
+
+# Runs in the child: a sampler thread for memory, then the tool's own entry point with
+# stdout/stderr sent to /dev/null by the parent. Measurements go to the file in argv[2].
+_CHILD = r"""
+import json, os, sys, threading, time
+
+def _rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for ln in fh:
+                if ln.startswith("VmRSS:"):
+                    return int(ln.split()[1])
+    except OSError:
+        pass
+    return 0
+
+def _descendants(pid):
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children") as fh:
+                    kids = [int(k) for k in fh.read().split()]
+                out.extend(kids)
+                todo.extend(kids)
+        except OSError:
+            pass
+    return out
+
+peak_children = [0]
+done = threading.Event()
+
+def _sample():
+    me = os.getpid()
+    while not done.wait(0.02):
+        kids = sum(_rss_kb(k) for k in _descendants(me))
+        peak_children[0] = max(peak_children[0], kids)
+
+threading.Thread(target=_sample, daemon=True).start()
+spec = json.loads(sys.argv[1])
+code = 0
+try:
+    if spec["tool"] == "proselint":
+        from proselint.command_line import main
+        sys.argv = ["proselint", *spec["args"]]
+        main()
+    else:
+        from mtaudit.cli import main
+        code = main(spec["args"])
+except SystemExit as exc:
+    code = exc.code if isinstance(exc.code, int) else 0
+done.set()
+with open("/proc/self/status") as fh:
+    hwm = next(int(ln.split()[1]) for ln in fh if ln.startswith("VmHWM:"))
+with open(sys.argv[2], "w") as fh:
+    json.dump({"code": code, "self_mb": hwm / 1024, "children_mb": peak_children[0] / 1024}, fh)
+"""
+
+
+def run_child(tool: str, args: list[str], tmp: Path) -> dict:
+    """Run ``tool`` (proselint or mtaudit) with ``args`` in a fresh interpreter."""
+    out = tmp / "child.json"
+    out.unlink(missing_ok=True)
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, json.dumps({"tool": tool, "args": args}), str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    wall = time.perf_counter() - started
+    if not out.exists():
+        raise RuntimeError(f"{tool} run failed: {proc.stderr[-2000:]}")
+    m = json.loads(out.read_text())
+    m["seconds"] = wall
+    m["peak_mb"] = m["self_mb"] + m["children_mb"]
+    return m
+
+
+def write_docs(data: Path, folder: Path, n: int = N_DOCS) -> list[str]:
+    """The first ``n`` documents of ``data`` as ``folder/dNNN.txt``; returns their texts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    texts = []
+    with data.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            texts.append(json.loads(line)["text"])
+            if len(texts) == n:
+                break
+    for i, text in enumerate(texts):
+        (folder / f"d{i:03d}.txt").write_text(text, encoding="utf-8")
+    return texts
+
+
+def paired(docs: Path, n: int, tmp: Path, rounds: int) -> dict[str, list[dict]]:
+    """Interleaved rounds of proselint, mtaudit markers-only and mtaudit default."""
+    report = ["-f", "json", "-o", str(tmp / "out.json"), "-q", "--no-text", "--no-cache"]
+    tools = {
+        "proselint": ("proselint", ["check", str(docs)]),
+        "mtaudit markers-only": ("mtaudit", ["scan", str(docs), *report, *MARKERS_ONLY]),
+        "mtaudit default": ("mtaudit", ["scan", str(docs), *report]),
+    }
+    runs: dict[str, list[dict]] = {name: [] for name in tools}
+    names = list(tools)
+    for k in range(rounds + 1):  # round 0 warms the page cache and the index caches
+        order = names[k % len(names) :] + names[: k % len(names)]
+        for name in order:
+            tool, args = tools[name]
+            if tool == "mtaudit":  # a fresh translation cache: Apertium's work is counted
+                args = [*args, "--mt-cache", str(tmp / f"mt-{k}-{name.split()[-1]}")]
+            m = run_child(tool, args, tmp)
+            if k:
+                runs[name].append(m)
+    return runs
+
+
+def onefile(text: str, tmp: Path, repeats: int) -> list[float]:
+    """Wall time of ``python -m mtaudit scan one.txt`` with default options, caches warm
+    (index caches, translation cache, result cache folder), the file edited each time so
+    that the result cache misses and the document is audited."""
+    caches = ["--cache-dir", str(tmp / "results"), "--mt-cache", str(tmp / "mt-onefile")]
+    times = []
+    for k in range(repeats + 1):  # the first run warms the caches
+        doc = tmp / f"one-{k}.txt"
+        doc.write_text(f"{text}\n\nUpdated {k}.\n", encoding="utf-8")
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "mtaudit", "scan", str(doc), *caches],
+            check=False,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if k:
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def bench(data: Path, rounds: int = 3, onefile_repeats: int = 7) -> None:
+    """Print the paired throughput, the ratios to proselint, one-file time and peak memory."""
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        texts = write_docs(data, tmp / "docs")
+        n = len(texts)
+        size_kb = sum(len(t.encode("utf-8")) for t in texts) / 1024
+        print(
+            f"{n} documents of {data} ({size_kb:.0f} KB) as .txt files; {rounds} interleaved "
+            "rounds after one warm-up round; wall time of a fresh process per run"
+        )
+        runs = paired(tmp / "docs", n, tmp, rounds)
+        for name, ms in runs.items():
+            secs = [m["seconds"] for m in ms]
+            print(
+                f"{name:<22} median {statistics.median(secs):6.2f}s = "
+                f"{n / statistics.median(secs):6.1f} docs/s "
+                f"(runs {', '.join(f'{s:.2f}' for s in secs)}); peak RSS "
+                f"{max(m['peak_mb'] for m in ms):.0f} MB "
+                f"(python {max(m['self_mb'] for m in ms):.0f} + children "
+                f"{max(m['children_mb'] for m in ms):.0f})"
+            )
+        base = runs["proselint"]
+        for name, target in (
+            ("mtaudit markers-only", TARGET_MARKERS),
+            ("mtaudit default", TARGET_DEFAULT),
+        ):
+            ratios = [p["seconds"] / m["seconds"] for p, m in zip(base, runs[name], strict=True)]
+            ratio = statistics.median(ratios)
+            print(
+                f"{name} throughput / proselint's: {ratio:.2f}x (per round: "
+                f"{', '.join(f'{r:.2f}' for r in ratios)}; target >= {target}x: "
+                f"{_verdict(ratio >= target)})"
+            )
+        peak = max(m["peak_mb"] for m in runs["mtaudit default"])
+        print(
+            f"peak memory, default pipeline over {n} documents: {peak:.0f} MB "
+            f"(target <= {TARGET_PEAK_MB:.0f} MB: {_verdict(peak <= TARGET_PEAK_MB)})"
+        )
+        text = sorted(texts, key=len)[len(texts) // 2]  # a document of median length
+        times = onefile(text, tmp, onefile_repeats)
+        med = statistics.median(times)
+        print(
+            f"one-file scan (`mtaudit scan one.txt`, default options, {len(text.split())} words, "
+            f"caches warm): median {med:.2f}s wall over {len(times)} runs "
+            f"({', '.join(f'{t:.2f}' for t in times)}; target <= {TARGET_ONEFILE_S}s: "
+            f"{_verdict(med <= TARGET_ONEFILE_S)})"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if not args.data.exists():
+        print(f"bench_peers: {args.data} not found; nothing to measure", file=sys.stderr)
+        return 0
+    bench(args.data, args.rounds)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
