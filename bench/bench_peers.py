@@ -83,7 +83,7 @@ def _sample():
         peak_children[0] = max(peak_children[0], kids)
 
 threading.Thread(target=_sample, daemon=True).start()
-spec = json.loads(sys.argv[1])
+spec, result_path = json.loads(sys.argv[1]), sys.argv[2]
 code = 0
 try:
     if spec["tool"] == "proselint":
@@ -98,7 +98,7 @@ except SystemExit as exc:
 done.set()
 with open("/proc/self/status") as fh:
     hwm = next(int(ln.split()[1]) for ln in fh if ln.startswith("VmHWM:"))
-with open(sys.argv[2], "w") as fh:
+with open(result_path, "w") as fh:
     json.dump({"code": code, "self_mb": hwm / 1024, "children_mb": peak_children[0] / 1024}, fh)
 """
 

@@ -50,8 +50,19 @@ _COLUMNS = ", ".join(LANGUAGES)
 
 def table_path(cache_dir: Path | None = None) -> Path:
     """Where the table for the installed wordfreq lives (it may not exist yet)."""
-    folder = (cache_dir or default_cache_dir()) / TABLE_DIR
-    return folder / f"zipf-{_wordfreq_version()}-v{FORMAT}.sqlite3"
+    if cache_dir is None:
+        # Asked once per looked-up word: resolving the home folder each time cost more
+        # than the lookup, so the answer is kept per value of the variables it reads.
+        env = os.environ
+        return _default_table_path(
+            env.get("MTAUDIT_CACHE_DIR"), env.get("XDG_CACHE_HOME"), env.get("HOME")
+        )
+    return cache_dir / TABLE_DIR / f"zipf-{_wordfreq_version()}-v{FORMAT}.sqlite3"
+
+
+@lru_cache(maxsize=8)
+def _default_table_path(_cache: str | None, _xdg: str | None, _home: str | None) -> Path:
+    return table_path(default_cache_dir())
 
 
 @lru_cache(maxsize=1)
