@@ -831,10 +831,33 @@ def _english_zipf(english: frozenset[str], low: str, known: bool) -> float:
 
 
 def _verb_only_word(word: str) -> bool:
-    """Whether lemminflect knows ``word`` only as a verb form ("marched")."""
-    from lemminflect import getAllLemmas
+    """Whether lemminflect knows ``word`` (lower case) only as a verb form ("marched")."""
+    return word in _verb_only_words()
 
-    return set(getAllLemmas(word)) == {"VERB"}
+
+@lru_cache(maxsize=1)
+def _verb_only_words() -> frozenset[str]:
+    """Every word lemminflect knows only as a verb form, from the index cache: loading
+    lemminflect's tables to ask about a handful of words cost ~0.5 s a process."""
+    import importlib.util
+
+    from mtaudit import indexcache
+
+    spec = importlib.util.find_spec("lemminflect")
+    where = Path(next(iter(spec.submodule_search_locations or ()), "")) if spec else Path()
+    data = [where / "resources" / "lemma_lu.csv.gz", where / "resources" / "lemma_overrides.csv"]
+
+    def build() -> frozenset[str]:
+        from lemminflect import Lemmatizer, getAllLemmas
+
+        lem = Lemmatizer()
+        # Any word outside these two tables has no lemmas at all, hence is not verb-only.
+        words = {w.lower() for w in lem._getLemmaDict()} | {
+            w.lower() for w in lem._getOverridesDict()
+        }
+        return frozenset(w for w in words if set(getAllLemmas(w)) == {"VERB"})
+
+    return indexcache.cached(indexcache.digest("verbonly", data), build)
 
 
 def _is_verb_analysis(analysis: str) -> bool:
