@@ -226,8 +226,11 @@ def function_form(token: str) -> str:
     return min(light) if light else t
 
 
+@lru_cache(maxsize=65536)
 def fold(word: str) -> str:
     """Lower-case and strip accents; ß, œ, æ spelled out (for source-word matching)."""
+    if word.isascii():  # nothing to spell out or decompose (most English tokens)
+        return word.lower()
     w = word.lower().replace("ß", "ss").replace("œ", "oe").replace("æ", "ae")
     w = unicodedata.normalize("NFKD", w)
     return "".join(c for c in w if not unicodedata.combining(c))
