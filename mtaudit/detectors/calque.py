@@ -19,8 +19,9 @@ from a document or sentence are skipped without running the regex.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from mtaudit.detectors.base import Detector, Rule
 from mtaudit.detectors.calque_coded import (
@@ -128,26 +129,18 @@ class CalqueDetector(Detector):
             lambda: load_patterns(tuple(self.context.options.get("calque_files", ()))),
         )
 
-    def _index(self) -> tuple[list[CalquePattern], frozenset[str]]:
-        """The patterns plus every distinct anchor among them (for the prefilter)."""
-
-        def build() -> tuple[list[CalquePattern], frozenset[str]]:
-            patterns = self.patterns()
-            return patterns, frozenset(a for p in patterns for a in p.anchors or ())
-
-        return self.context.resource("calque.index", build)
+    def _index(self) -> _Prefilter:
+        """The patterns indexed by their anchors (for the prefilter)."""
+        return self.context.resource("calque.index", lambda: _Prefilter.build(self.patterns()))
 
     def detect(self, document: Document, segments: Segmentation) -> Iterator[Finding]:
-        all_patterns, all_anchors = self._index()
-        lowered = document.text.lower()
-        in_doc = {a for a in all_anchors if a in lowered}
-        patterns = [p for p in all_patterns if p.anchors is None or in_doc.intersection(p.anchors)]
+        index = self._index()
+        in_doc = index.anchors_in(document.text.lower())
         found: list[Finding] = []
         for sent in segments.sentences:
             low = document.text[sent.start : sent.end].lower()
-            in_sent = {a for a in in_doc if a in low}
-            here = [p for p in patterns if p.anchors is None or in_sent.intersection(p.anchors)]
-            found.extend(self._lexicon(document, segments, sent, here))
+            in_sent = [a for a in in_doc if a in low]
+            found.extend(self._lexicon(document, segments, sent, index.for_anchors(in_sent)))
             found.extend(self._inversion(document, sent))
             found.extend(self._weekday(document, sent))
         yield from _dedupe(found)
@@ -164,7 +157,7 @@ class CalqueDetector(Detector):
         text = document.text
         sentence = text[sent.start : sent.end]
         for p in patterns:
-            matches = list(p.regex.finditer(sentence))
+            matches = list(p.regex.compiled.finditer(sentence))
             if not matches or not self._context_ok(p, text, segments, sent, sentence):
                 continue
             for m in matches:
@@ -215,7 +208,7 @@ class CalqueDetector(Detector):
     def _inversion(self, document: Document, sent: Span) -> Iterator[Finding]:
         sentence = document.text[sent.start : sent.end]
         low = sentence.lower()
-        if not any(a in low for a in _inversion_anchors()):
+        if not _any_of(_inversion_anchors()).search(low):
             return
         for shape, regex in (("A", _INVERSION_A), ("B", _INVERSION_B)):
             for m in regex.finditer(sentence):
@@ -287,6 +280,56 @@ class CalqueDetector(Detector):
                 },
                 source_language=None,
             )
+
+
+@dataclass(frozen=True)
+class _Prefilter:
+    """The lexicon's patterns indexed by anchor, so that a document's anchors are found
+    in one pass over its text and a sentence's patterns by look-up. Selects exactly the
+    patterns that have no anchors or an anchor in the text, in lexicon order."""
+
+    patterns: list[CalquePattern]
+    always: frozenset[int]  # patterns without anchors: run on every sentence
+    by_anchor: dict[str, tuple[int, ...]]  # anchor -> the patterns that name it
+    by_gram: dict[str, tuple[str, ...]]  # first three characters -> the anchors so starting
+    short: tuple[str, ...] = ()  # anchors under three characters (none in the bundled lexicon)
+
+    @classmethod
+    def build(cls, patterns: list[CalquePattern]) -> _Prefilter:
+        by_anchor: dict[str, list[int]] = {}
+        for i, p in enumerate(patterns):
+            for a in p.anchors or ():
+                by_anchor.setdefault(a, []).append(i)
+        by_gram: dict[str, list[str]] = {}
+        for a in by_anchor:
+            if len(a) >= 3:
+                by_gram.setdefault(a[:3], []).append(a)
+        return cls(
+            patterns,
+            frozenset(i for i, p in enumerate(patterns) if p.anchors is None),
+            {a: tuple(v) for a, v in by_anchor.items()},
+            {g: tuple(v) for g, v in by_gram.items()},
+            tuple(a for a in by_anchor if len(a) < 3),
+        )
+
+    def anchors_in(self, low: str) -> list[str]:
+        """The anchors that occur in ``low`` (lower-cased text)."""
+        grams = {low[i : i + 3] for i in range(len(low) - 2)}
+        found = [a for g in grams.intersection(self.by_gram) for a in self.by_gram[g] if a in low]
+        return found + [a for a in self.short if a in low]
+
+    def for_anchors(self, anchors: Iterable[str]) -> list[CalquePattern]:
+        """The patterns to run on a text whose anchors are ``anchors``, in lexicon order."""
+        chosen = set(self.always)
+        for a in anchors:
+            chosen.update(self.by_anchor[a])
+        return [self.patterns[i] for i in sorted(chosen)]
+
+
+@lru_cache(maxsize=8)
+def _any_of(literals: tuple[str, ...]) -> re.Pattern[str]:
+    """A regex that finds whether any of ``literals`` occurs (one pass, not one per literal)."""
+    return re.compile("|".join(re.escape(x) for x in literals))
 
 
 _HIT_NAME = re.compile(r"hit\d*")
