@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -103,10 +104,12 @@ with open(result_path, "w") as fh:
 """
 
 
-def run_child(tool: str, args: list[str], tmp: Path) -> dict:
-    """Run ``tool`` (proselint or mtaudit) with ``args`` in a fresh interpreter."""
+def run_child(tool: str, args: list[str], tmp: Path, cwd: Path = ROOT) -> dict:
+    """Run ``tool`` (proselint or mtaudit) with ``args`` in a fresh interpreter in ``cwd``
+    (the checkout whose ``mtaudit`` is measured)."""
     out = tmp / "child.json"
     out.unlink(missing_ok=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD, json.dumps({"tool": tool, "args": args}), str(out)],
@@ -114,13 +117,17 @@ def run_child(tool: str, args: list[str], tmp: Path) -> dict:
         stderr=subprocess.PIPE,
         text=True,
         check=False,
-        cwd=ROOT,
+        cwd=cwd,
     )
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if not out.exists():
         raise RuntimeError(f"{tool} run failed: {proc.stderr[-2000:]}")
     m = json.loads(out.read_text())
     m["seconds"] = wall
+    # CPU seconds of the process and the children it waited for (Apertium's stages):
+    # less sensitive than wall time to other load on a shared machine.
+    m["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     m["peak_mb"] = m["self_mb"] + m["children_mb"]
     return m
 
@@ -141,47 +148,63 @@ def write_docs(data: Path, folder: Path, n: int = N_DOCS) -> list[str]:
     return texts
 
 
-def paired(docs: Path, n: int, tmp: Path, rounds: int) -> dict[str, list[dict]]:
-    """Interleaved rounds of proselint, mtaudit markers-only and mtaudit default."""
+def paired(
+    docs: Path, tmp: Path, rounds: int, baseline: Path | None = None
+) -> dict[str, list[dict]]:
+    """Interleaved rounds of proselint, mtaudit markers-only and mtaudit default (and the
+    same two scans from a ``baseline`` checkout, when given)."""
     report = ["-f", "json", "-o", str(tmp / "out.json"), "-q", "--no-text", "--no-cache"]
-    tools = {
-        "proselint": ("proselint", ["check", str(docs)]),
-        "mtaudit markers-only": ("mtaudit", ["scan", str(docs), *report, *MARKERS_ONLY]),
-        "mtaudit default": ("mtaudit", ["scan", str(docs), *report]),
+    checkouts = {"mtaudit": ROOT, **({"baseline": baseline} if baseline else {})}
+    tools: dict[str, tuple[str, list[str], Path]] = {
+        "proselint": ("proselint", ["check", str(docs)], ROOT)
     }
+    for label, where in checkouts.items():
+        tools[f"{label} markers-only"] = (
+            "mtaudit",
+            ["scan", str(docs), *report, *MARKERS_ONLY],
+            where,
+        )
+        tools[f"{label} default"] = ("mtaudit", ["scan", str(docs), *report], where)
     runs: dict[str, list[dict]] = {name: [] for name in tools}
     names = list(tools)
     for k in range(rounds + 1):  # round 0 warms the page cache and the index caches
         order = names[k % len(names) :] + names[: k % len(names)]
-        for name in order:
-            tool, args = tools[name]
+        for i, name in enumerate(order):
+            tool, args, where = tools[name]
             if tool == "mtaudit":  # a fresh translation cache: Apertium's work is counted
-                args = [*args, "--mt-cache", str(tmp / f"mt-{k}-{name.split()[-1]}")]
-            m = run_child(tool, args, tmp)
+                args = [*args, "--mt-cache", str(tmp / f"mt-{k}-{i}")]
+            m = run_child(tool, args, tmp, where)
             if k:
                 runs[name].append(m)
     return runs
 
 
-def onefile(text: str, tmp: Path, repeats: int) -> list[float]:
-    """Wall time of ``python -m mtaudit scan one.txt`` with default options, caches warm
-    (index caches, translation cache, result cache folder), the file edited each time so
-    that the result cache misses and the document is audited."""
-    caches = ["--cache-dir", str(tmp / "results"), "--mt-cache", str(tmp / "mt-onefile")]
-    times = []
-    for k in range(repeats + 1):  # the first run warms the caches
-        doc = tmp / f"one-{k}.txt"
-        doc.write_text(f"{text}\n\nUpdated {k}.\n", encoding="utf-8")
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "mtaudit", "scan", str(doc), *caches],
-            check=False,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        if k:
-            times.append(time.perf_counter() - started)
+def onefile(text: str, tmp: Path, repeats: int, checkouts: dict[str, Path]) -> dict[str, list]:
+    """Wall and CPU seconds of ``python -m mtaudit scan one.txt`` with default options,
+    caches warm (index caches, translation cache, result cache folder), the file edited
+    each time so that the result cache misses and the document is audited. The checkouts
+    take turns."""
+    times: dict[str, list] = {label: [] for label in checkouts}
+    for k in range(repeats + 1):  # the first round warms the caches
+        for label, where in checkouts.items():
+            caches = ["--cache-dir", str(tmp / f"results-{label}"), "--mt-cache"]
+            caches.append(str(tmp / f"mt-onefile-{label}"))
+            doc = tmp / f"one-{label}-{k}.txt"
+            doc.write_text(f"{text}\n\nUpdated {k}.\n", encoding="utf-8")
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "mtaudit", "scan", str(doc), *caches],
+                check=False,
+                cwd=where,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            wall = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+            if k:
+                times[label].append((wall, cpu))
     return times
 
 
@@ -189,7 +212,9 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
-def bench(data: Path, rounds: int = 3, onefile_repeats: int = 7) -> None:
+def bench(
+    data: Path, rounds: int = 3, onefile_repeats: int = 7, baseline: Path | None = None
+) -> None:
     """Print the paired throughput, the ratios to proselint, one-file time and peak memory."""
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -198,56 +223,70 @@ def bench(data: Path, rounds: int = 3, onefile_repeats: int = 7) -> None:
         size_kb = sum(len(t.encode("utf-8")) for t in texts) / 1024
         print(
             f"{n} documents of {data} ({size_kb:.0f} KB) as .txt files; {rounds} interleaved "
-            "rounds after one warm-up round; wall time of a fresh process per run"
+            "rounds after one warm-up round; a fresh process per run"
         )
-        runs = paired(tmp / "docs", n, tmp, rounds)
+        runs = paired(tmp / "docs", tmp, rounds, baseline)
         for name, ms in runs.items():
             secs = [m["seconds"] for m in ms]
+            cpu = statistics.median(m["cpu"] for m in ms)
             print(
-                f"{name:<22} median {statistics.median(secs):6.2f}s = "
-                f"{n / statistics.median(secs):6.1f} docs/s "
-                f"(runs {', '.join(f'{s:.2f}' for s in secs)}); peak RSS "
+                f"{name:<23} median {statistics.median(secs):6.2f}s wall = "
+                f"{n / statistics.median(secs):6.1f} docs/s (runs "
+                f"{', '.join(f'{s:.2f}' for s in secs)}); {cpu:6.2f}s CPU; peak RSS "
                 f"{max(m['peak_mb'] for m in ms):.0f} MB "
                 f"(python {max(m['self_mb'] for m in ms):.0f} + children "
                 f"{max(m['children_mb'] for m in ms):.0f})"
             )
         base = runs["proselint"]
         for name, target in (
-            ("mtaudit markers-only", TARGET_MARKERS),
-            ("mtaudit default", TARGET_DEFAULT),
+            ("markers-only", TARGET_MARKERS),
+            ("default", TARGET_DEFAULT),
         ):
-            ratios = [p["seconds"] / m["seconds"] for p, m in zip(base, runs[name], strict=True)]
-            ratio = statistics.median(ratios)
-            print(
-                f"{name} throughput / proselint's: {ratio:.2f}x (per round: "
-                f"{', '.join(f'{r:.2f}' for r in ratios)}; target >= {target}x: "
-                f"{_verdict(ratio >= target)})"
-            )
+            for label in ("mtaudit", "baseline") if baseline else ("mtaudit",):
+                ms = runs[f"{label} {name}"]
+                walls = [p["seconds"] / m["seconds"] for p, m in zip(base, ms, strict=True)]
+                cpus = [p["cpu"] / m["cpu"] for p, m in zip(base, ms, strict=True)]
+                ratio = statistics.median(walls)
+                print(
+                    f"{label} {name} throughput / proselint's: {ratio:.2f}x wall (per round: "
+                    f"{', '.join(f'{r:.2f}' for r in walls)}), {statistics.median(cpus):.2f}x "
+                    f"CPU; target >= {target}x: {_verdict(ratio >= target)}"
+                )
         peak = max(m["peak_mb"] for m in runs["mtaudit default"])
+        py_peak = max(m["self_mb"] for m in runs["mtaudit default"])
         print(
-            f"peak memory, default pipeline over {n} documents: {peak:.0f} MB "
+            f"peak memory, default pipeline over {n} documents: {peak:.0f} MB with Apertium's "
+            f"processes, {py_peak:.0f} MB the Python process alone "
             f"(target <= {TARGET_PEAK_MB:.0f} MB: {_verdict(peak <= TARGET_PEAK_MB)})"
         )
         text = sorted(texts, key=len)[len(texts) // 2]  # a document of median length
-        times = onefile(text, tmp, onefile_repeats)
-        med = statistics.median(times)
-        print(
-            f"one-file scan (`mtaudit scan one.txt`, default options, {len(text.split())} words, "
-            f"caches warm): median {med:.2f}s wall over {len(times)} runs "
-            f"({', '.join(f'{t:.2f}' for t in times)}; target <= {TARGET_ONEFILE_S}s: "
-            f"{_verdict(med <= TARGET_ONEFILE_S)})"
-        )
+        checkouts = {"mtaudit": ROOT, **({"baseline": baseline} if baseline else {})}
+        for label, runs_ in onefile(text, tmp, onefile_repeats, checkouts).items():
+            med = statistics.median(w for w, _ in runs_)
+            print(
+                f"{label} one-file scan (`mtaudit scan one.txt`, default options, "
+                f"{len(text.split())} words, caches warm): median {med:.2f}s wall, "
+                f"{statistics.median(c for _, c in runs_):.2f}s CPU over {len(runs_)} runs "
+                f"({', '.join(f'{w:.2f}' for w, _ in runs_)}; target <= {TARGET_ONEFILE_S}s: "
+                f"{_verdict(med <= TARGET_ONEFILE_S)})"
+            )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another checkout (e.g. `git worktree add` of main) whose scans join the rounds",
+    )
     args = parser.parse_args()
     if not args.data.exists():
         print(f"bench_peers: {args.data} not found; nothing to measure", file=sys.stderr)
         return 0
-    bench(args.data, args.rounds)
+    bench(args.data, args.rounds, baseline=args.baseline)
     return 0
 
 
