@@ -35,7 +35,7 @@ def cache_dir() -> Path | None:
     """
     if os.environ.get("MTAUDIT_INDEX_CACHE", "").lower() in ("off", "0", "no"):
         return None
-    from mtaudit.backtranslate.cache import default_cache_dir
+    from mtaudit.cachedir import default_cache_dir
 
     return default_cache_dir() / FOLDER
 
