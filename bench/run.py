@@ -336,6 +336,21 @@ def bench_server(_: Path) -> None:
     bench_server.load()  # 500 requests at concurrency 32, 200 stalled connections
 
 
+def bench_peers(data: Path) -> None:
+    """Paired against proselint on the same 200 documents: markers-only and default
+    throughput ratios, peak memory, and the one-file scan's wall time (issue 16)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench_peers
+
+    print("\n== against proselint (paired, same documents)")
+    try:
+        import proselint  # noqa: F401
+    except ImportError:
+        print("skipped: proselint is not installed (pip install -e '.[dev]')")
+        return
+    bench_peers.bench(data)
+
+
 def bench_scale(data: Path) -> None:
     """Docs/s single-process, --jobs 2, Ray with 1 and 2 workers; memory per worker."""
     sys.path.insert(0, str(ROOT / "bench"))
@@ -349,6 +364,7 @@ def bench_scale(data: Path) -> None:
 
 
 BENCHES: dict[str, Callable[[Path], None]] = {
+    "peers": bench_peers,
     "throughput": bench_throughput,
     "rescan": bench_rescan,
     "onefile": bench_onefile,

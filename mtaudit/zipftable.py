@@ -16,9 +16,11 @@ passed to ``zipf_frequency`` itself: slower, never different.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import math
 import os
+import pickle
 import re
 import sqlite3
 import tempfile
@@ -50,8 +52,19 @@ _COLUMNS = ", ".join(LANGUAGES)
 
 def table_path(cache_dir: Path | None = None) -> Path:
     """Where the table for the installed wordfreq lives (it may not exist yet)."""
-    folder = (cache_dir or default_cache_dir()) / TABLE_DIR
-    return folder / f"zipf-{_wordfreq_version()}-v{FORMAT}.sqlite3"
+    if cache_dir is None:
+        # Asked once per looked-up word: resolving the home folder each time cost more
+        # than the lookup, so the answer is kept per value of the variables it reads.
+        env = os.environ
+        return _default_table_path(
+            env.get("MTAUDIT_CACHE_DIR"), env.get("XDG_CACHE_HOME"), env.get("HOME")
+        )
+    return cache_dir / TABLE_DIR / f"zipf-{_wordfreq_version()}-v{FORMAT}.sqlite3"
+
+
+@lru_cache(maxsize=8)
+def _default_table_path(_cache: str | None, _xdg: str | None, _home: str | None) -> Path:
+    return table_path(default_cache_dir())
 
 
 @lru_cache(maxsize=1)
@@ -87,7 +100,11 @@ def zipf_all(word: str) -> tuple[float, ...]:
         if row is not None:
             return tuple(_MINIMUM_ZIPF if b is None else _bucket_zipf(b) for b in row)
     elif _TABLE.available():
-        return tuple(_tokenized_zipf(word, i) for i in range(len(LANGUAGES)))
+        known = _EXTRA.get(word)
+        if known is None:
+            known = tuple(_tokenized_zipf(word, i) for i in range(len(LANGUAGES)))
+            _EXTRA.put(word, known)
+        return known
     from wordfreq import zipf_frequency
 
     return tuple(zipf_frequency(word, lang) for lang in LANGUAGES)
@@ -185,6 +202,64 @@ class _Table:
 
 
 _TABLE = _Table()
+
+
+class _Extra:
+    """wordfreq's answers for words its tokenizer alters ("don't", "feel-good", "2021"),
+    kept in a small file beside the table. Tokenizing one means importing wordfreq (0.25 s
+    a process, more under load); a scan whose altered words were seen before skips it.
+    New answers are written once, when the process exits; a file that cannot be read or
+    written is ignored (wordfreq answers again)."""
+
+    _LIMIT = 200_000  # entries; the file starts afresh beyond it
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[float, ...]] | None = None
+        self._new: dict[str, tuple[float, ...]] = {}
+        self._path: Path | None = None
+
+    def get(self, word: str) -> tuple[float, ...] | None:
+        if self._known is None:
+            self._path = table_path().with_suffix(".extra.pickle")
+            self._known = self._read(self._path)
+        return self._known.get(word)
+
+    def put(self, word: str, value: tuple[float, ...]) -> None:
+        if self._known is None:
+            return
+        if not self._new:
+            atexit.register(self.save)
+        self._known[word] = self._new[word] = value
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, tuple[float, ...]]:
+        try:
+            with path.open("rb") as fh:
+                data = pickle.load(fh)
+        except Exception:  # noqa: BLE001 - missing, stale or damaged: start afresh
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def save(self) -> None:
+        """Merge this process's new answers into the file (atomically)."""
+        if not self._new or self._path is None:
+            return
+        merged = self._read(self._path)
+        if len(merged) > self._LIMIT:
+            merged = {}
+        merged.update(self._new)
+        self._new = {}
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self._path.name}.", dir=self._path.parent)
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(merged, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self._path)
+        except OSError:
+            with contextlib.suppress(OSError, UnboundLocalError):
+                os.unlink(tmp)
+
+
+_EXTRA = _Extra()
 
 
 def build(path: Path) -> None:

@@ -7,6 +7,7 @@ Its pass/fail/fix cases are in tests/rules/calque.toml (run by tests/test_rules.
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import re
 import sys
 import time
@@ -465,3 +466,21 @@ def test_shape_shared_by_two_languages_names_neither_and_splits_the_vote(detecto
     pt = [x for x in findings if x.source_language == "pt"]
     assert source_language(findings) is None
     assert source_language([f, *pt * 4]) == "pt"
+
+
+def test_a_compiled_lexicon_pickles_as_sources_and_compiles_each_regex_on_use():
+    patterns = load_patterns()
+    clone = pickle.loads(pickle.dumps(patterns))
+    assert [p.id for p in clone] == [p.id for p in patterns]
+    assert all(p.regex._compiled is None for p in clone)  # nothing compiled on load
+    assert [(p.regex.pattern, p.regex.flags) for p in clone] == [
+        (p.regex.pattern, p.regex.flags) for p in patterns
+    ]
+    with_example = [(c, p) for c, p in zip(clone, patterns, strict=True) if p.example]
+    assert with_example
+    for c, p in with_example:
+        assert [m.span() for m in c.regex.finditer(p.example)] == [
+            m.span() for m in p.regex.finditer(p.example)
+        ]
+        assert c.regex._compiled is not None
+    assert clone == patterns  # equal as values: same sources, flags and fields

@@ -117,8 +117,10 @@ def test_the_table_is_built_once_in_the_cache_folder():
     zipftable.zipf_all("house")
     path = zipftable.table_path()
     assert path.parent.name == zipftable.TABLE_DIR and "wordfreq" not in path.name.split("-")[0]
-    # Renamed into place when complete: no temporary file is left beside it.
-    assert [p.name for p in path.parent.iterdir()] == [path.name]
+    # Renamed into place when complete: no temporary file is left beside it (only the
+    # memo of words wordfreq's tokenizer alters may be).
+    names = {p.name for p in path.parent.iterdir()}
+    assert names - {path.with_suffix(".extra.pickle").name} == {path.name}
     db = sqlite3.connect(path)
     en = db.execute("SELECT en FROM zipf WHERE word = 'the'").fetchone()[0]
     db.close()
@@ -130,3 +132,34 @@ def test_langid_scores_are_floored_wordfreq_scores(word):
     w = langid.normalise(word)
     want = tuple(max(zipf_frequency(w, lang), langid.ZIPF_FLOOR) for lang in langid.LANGUAGES)
     assert langid.zipf_scores(word) == want
+
+
+def test_altered_words_seen_before_are_answered_without_wordfreq():
+    zipftable.zipf_all("house")  # builds the table if this session has not yet
+    split = ["don't", "covid-19", "l'homme", "well-known", "x²"]
+    code = (
+        "import json, sys\n"
+        "from mtaudit import zipftable\n"
+        f"got = [zipftable.zipf_all(w) for w in {split!r}]\n"
+        "print(json.dumps({'got': got, 'imported': 'wordfreq' in sys.modules}))\n"
+    )
+
+    def run() -> dict:
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
+        )
+        return json.loads(out.stdout)
+
+    first = run()  # tokenizes with wordfreq (unless a test before did) and keeps the answers
+    second = run()
+    assert second["imported"] is False
+    want = [[zipf_frequency(w, lang) for lang in zipftable.LANGUAGES] for w in split]
+    assert first["got"] == second["got"] == want
+
+
+def test_a_damaged_memo_of_altered_words_is_ignored(tmp_path):
+    path = tmp_path / "zipf.extra.pickle"
+    path.write_bytes(b"not a pickle")
+    assert zipftable._Extra._read(path) == {}
+    path.write_bytes(b"\x80\x05K\x01.")  # a pickle, but of an int
+    assert zipftable._Extra._read(path) == {}

@@ -152,7 +152,8 @@ class IdiomDetector(Detector):
                 *sorted(LEXICON_DIR.glob("idioms-*.toml")),
                 *sorted(LEXICON_DIR.glob("glossary-*.toml")),
                 LEXICON_DIR / "english-idioms.toml",
-                Path(idiommatch.__file__),  # the compiler itself
+                # the compiler itself (every module of the package)
+                *sorted(Path(idiommatch.__file__).parent.glob("*.py")),
                 *idiom_files,
                 *glossary_files,
             ]

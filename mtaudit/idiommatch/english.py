@@ -1,0 +1,277 @@
+"""English side of the idiom engine: thresholds, function words, a rule-based
+lemmatiser and Zipf look-ups, source-word folding."""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from mtaudit import zipftable
+
+LANGUAGE_NAMES = {
+    "es": "Spanish",
+    "fr": "French",
+    "de": "German",
+    "it": "Italian",
+    "pt": "Portuguese",
+}
+
+# Tokens: letters/digits with inner apostrophes. Unlike segment.WORD, hyphens split tokens,
+# so a literal's "folder-blow" or a text's "cat-and-mouse" expose their parts to the slots.
+TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+# --- thresholds -----------------------------------------------------------------------
+# Calibrated on two measurements (scripts/idiom_recall.py): recall on Apertium's output for
+# tests/data/idioms/dev-es.tsv, and findings per 10,000 words of human-written news
+# (../shared/bench: wmt-de-en original-en + human-translation-de, wmt22 original-en +
+# human-translation-ja). Lowering _MIN_SPECIFICITY to 2.5 gains ~3% recall but more than
+# doubles false positives ("sales price", "walked round").
+#
+# A word is "distinctive" below this Zipf frequency (wordfreq, English): eye (5.02), cost
+# (5.24), sand (4.44) are; hard (5.53), one (6.47), make (6.08) are not. A match made only
+# of very common words is ordinary English.
+DISTINCTIVE_ZIPF = 5.5
+# Specificity of a match: the sum over matched words of how much rarer than _COMMON_ZIPF
+# each is, plus _FUNCTION_WORD_EVIDENCE per function word or light verb shared with the
+# literal. "have pig" (0.5 + 2.4) is not enough; "cost the eyes of the head" (1.3 + 1.5 +
+# 1.0 + 1.0) or "threw firewood to the fire" (0.5 + 3.3 + 1.2 + 0.5) is.
+_COMMON_ZIPF = 6.5
+_MIN_SPECIFICITY = 3.0
+_FUNCTION_WORD_EVIDENCE = 0.5
+# Suffix-stripped guesses are kept for slot words only when they are real English words.
+_REAL_WORD_ZIPF = 3.0
+# Minimum shape similarity (token-level Indel over slots + function words) by slot count:
+# fewer slots means fewer independent pieces of evidence, so the shape must be closer.
+_MIN_SCORE = {1: 0.92, 2: 0.8}
+_MIN_SCORE_MANY = 0.66
+# Tokens inside the window that are neither slots nor the literal's function words count
+# as gap symbols in the Indel comparison (so a gap costs more in a short literal); each
+# placeholder ("someone") lets this many through for free.
+_FREE_GAPS_PER_PLACEHOLDER = 3
+# The window may exceed the literal's length by this many tokens (inserted adverbs, an
+# auxiliary, a noun phrase for "someone").
+_MAX_EXTRA_TOKENS = 4
+# A surviving source word below this English Zipf frequency is no English word at all.
+_FOREIGN_ZIPF = 2.5
+# Characters that end a phrase: a literal never matches across them.
+_PHRASE_BREAKS = frozenset(',;:()[]"“”«»—–')
+# Patterns with at least this many slots still match with one slot missing.
+_LONG_PATTERN = 4
+# Inflected source-word survivals ("pelos" for pelo, "rasgó" for rasgarse) need at least
+# this rapidfuzz ratio besides a shared stem.
+_SOURCE_RATIO = 70.0
+
+# --- English function words -------------------------------------------------------------
+# Not slots: MT output varies them freely ("to"/"on"/"into"), so they only feed the score.
+STOPWORDS = frozenset(
+    """
+    a an the of in on at to into onto from with by for about as and or but nor than that
+    which who whom whose this these those there here it its it's his her hers their theirs
+    our ours my mine your yours him them us me i you he she we they one's oneself himself
+    herself themselves itself ourselves yourself yourselves someone somebody something
+    anyone anything everyone everything be am is are was were been being not no n't so
+    all any some every each up out off over under through towards toward upon via if
+    when where while whether what how why just very too also even still only around
+    between behind before after against among across along beside beyond inside outside
+    within without near like then cannot can could will would shall should may might must
+    """.split()
+)
+PREPOSITIONS = frozenset(
+    """
+    of in on at to into onto from with by for about through over under towards toward upon
+    via around between behind before after against among across along beside beyond inside
+    outside within without near like
+    """.split()
+)
+POSSESSIVES = frozenset("his her their its my our your one's someone's somebody's".split())
+REFLEXIVES = frozenset(
+    "oneself himself herself themselves itself ourselves yourself yourselves myself".split()
+)
+# Placeholders in a literal stand for any short noun phrase.
+PLACEHOLDERS = frozenset("someone somebody something anyone anything".split())
+_BE = frozenset("be am is are was were been being".split())
+# Light verbs and very general words: never distinctive whatever their frequency.
+_LIGHT = frozenset("have make do take give put get go come set let keep hold".split())
+
+# --- irregular English forms ------------------------------------------------------------
+_IRREGULAR_VERBS = """
+arise arose arisen|awake awoke awoken|be was were been being am is are|bear bore borne born|
+beat beat beaten|become became become|begin began begun|bend bent|bet bet|bid bid|
+bind bound|bite bit bitten|bleed bled|blow blew blown|break broke broken|breed bred|
+bring brought|build built|burn burnt|burst burst|buy bought|cast cast|catch caught|
+choose chose chosen|cling clung|come came come|cost cost|creep crept|cut cut|deal dealt|
+dig dug|do did done does doing|draw drew drawn|dream dreamt|drink drank drunk|
+drive drove driven|eat ate eaten|fall fell fallen|feed fed|feel felt|fight fought|
+find found|flee fled|fling flung|fly flew flown flies|forbid forbade forbidden|
+forget forgot forgotten|forgive forgave forgiven|freeze froze frozen|get got gotten|
+give gave given|go went gone goes going|grind ground|grow grew grown|hang hung|
+have had has having|hear heard|hide hid hidden|hit hit|hold held|hurt hurt|
+keep kept|kneel knelt|know knew known|lay laid|lead led|lean leant|leap leapt|learn learnt|
+leave left|lend lent|let let|lie lay lain lying|light lit|lose lost|make made|mean meant|
+meet met|pay paid|put put|quit quit|read read|ride rode ridden|ring rang rung|
+rise rose risen|run ran run|say said|see saw seen|seek sought|sell sold|send sent|set set|
+sew sewn|shake shook shaken|shed shed|shine shone|shoot shot|show showed shown|
+shrink shrank shrunk|shut shut|sing sang sung|sink sank sunk|sit sat|sleep slept|slide slid|
+speak spoke spoken|speed sped|spend spent|spill spilt|spin spun|spit spat|split split|
+spread spread|spring sprang sprung|stand stood|steal stole stolen|stick stuck|sting stung|
+stink stank stunk|strike struck stricken|string strung|swear swore sworn|sweep swept|
+swell swollen|swim swam swum|swing swung|take took taken|teach taught|tear tore torn|
+tell told|think thought|throw threw thrown|tread trod trodden|understand understood|
+wake woke woken|wear wore worn|weave wove woven|weep wept|win won|wind wound|
+write wrote written|withdraw withdrew withdrawn|undertake undertook undertaken|
+overcome overcame|die dying|tie tying|undo undid undone|upset upset|
+foresee foresaw foreseen|mislead misled
+"""
+_IRREGULAR_NOUNS = """
+man men|woman women|child children|foot feet|tooth teeth|goose geese|mouse mice|ox oxen|
+louse lice|person people|leaf leaves|knife knives|wife wives|life lives|half halves|
+loaf loaves|wolf wolves|shelf shelves|thief thieves|calf calves|self selves|hoof hooves|
+scarf scarves|elf elves|sheaf sheaves|fish fish|sheep sheep|deer deer|potato potatoes|
+tomato tomatoes|hero heroes|echo echoes
+"""
+
+
+def _irregular_table() -> dict[str, frozenset[str]]:
+    table: dict[str, set[str]] = {}
+    for block in (_IRREGULAR_VERBS, _IRREGULAR_NOUNS):
+        # Groups are "base form form ...", separated by "|" (line breaks are not separators:
+        # a missing "|" would merge two groups, as "meet met pay paid" once did).
+        for group in block.replace("\n", "").split("|"):
+            base, *forms = group.split()
+            for form in forms:
+                table.setdefault(form, set()).add(base)
+    return {k: frozenset(v) for k, v in table.items()}
+
+
+_IRREGULAR = _irregular_table()
+_VOWELS = frozenset("aeiouy")
+
+
+@lru_cache(maxsize=65536)
+def lemma_candidates(word: str) -> frozenset[str]:
+    """Every plausible base form of an English word form, the form itself included.
+
+    Over-generates on purpose ("baked" -> baked, bake, bak): the guesses are only ever
+    intersected with a vocabulary of real words, so a wrong guess costs nothing.
+
+    Args:
+        word: a lower-case token.
+    """
+    w = word.replace("’", "'").lower()
+    out = {w}
+    if w.endswith("'s") or w.endswith("s'"):
+        w = w[:-2] if w.endswith("'s") else w[:-1]
+        out.add(w)
+    out |= _IRREGULAR.get(w, frozenset())
+    n = len(w)
+    if n > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        out.add(w[:-1])
+        if w.endswith("ies") and n > 4:
+            out.add(w[:-3] + "y")
+        elif w.endswith("ves") and n > 4:
+            out.update((w[:-3] + "f", w[:-3] + "fe"))
+        elif w.endswith("es"):
+            out.add(w[:-2])
+    if n > 4 and w.endswith("ed"):
+        if w.endswith("ied"):
+            out.add(w[:-3] + "y")
+        out.update((w[:-1], w[:-2]))
+        if w[-3] == w[-4] and w[-3] not in _VOWELS:  # stopped -> stop
+            out.add(w[:-3])
+    if n > 5 and w.endswith("ing"):
+        stem = w[:-3]
+        out.update((stem, stem + "e"))
+        if stem[-1] == stem[-2] and stem[-1] not in _VOWELS:  # running -> run
+            out.add(stem[:-1])
+    return frozenset(out)
+
+
+@lru_cache(maxsize=65536)
+def zipf_en(word: str) -> float:
+    """English Zipf frequency of a lower-case word (0 when unknown)."""
+    return zipftable.zipf(word, "en")
+
+
+def base_forms(word: str) -> frozenset[str]:
+    """Base forms of a *vocabulary* word (a glossary or literal word).
+
+    Unlike :func:`lemma_candidates`, suffix-stripped guesses are kept only when they are
+    real words, so the vocabulary never contains "spre" or "bak".
+    """
+    w = word.lower().replace("’", "'")
+    out = {w} | _IRREGULAR.get(w, frozenset())
+    for cand in lemma_candidates(w) - out:
+        if len(cand) >= 3 and zipf_en(cand) >= _REAL_WORD_ZIPF:
+            out.add(cand)
+    return frozenset(out)
+
+
+def function_form(token: str) -> str:
+    """The form a function word takes in shape scoring (all possessives alike, be forms alike)."""
+    t = token.lower().replace("’", "'")
+    if t in POSSESSIVES or (t.endswith("'s") and len(t) > 2 and t not in ("it's", "that's")):
+        return "<poss>"
+    if t in REFLEXIVES:
+        return "<refl>"
+    if t in _BE:
+        return "be"
+    if t == "an":
+        return "a"
+    light = lemma_candidates(t) & _LIGHT
+    return min(light) if light else t
+
+
+@lru_cache(maxsize=65536)
+def fold(word: str) -> str:
+    """Lower-case and strip accents; ß, œ, æ spelled out (for source-word matching)."""
+    if word.isascii():  # nothing to spell out or decompose (most English tokens)
+        return word.lower()
+    w = word.lower().replace("ß", "ss").replace("œ", "oe").replace("æ", "ae")
+    w = unicodedata.normalize("NFKD", w)
+    return "".join(c for c in w if not unicodedata.combining(c))
+
+
+# French and Italian elisions glue an article or pronoun to the next word.
+_ELISION = re.compile(
+    r"^(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|dell|all|dall|nell|sull|un|quest|quell)['’]"
+)
+
+
+def source_tokens(text: str) -> list[str]:
+    """Lower-case tokens of a source-language phrase, elisions removed (l'œil -> œil)."""
+    out = []
+    for m in TOKEN.finditer(text):
+        tok = _ELISION.sub("", m.group(0).lower())
+        out.extend(p for p in tok.split("-") if p)
+    return out
+
+
+def _inflection_of(word: str, form: str) -> bool:
+    """Whether folded ``word`` looks like an inflection of the folded source ``form``.
+
+    Inflection changes the end of a word ("pelos"/"pelo", "rasgó"/"rasgarse"), so the two
+    must share a stem covering most of the shorter one and be close by rapidfuzz; a
+    different word that merely looks alike ("caber"/"cable") differs before its ending.
+    """
+    shorter = min(len(word), len(form))
+    stem = len(os.path.commonprefix([word, form]))
+    return (
+        shorter >= 4
+        and stem >= 4
+        and stem >= 0.75 * shorter
+        and fuzz.ratio(word, form) >= _SOURCE_RATIO
+    )
+
+
+def _source_key(lang: str, form: str) -> str:
+    return f"\x00{lang}:{form}"
+
+
+def _rarity(keys: Iterable[str]) -> float:
+    """How common the slot's most common filler is (lower = more selective trigger)."""
+    return max((zipf_en(k) for k in keys), default=0.0)

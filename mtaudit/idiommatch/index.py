@@ -1,0 +1,194 @@
+"""The idiom index: compiled patterns, trigger tables and the sentence scan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from mtaudit import zipftable
+from mtaudit.idiommatch.compiler import (
+    _Compiler,
+)
+from mtaudit.idiommatch.english import (
+    _inflection_of,
+    _source_key,
+    fold,
+    lemma_candidates,
+    zipf_en,
+)
+from mtaudit.idiommatch.lexicon import (
+    EnglishIdioms,
+    Glossary,
+    builtin_glossaries,
+    builtin_idiom_lexicons,
+    load_english_idioms,
+    load_glossary,
+    merge_glossary,
+)
+from mtaudit.idiommatch.patterns import (
+    Match,
+    Pattern,
+    Token,
+    tokenize,
+)
+from mtaudit.idiommatch.scoring import (
+    _Scorer,
+)
+from mtaudit.lexicons import (
+    Lexicon,
+    load_file,
+)
+
+
+class IdiomIndex(_Compiler, _Scorer):
+    """Compiled idiom patterns plus the lookup tables that keep a scan fast.
+
+    Args:
+        lexicons: ``idiom`` lexicons (each has a ``language``).
+        glossaries: glossary per source language.
+        english_idioms: allowlisted English idiom phrases.
+    """
+
+    def __init__(
+        self,
+        lexicons: Iterable[Lexicon],
+        glossaries: dict[str, Glossary],
+        english_idioms: Iterable[str] = (),
+    ) -> None:
+        self.glossaries = glossaries
+        self.issues: list[str] = []
+        self.english = EnglishIdioms(english_idioms)
+        self.patterns: list[Pattern] = []
+        self.idioms: list[dict[str, Any]] = []
+        self._gloss_keys: dict[str, dict[str, list[str]]] = {}
+        seen_ids: set[str] = set()
+        for lex in lexicons:
+            for entry in lex.entries:
+                # A user file without meta.language still names it in its ids ("es.cal-arena").
+                lang = lex.language or str(entry.get("id", "")).partition(".")[0]
+                iid = str(entry.get("id") or f"{lang}.{entry['source']}")
+                where = f"{lex.path.name}:{entry.get('_line')}"
+                if iid in seen_ids:
+                    self.issues.append(f"{where}: duplicate idiom id {iid!r}")
+                    continue
+                seen_ids.add(iid)
+                entry = {**entry, "id": iid, "_language": lang, "_where": where}
+                self.idioms.append(entry)
+                self._compile_idiom(entry, lang, where)
+        # Trigger index: a pattern is evaluated only when one of its rarest slots occurs.
+        self.trigger: dict[str, list[int]] = {}
+        # Source-word forms by folded 3-letter prefix, for fuzzy survival lookup.
+        self._source_prefix: dict[str, set[str]] = {}
+        for pi, pat in enumerate(self.patterns):
+            need = len(pat.slots) - pat.required + 1
+            for slot in sorted(pat.slots, key=lambda s: s.rarity)[:need]:
+                for key in slot.keys | {_source_key(pat.language, s) for s in slot.source}:
+                    self.trigger.setdefault(key, []).append(pi)
+            for slot in pat.slots:
+                for form in slot.source:
+                    self._source_prefix.setdefault(form[:3], set()).add(f"{pat.language}:{form}")
+        self._word_keys: dict[str, frozenset[str]] = {}
+        # Per pattern, each slot's lookup keys (its English keys and source forms): the
+        # cheap test of whether enough slots occur at all, before a pattern is evaluated.
+        self._slot_lookups: list[tuple[frozenset[str], ...]] = [
+            tuple(
+                frozenset(slot.keys | {_source_key(pat.language, f) for f in slot.source})
+                for slot in pat.slots
+            )
+            for pat in self.patterns
+        ]
+
+    def word_keys(self, low: str) -> frozenset[str]:
+        """Lookup keys of one lower-case token: English lemma guesses + source-word forms."""
+        keys = self._word_keys.get(low)
+        if keys is None:
+            keys = lemma_candidates(low)
+            folded = fold(low)
+            if len(folded) >= 3:
+                extra = set()
+                for ref in self._source_prefix.get(folded[:3], ()):
+                    lang, form = ref.split(":", 1)
+                    if form == folded or (
+                        _inflection_of(folded, form)
+                        # An inflected form must look foreign: "grains" is not German "Gras".
+                        and zipftable.zipf(low, lang) > zipf_en(low)
+                    ):
+                        extra.add("\x00" + ref)
+                if extra:
+                    keys = keys | extra
+            if len(self._word_keys) > 200_000:  # bound memory on huge scans
+                self._word_keys.clear()
+            self._word_keys[low] = keys
+        return keys
+
+    def match_tokens(self, tokens: Sequence[Token]) -> list[Match]:
+        """Accepted, non-overlapping idiom matches in one sentence's tokens."""
+        low = [t.low for t in tokens]
+        by_key: dict[str, list[int]] = {}
+        for i, w in enumerate(low):
+            for k in self.word_keys(w):
+                by_key.setdefault(k, []).append(i)
+        candidates: set[int] = set()
+        for k in by_key:
+            hit = self.trigger.get(k)
+            if hit:
+                candidates.update(hit)
+        if not candidates:
+            return []
+        # Most triggered patterns lack a required slot in the sentence: skip them without
+        # placing anything (the same test _evaluate makes, without building positions).
+        present = set(by_key)
+        found = [
+            m
+            for pi in candidates
+            if sum(not keys.isdisjoint(present) for keys in self._slot_lookups[pi])
+            >= self.patterns[pi].required
+            for m in self._evaluate(self.patterns[pi], tokens, low, by_key)
+        ]
+        if not found:
+            return []
+        english = self.english.spans([t.text for t in tokens])
+        chosen: list[Match] = []
+        # The match that explains most of the text wins an overlap ("a hard bone of roer" is
+        # Spanish "hueso duro de roer", not Italian "osso duro"); exact ties are kept as
+        # alternatives, since English text alone cannot tell the languages apart.
+        for m in sorted(found, key=lambda m: (m.rank, m.evidence), reverse=True):
+            if any(m.first <= e and s <= m.last for s, e in english):
+                continue
+            rival = next((c for c in chosen if m.first <= c.last and c.first <= m.last), None)
+            if rival is None:
+                chosen.append(m)
+            elif (
+                rival.rank == m.rank
+                and (rival.first, rival.last) == (m.first, m.last)
+                and m.pattern.idiom["id"]
+                not in {a.pattern.idiom["id"] for a in [rival, *rival.alternatives]}
+            ):
+                rival.alternatives.append(m)
+        return sorted(chosen, key=lambda m: m.first)
+
+    def scan(self, text: str, sentences: Iterable[tuple[int, int]]) -> Iterator[Match]:
+        """Matches in ``text``, sentence by sentence (each given as ``(start, end)``)."""
+        for start, end in sentences:
+            tokens = tokenize(text, start, end)
+            yield from self.match_tokens(tokens)
+
+
+def build_index(
+    idiom_files: Iterable[Path | str] = (),
+    glossary_files: Iterable[Path | str] = (),
+    english_files: Iterable[Path | str] = (),
+) -> IdiomIndex:
+    """The index over the bundled lexicons plus any user files.
+
+    Args:
+        idiom_files: extra ``idiom`` lexicons.
+        glossary_files: extra ``glossary`` lexicons (merged into the bundled ones).
+        english_files: extra ``english_idiom`` allowlists.
+    """
+    lexicons = builtin_idiom_lexicons() + [load_file(p, "idiom") for p in idiom_files]
+    glossaries = builtin_glossaries()
+    for p in glossary_files:
+        merge_glossary(glossaries, load_glossary(p))
+    return IdiomIndex(lexicons, glossaries, load_english_idioms(english_files))

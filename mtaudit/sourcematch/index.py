@@ -1,0 +1,311 @@
+"""The back-projection index: English words projected onto source lemmas, then matched."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from mtaudit.backtranslate.lexical import ApertiumLexicon, Unit, lemma_of, parts
+from mtaudit.idiommatch import (
+    TOKEN,
+    EnglishIdioms,
+    Token,
+    fold,
+    lemma_candidates,
+    tokenize,
+)
+from mtaudit.sourcematch.common import (
+    _AUX_EN,
+    _CACHE_LIMIT,
+    _MAX_EXTRA,
+    _OBJECT_SLACK,
+    _PLACEHOLDER_SLACK,
+    _inflection_of,
+    _is_verb_analysis,
+    _lemma_words,
+    _unknown_lemmas,
+    _verb_only_word,
+)
+from mtaudit.sourcematch.scoring import (
+    _Scorer,
+)
+from mtaudit.sourcematch.units import (
+    _NO_WORD,
+    PUnit,
+    SourceMatch,
+    SourcePattern,
+    WordInfo,
+)
+
+
+@dataclass
+class SourceIdiomIndex(_Scorer):
+    """Idioms of languages with an Apertium pair, compiled for lemma matching.
+
+    Built with :func:`compile_index`; the compiled data pickles (processes do not), so it is
+    cached on disk and shared by forked workers.
+    """
+
+    language: str
+    lexicon: ApertiumLexicon
+    patterns: list[SourcePattern]
+    trigger: dict[str, list[int]]
+    inverse: dict[str, frozenset[str]]  # English lemma -> source lemmas of idiom words
+    english: EnglishIdioms
+    equivalents: EnglishIdioms
+    issues: list[str] = field(default_factory=list)
+    #: the n-gram LM for the association test (set at run time; never pickled)
+    lm: Any = field(default=None, repr=False)
+    _words: dict[str, WordInfo] = field(default_factory=dict, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The projection caches are scan state, not part of the compiled index.
+        return {**self.__dict__, "_words": {}, "lm": None}
+
+    # --- projection -------------------------------------------------------------------
+
+    def words(self, forms: Iterable[str]) -> dict[str, WordInfo]:
+        """Each English word form (as written) analysed and projected onto source lemmas.
+
+        Words are analysed one by one (a multiword unit would hide its words: "are still
+        in" is *seguir en* as a unit, but the idiom may need "are" as *estar*), and cached
+        for the rest of the scan, so a word costs the Apertium processes once.
+        """
+        forms = list(dict.fromkeys(forms))
+        todo = [w for w in forms if w not in self._words]
+        # Numbers ("2021", "1,000") never stand for an idiom's word: not worth analysing.
+        for w in [w for w in todo if any(c.isdigit() for c in w)]:
+            self._words[w] = _NO_WORD
+        todo = [w for w in todo if w not in self._words]
+        if todo:
+            analysed = self.lexicon.analyse_english(todo)
+            units = [
+                next((u for u in us if u.surface == w), Unit(w, ()))
+                for w, us in zip(todo, analysed, strict=True)
+            ]
+            analyses = {a for u in units for a in u.analyses}
+            bil = self.lexicon.to_source(analyses) if analyses else {}
+            # Words the MT passed through are lower case (a capitalised unknown word is a
+            # name): only those go to the source analyser.
+            unknown = [w for w, u in zip(todo, units, strict=True) if not u.known and w.islower()]
+            src = self.lexicon.source_analyses(unknown) if unknown else {}
+            if len(self._words) > _CACHE_LIMIT:
+                self._words.clear()
+            for w, u in zip(todo, units, strict=True):
+                self._words[w] = self._info(w, u, bil, src)
+        return {w: self._words[w] for w in forms}
+
+    def _info(
+        self,
+        form: str,
+        unit: Unit,
+        bil: dict[str, tuple[str, ...]],
+        src: dict[str, tuple[str, ...]],
+    ) -> WordInfo:
+        """Source lemmas of one word: dictionary, inverse dictionary, glossary, pass-through."""
+        low = form.lower().replace("’", "'")
+        lemmas: set[str] = set()
+        # "prpers" is Apertium's lemma for every personal pronoun: the form says more.
+        english = {lemma_of(p).lower() for a in unit.analyses for p in parts(a)} - {"prpers"}
+        for a in unit.analyses:
+            for t in bil.get(a, ()):
+                lemmas |= _lemma_words(t)
+        for e in english | lemma_candidates(low):
+            lemmas |= self.inverse.get(e, frozenset())
+        if not unit.known:
+            lemmas |= _unknown_lemmas(fold(low))
+            for a in src.get(low, ()):
+                lemmas |= _lemma_words(a)
+        triggers = frozenset(pi for x in lemmas for pi in self.trigger.get(x, ()))
+        return WordInfo(
+            frozenset(lemmas),
+            frozenset(english or {low}),
+            low,
+            unit.known,
+            # English always capitalises it: its dictionary lemma is capitalised and not a
+            # name ("August", "Monday").
+            any(lemma_of(a)[:1].isupper() and "<np>" not in a for a in unit.analyses),
+            not english.isdisjoint(_AUX_EN) or low in ("never", "n't"),
+            bool(unit.analyses) and all("<pr>" in a for a in unit.analyses),
+            bool(unit.analyses) and all("<n>" in a for a in unit.analyses),
+            any("<vblex>" in a for a in unit.analyses),
+            (
+                all(_is_verb_analysis(a) for a in unit.analyses)
+                if unit.analyses
+                else _verb_only_word(low)  # gaps in Apertium's English dictionary
+            ),
+            triggers,
+        )
+
+    def project(
+        self, text: str, start: int, end: int, tokens: Sequence[Token] | None = None
+    ) -> list[PUnit]:
+        """The words of ``text[start:end]`` (one sentence) with offsets and source lemmas."""
+        tokens = tokenize(text, start, end) if tokens is None else tokens
+        info = self.words(t.text for t in tokens)
+        out = []
+        for k, t in enumerate(tokens):
+            i = info[t.text]
+            # A capitalised word inside a sentence is most likely a name ("Sand", "Lime"),
+            # unless English always capitalises it.
+            proper = k > 0 and t.text[:1].isupper() and not i.always_capitalised
+            out.append(
+                PUnit(
+                    t.start,
+                    t.end,
+                    t.text,
+                    i.lemmas,
+                    i.english,
+                    i,
+                    i.known,
+                    proper,
+                    i.aux,
+                    t.sep,
+                    i.preposition,
+                    i.noun,
+                    i.verb,
+                    i.verb_only,
+                )
+            )
+        return out
+
+    # --- matching ---------------------------------------------------------------------
+
+    def _possible(self, infos: Sequence[WordInfo]) -> bool:
+        """Whether some idiom has all the required words it needs among these words.
+
+        The cheap pre-filter: most sentences have no word that can stand for the rarest
+        word of any idiom, and are never projected or matched.
+        """
+        triggered: set[int] = set()
+        for i in infos:
+            triggered |= i.triggers
+        if not triggered:
+            return False
+        present: set[str] = set()
+        for i in infos:
+            present |= i.lemmas
+        for pi in triggered:
+            pat = self.patterns[pi]
+            found = sum(1 for wi in pat.required if not pat.words[wi].lemmas.isdisjoint(present))
+            if found >= pat.need:
+                return True
+        return False
+
+    def scan(self, text: str, sentences: Iterable[tuple[int, int]]) -> Iterator[SourceMatch]:
+        """Matches in ``text``, sentence by sentence (each given as ``(start, end)``)."""
+        # All new words of the document go to the analysers in one exchange.
+        info = self.words(m.group(0) for m in TOKEN.finditer(text))
+        for s, e in sentences:
+            tokens = tokenize(text, s, e)
+            if tokens and self._possible([info[t.text] for t in tokens]):
+                yield from self.match_units(text, self.project(text, s, e, tokens))
+
+    def match_text(self, text: str) -> list[SourceMatch]:
+        """Matches in one short text taken as a single sentence."""
+        units = self.project(text, 0, len(text))
+        return self.match_units(text, units) if units else []
+
+    def match_units(
+        self, text: str, units: Sequence[PUnit], english_spans: bool = True
+    ) -> list[SourceMatch]:
+        """Accepted, non-overlapping matches among one sentence's projected units."""
+        by_lemma: dict[str, list[int]] = {}
+        for i, u in enumerate(units):
+            for lemma in u.lemmas:
+                by_lemma.setdefault(lemma, []).append(i)
+        cands = {pi for lemma in by_lemma for pi in self.trigger.get(lemma, ())}
+        found = [
+            m
+            for pi in sorted(cands)
+            for m in self._evaluate(self.patterns[pi], text, units, by_lemma)
+        ]
+        if not found:
+            return []
+        allowed: list[tuple[int, int]] = []
+        if english_spans:
+            toks = tokenize(text, units[0].start, units[-1].end)
+            words = [t.text for t in toks]
+            # Equivalents exactly (no inserted words): they are many, and some are short.
+            spans = self.english.spans(words) + self.equivalents.spans(words, max_inserted=0)
+            allowed = [(toks[a].start, toks[b].end) for a, b in spans]
+        chosen: list[SourceMatch] = []
+        for m in sorted(found, key=lambda m: (m.rank, m.evidence), reverse=True):
+            if any(m.start < e and s < m.end for s, e in allowed):
+                continue
+            if any(m.first <= c.last and c.first <= m.last for c in chosen):
+                continue
+            chosen.append(m)
+        return sorted(chosen, key=lambda m: m.first)
+
+    def _evaluate(
+        self,
+        pat: SourcePattern,
+        text: str,
+        units: Sequence[PUnit],
+        by_lemma: dict[str, list[int]],
+    ) -> list[SourceMatch]:
+        words = pat.words
+        # Cheap test first: most triggered patterns lack some required word.
+        present = sum(
+            1 for wi in pat.required if any(lemma in by_lemma for lemma in words[wi].lemmas)
+        )
+        if present < pat.need:
+            return []
+        positions: dict[int, list[int]] = {}
+        for wi in (*pat.required, *pat.optional):
+            word = words[wi]
+            pos: set[int] = set()
+            for lemma in word.lemmas:
+                pos.update(by_lemma.get(lemma, ()))
+            if pos and word.nominal:
+                # Literal MT keeps a noun a noun: a word that can only be a verb ("marched")
+                # does not stand for *marcha*.
+                pos = {p for p in pos if not units[p].verb_only}
+            if pos and word.stem:
+                # Matched on a stem key alone: the word must look like an inflection.
+                pos = {
+                    p
+                    for p in pos
+                    if not (units[p].lemmas & word.lemmas) <= {word.stem}
+                    or _inflection_of(fold(units[p].surface), word.folded)
+                }
+            if pos:
+                positions[wi] = sorted(pos)
+        if sum(1 for wi in pat.required if wi in positions) < pat.need:
+            return []
+        extra = max(1, min(_MAX_EXTRA, pat.size // 2))
+        max_window = pat.size + pat.placeholders * _PLACEHOLDER_SLACK + extra
+        if pat.object_after is not None:
+            max_window += _OBJECT_SLACK
+        anchor = min(
+            (wi for wi in pat.required if wi in positions),
+            key=lambda wi: (len(positions[wi]), pat.words[wi].zipf),
+        )
+        out = []
+        for pa in positions[anchor]:
+            assign = {anchor: pa}
+            taken = {pa}
+            for wi in sorted(positions, key=lambda w: abs(w - anchor)):
+                if wi == anchor:
+                    continue
+                options = [p for p in positions[wi] if p not in taken and abs(p - pa) < max_window]
+                if not options:
+                    continue
+                # Nearest, preferring the idiom's own order around the anchor.
+                p = min(options, key=lambda p: ((p < pa) != (wi < anchor), abs(p - pa)))
+                assign[wi] = p
+                taken.add(p)
+            while len(assign) > 1:
+                lo, hi = min(assign.values()), max(assign.values())
+                if hi - lo + 1 <= max_window:
+                    break
+                far = max((w for w in assign if w != anchor), key=lambda w: abs(assign[w] - pa))
+                del assign[far]
+            if sum(1 for wi in pat.required if wi in assign) < pat.need:
+                continue
+            m = self._score(pat, text, units, assign)
+            if m is not None:
+                out.append(m)
+        return out

@@ -1,0 +1,47 @@
+"""The index cache stores compiled indexes with equal values shared, and changes nothing."""
+
+from __future__ import annotations
+
+import pickle
+
+from mtaudit import indexcache
+from mtaudit.detectors.calque_lexicon import _build_patterns
+from mtaudit.idiommatch import build_index
+
+
+def test_shared_values_make_a_smaller_pickle_of_an_equal_index():
+    index = build_index()
+    before = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)
+    shared = indexcache.share_equal(build_index())
+    after = pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+    assert len(after) < 0.9 * len(before)
+    loaded = pickle.loads(after)
+    assert loaded.patterns == index.patterns
+    assert loaded.trigger == index.trigger
+    assert loaded.idioms == index.idioms
+    # One object per distinct slot key set across the patterns.
+    keys = [s.keys for p in loaded.patterns for s in p.slots]
+    assert len({id(k) for k in keys}) == len(set(keys))
+
+
+def test_only_containers_of_strings_are_shared():
+    # 1 == 1.0 == True: a shared key over them would change a value's type.
+    data = {"a": (1, "x"), "b": (1.0, "x"), "c": (True, "x"), "d": ("x",), "e": ("x",)}
+    out = indexcache.share_equal(data)
+    assert [type(v[0]) for v in out.values()] == [int, float, bool, str, str]
+    assert out["d"] is out["e"]
+    assert list(out) == ["a", "b", "c", "d", "e"]
+
+
+def test_cached_builds_once_and_answers_from_disk(tmp_path):
+    calls = []
+
+    def build():
+        calls.append(1)
+        return _build_patterns(())
+
+    first = indexcache.cached("calque-test", build, tmp_path)
+    second = indexcache.cached("calque-test", build, tmp_path)
+    assert len(calls) == 1
+    assert second == first
+    assert all(p.regex._compiled is None for p in second)  # compiled on first use only
