@@ -351,6 +351,15 @@ def bench_peers(data: Path) -> None:
     bench_peers.bench(data)
 
 
+def bench_latency(data: Path) -> None:
+    """Per-detector latency on fixed texts (what unit tests must not time)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench_latency
+
+    print()
+    bench_latency.bench()
+
+
 def bench_scale(data: Path) -> None:
     """Docs/s single-process, --jobs 2, Ray with 1 and 2 workers; memory per worker."""
     sys.path.insert(0, str(ROOT / "bench"))
@@ -368,6 +377,7 @@ BENCHES: dict[str, Callable[[Path], None]] = {
     "throughput": bench_throughput,
     "rescan": bench_rescan,
     "onefile": bench_onefile,
+    "latency": bench_latency,
     "precision": bench_marker_precision,
     "recall": bench_idiom_recall,
     "markers": bench_nmt_markers,

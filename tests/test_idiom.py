@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -111,11 +110,11 @@ def test_each_occurrence_is_a_finding_even_in_a_run_on_sentence(detector):
     assert [f.text for f in findings] == ["threw firewood on the fire"] * 2
 
 
-def test_long_run_on_text_stays_linear(detector):
-    text = "the fire and the firewood were thrown " * 2000  # 14,000 tokens, one sentence
-    t0 = time.perf_counter()
-    detect(detector, text)
-    assert time.perf_counter() - t0 < 5.0
+def test_a_long_run_on_text_of_near_misses_is_not_an_idiom(detector):
+    # 14,000 tokens in one "sentence", every idiom word near but never in its idiom's
+    # order. (How its time grows with length is measured in make bench: bench_latency.)
+    text = "the fire and the firewood were thrown " * 2000
+    assert detect(detector, text) == []
 
 
 def test_offsets_point_into_a_longer_document(detector):

@@ -194,7 +194,7 @@ class IdiomDetector(Detector):
     def close(self) -> None:
         # Only indexes already loaded: closing must not build one. Each holds Apertium
         # lt-proc stages (four processes, eight pipes) that outlive the scan otherwise.
-        for index in self.context._cache.get("idiom.projected", ()):
+        for index in self.context.loaded("idiom.projected", ()):
             index.lexicon.close()
 
     def model_signature(self) -> str | None:
