@@ -25,6 +25,7 @@ _DETERMINERS = frozenset(
 _AUX = frozenset("be is are was were been being am".split())
 _HAVE = frozenset("have has had having".split())
 _PLURAL_PRONOUNS = frozenset("they we you people media police".split())
+_PREPOSITIONS = frozenset("by in on at for from with under over since after before".split())
 _NUMBERS = frozenset(
     "two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "
     "sixty seventy eighty ninety hundred thousand million billion several few".split()
@@ -151,6 +152,8 @@ def _fit_number(suggestion: str, span: list[str], before: list[str]) -> str:
     words = suggestion.split()
     if not span or not words or not _is_plural_noun(span[-1]):
         return suggestion
+    if words[0].lower() in _PREPOSITIONS:
+        return suggestion  # an adverbial keeps its number: "by her own account"
     last = words[-1]
     counted = bool(before) and (before[-1].lower() in _NUMBERS or before[-1].isdigit())
     if last.lower() in _MASS or (counted and last.lower() in _NUMBERS):
