@@ -86,9 +86,20 @@ def dot_thousands(text: str) -> list[Span]:
     return out
 
 
+# A finite verb after the month makes the month a sentence's subject, and the "N." before it
+# the end of the previous sentence ("passed by 12 to 3. March will bring..."), not a date.
+_MONTH_SUBJECT = re.compile(
+    r"\s+(?:will|would|is|was|has|had|could|can|should|must|might|brings|brought|began|"
+    r"begins|ends|ended|saw|sees|marks|marked|starts|started|promises|looks)\b"
+)
+
+
 def day_dot_month(text: str) -> list[Span]:
-    """German ordinal dates ("3. June")."""
-    return [m.span() for m in _DAY_DOT_MONTH.finditer(text)]
+    """German ordinal dates ("3. June"), not a number ending a sentence before a month
+    that opens the next one."""
+    return [
+        m.span() for m in _DAY_DOT_MONTH.finditer(text) if not _MONTH_SUBJECT.match(text, m.end())
+    ]
 
 
 def time_hours(text: str) -> list[Span]:

@@ -22,7 +22,7 @@ def detect(text: str):
         ("“It is excluded, ”said the minister.", "MT401", " ”"),
         ("the accession of Ukraine ”. And then", "MT401", " ”"),
         ("of American composition. , according to Reuters", "MT402", ". ,"),
-        ("the talks ended ; , and then", "MT402", "; ,"),
+        ("the talks ended; , and then", "MT402", "; ,"),
         ("The minister resigned , citing health reasons.", "MT403", " ,"),
         ("It was over .", "MT403", " ."),
         ("¿What will happen to pensions? he asked.", "MT404", "¿"),
@@ -115,3 +115,9 @@ def test_source_locale_fixes_read_as_english(text, fixed):
     for f in sorted(findings, key=lambda f: f.start, reverse=True):
         text = text[: f.start] + f.suggestion + text[f.end :]
     assert text == fixed and detect(text) == []
+
+
+def test_spaced_stray_pair_takes_the_space_before_it_too():
+    text = "the talks ended ; , and then"
+    found = [(f.code, f.text, f.suggestion) for f in detect(text)]
+    assert found == [("MT403", " ", ""), ("MT402", "; ,", ",")]

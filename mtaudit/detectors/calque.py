@@ -35,6 +35,7 @@ from mtaudit.detectors.calque_coded import (
     _inversion_anchors,
     _past_context,
 )
+from mtaudit.detectors.calque_fit import fit_suggestion
 from mtaudit.detectors.calque_lexicon import (
     CalquePattern,
     LazyRegex,
@@ -168,6 +169,10 @@ class CalqueDetector(Detector):
                 # "Spain (or Portugal)": the replacement is "Spain", the rest a note; "both
                 # ... and ..." is a pattern to follow, not text (see mtaudit.suggest).
                 suggestion, note = split_alternatives(m.expand(p.suggestion))
+                start, end = sent.start + start, sent.start + end
+                if suggestion is not None:
+                    # Exact replacement text: tense, number and articles fitted to the span.
+                    start, end, suggestion = fit_suggestion(text, start, end, suggestion)
                 message = p.message
                 if suggestion is None:
                     message = f"{message} Rewrite as: {note}."
@@ -176,8 +181,8 @@ class CalqueDetector(Detector):
                 yield self.finding(
                     p.code,
                     document,
-                    sent.start + start,
-                    sent.start + end,
+                    start,
+                    end,
                     message,
                     suggestion=suggestion,
                     confidence=p.confidence,

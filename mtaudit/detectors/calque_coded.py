@@ -69,7 +69,8 @@ _AFTER = (
     r"before|who|quoted|cited|consulted|contacted|speaking|familiar|close|according|"
     r"in\s+(?:a|an|the)\s+(?:statement|press|phone|telephone|call|conference|interview|"
     r"briefing|meeting|communiqu\w*|note|message)|to\s+(?:reporters|journalists|the\s+"
-    r"press|the\s+media|press|media))\b))"
+    r"press|the\s+media|press|media|(?:this|the|our)\s+(?:newspaper|paper|agency|channel|"
+    r"station|broadcaster|outlet|website)))\b))"
 )
 # Shape A: said [senior] officials American / according to sources diplomatic.
 _INVERSION_A = re.compile(

@@ -152,6 +152,20 @@ class PunctuationDetector(Detector):
             if any(s <= m.start() < e for s, e in skip):
                 continue
             stray_spans.append((m.start(), m.end()))
+            space = re.search(r"(?<=\w)[ \t]+$", text[max(0, m.start() - 40) : m.start()])
+            if space:
+                # "low . , the": the space before the pair goes too, as its own MT403 (the
+                # pair's fix keeps one mark, which then follows the word).
+                stray_spans.append((m.start() - len(space.group(0)), m.start()))
+                yield self.finding(
+                    "MT403",
+                    document,
+                    m.start() - len(space.group(0)),
+                    m.start(),
+                    f"Space before '{m.group('first')}'.",
+                    suggestion="",
+                    confidence=0.5,
+                )
             yield self.finding(
                 "MT402",
                 document,
