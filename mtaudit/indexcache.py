@@ -10,12 +10,13 @@ cache that cannot be read or written is skipped: it is an optimisation, never a 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from mtaudit import __version__
 
@@ -63,7 +64,7 @@ def cached(key: str, build: Callable[[], T], folder: Path | None = None) -> T:
     path = folder / f"{key}.pickle"
     try:
         with path.open("rb") as fh:
-            return pickle.load(fh)
+            return _load(fh)
     except FileNotFoundError:
         pass
     except Exception:  # noqa: BLE001 - a stale or corrupt pickle is rebuilt
@@ -79,6 +80,19 @@ def cached(key: str, build: Callable[[], T], folder: Path | None = None) -> T:
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass
     return obj
+
+
+def _load(fh: BinaryIO) -> Any:
+    """Unpickle with the cyclic garbage collector paused: an index is hundreds of thousands
+    of new objects, each allocation counting towards a collection that would walk them all
+    again and find nothing (the glossary index loads in ~30 ms instead of ~70)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.load(fh)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _prune(folder: Path, prefix: str) -> None:
