@@ -199,6 +199,12 @@ class _Stage:
                         raise
         raise AssertionError("unreachable")
 
+    def retire(self) -> None:
+        """Send the process EOF without waiting for it to exit (:meth:`close` reaps it)."""
+        with self._lock:
+            if self._proc is not None and self._pid == os.getpid():
+                self._proc.retire()
+
     def close(self) -> None:
         with self._lock:
             if self._proc is not None and self._pid == os.getpid():
@@ -334,6 +340,9 @@ class ApertiumLexicon:
             cache.clear()
 
     def close(self) -> None:
+        # EOF to every stage first, then reap: they exit together, not one after another.
+        for stage in self._stages():
+            stage.retire()
         for stage in self._stages():
             stage.close()
 
