@@ -95,6 +95,22 @@ def datadir() -> Path:
     return Path("/usr/share/apertium")
 
 
+def _version() -> str:
+    """The last word of ``apertium -V`` (or ``unknown``, not cached). The wrapper prints the
+    version written in it: the index cache keeps the answer under the script's digest."""
+    from mtaudit import indexcache
+
+    def ask() -> str:
+        run = subprocess.run(["apertium", "-V"], capture_output=True, text=True, timeout=10)
+        return run.stdout.split()[-1]
+
+    key = indexcache.digest("apertiumv", [shutil.which("apertium") or ""])
+    try:  # without the wrapper, ask() fails
+        return indexcache.cached(key, ask)
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def mode_name(src: str, tgt: str) -> str:
     """``("en", "es") -> "eng-spa"``."""
     return f"{ISO3.get(src, src)}-{ISO3.get(tgt, tgt)}"
@@ -354,12 +370,7 @@ class ApertiumEngine(Engine):
     def signature(self) -> str:
         """Apertium's version plus a digest of the installed modes and their data files."""
         if self._signature is None:
-            try:
-                version = subprocess.run(
-                    ["apertium", "-V"], capture_output=True, text=True, timeout=10, check=False
-                ).stdout.split()[-1]
-            except (OSError, IndexError, subprocess.SubprocessError):
-                version = "unknown"
+            version = _version()
             h = hashlib.sha256(f"protocol {_PROTOCOL}".encode())
             for mode in sorted((datadir() / "modes").glob("*.mode")):
                 text = mode.read_text(encoding="utf-8", errors="replace")
