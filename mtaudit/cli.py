@@ -7,6 +7,7 @@ CLI holds one document at a time. Exit codes are :class:`mtaudit.model.ExitCode`
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
 import sys
 import threading
@@ -47,7 +48,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: Subcommands registered from their own modules, imported only when named (a one-file
+#: scan, a pre-commit hook, must not pay for the review UI or the HTTP service): each
+#: module's ``add_parser`` and the help line ``mtaudit --help`` shows without importing it.
+_LAZY_COMMANDS = {
+    "show": ("mtaudit.show", "re-render a saved JSON report in the terminal"),
+    "review": ("mtaudit.review", "triage a saved JSON report interactively"),
+    "serve": ("mtaudit.server", "run the HTTP check service (POST /v1/audit)"),
+}
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser. With ``argv``, subcommands other than the one it names are
+    placeholders (their help line only), so their modules are not imported; without it,
+    every subcommand is complete."""
     from mtaudit.scan_args import add_scan_parser
     from mtaudit.scan_cmd import cmd_scan
 
@@ -67,12 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("code", metavar="CODE")
     explain.set_defaults(func=cmd_explain)
 
-    from mtaudit import review, server, show
-
-    show.add_parser(sub)
-    review.add_parser(sub)
-    server.add_parser(sub)
+    named = _command_of(argv) if argv is not None else None
+    for name, (module, help_line) in _LAZY_COMMANDS.items():
+        if argv is None or name == named:
+            importlib.import_module(module).add_parser(sub)
+        else:
+            sub.add_parser(name, help=help_line)
     return parser
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names (its first argument not an option), if any."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 #: Exit status after SIGTERM, as a shell reports a process killed by it (128 + 15).
@@ -80,7 +100,8 @@ TERMINATED = 128 + signal.SIGTERM
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

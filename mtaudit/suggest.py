@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from mtaudit.lemmacache import all_lemmas, inflection
+
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _OPENERS = "\"'“‘«([¿¡ \t"
 _SENTENCE_END = ".!?\n"
@@ -87,9 +89,7 @@ def is_common_word(word: str) -> bool:
     lemminflect's lexicon has common nouns, verbs, adjectives and adverbs but no proper
     nouns: "officials" and "through" are in it, "Italy", "American" and "Monday" are not.
     """
-    from lemminflect import getAllLemmas
-
-    return bool(getAllLemmas(word.lower()))
+    return bool(all_lemmas(word.lower()))
 
 
 def fit_replacement(text: str, start: int, end: int, replacement: str) -> str:
@@ -154,17 +154,14 @@ def split_alternatives(suggestion: str) -> tuple[str | None, str | None]:
 
 
 def _verb_lemma(word: str) -> str | None:
-    from lemminflect import getAllLemmas
-
-    lemmas = getAllLemmas(word.lower()).get("VERB") or getAllLemmas(word.lower()).get("AUX")
+    found = all_lemmas(word.lower())
+    lemmas = found.get("VERB") or found.get("AUX")
     return lemmas[0] if lemmas else None
 
 
 def _known(word: str) -> bool:
     """Whether lemminflect's lexicon has the word at all."""
-    from lemminflect import getAllLemmas
-
-    return bool(getAllLemmas(word.lower()))
+    return bool(all_lemmas(word.lower()))
 
 
 _PREPOSITIONS = frozenset(
@@ -179,9 +176,7 @@ def _opens_with_preposition(span: list[str]) -> bool:
 
 
 def _forms(lemma: str, tag: str) -> tuple[str, ...]:
-    from lemminflect import getInflection
-
-    return tuple(getInflection(lemma, tag) or ())
+    return inflection(lemma, tag)
 
 
 def verb_tag(word: str, before: list[str]) -> str | None:

@@ -167,6 +167,20 @@ class _Stage:
             self._pid = os.getpid()
         return self._proc
 
+    def start(self) -> None:
+        """Start the process now; it loads its transducer while the caller goes on."""
+        with self._lock:
+            self._process()
+
+    def adopt(self, other: _Stage) -> None:
+        """Take ``other``'s running process (same command, this process's) if this has none."""
+        with self._lock, other._lock:
+            if self._proc is not None or other._proc is None or other.command != self.command:
+                return
+            if other._pid == os.getpid() and other._proc.alive():
+                self._proc, self._pid = other._proc, other._pid
+                other._proc = None
+
     def run(self, segments: Sequence[str]) -> list[str]:
         """Each segment through the process; one output per segment."""
         if not segments:
@@ -184,6 +198,12 @@ class _Stage:
                     if attempt == 2:
                         raise
         raise AssertionError("unreachable")
+
+    def retire(self) -> None:
+        """Send the process EOF without waiting for it to exit (:meth:`close` reaps it)."""
+        with self._lock:
+            if self._proc is not None and self._pid == os.getpid():
+                self._proc.retire()
 
     def close(self) -> None:
         with self._lock:
@@ -223,6 +243,24 @@ class ApertiumLexicon:
         self._to_src: dict[str, tuple[str, ...]] = {}
         self._to_en: dict[str, tuple[str, ...]] = {}
         self._src_analyses: dict[str, tuple[str, ...]] = {}
+
+    def _stages(self) -> tuple[_Stage, ...]:
+        return (self._en_morf, self._en_bil, self._src_morf, self._src_bil)
+
+    def start(self) -> None:
+        """Start the stages a scan's back-projection uses (English analyser, English->source
+        dictionary, source analyser) without waiting for them: each ``lt-proc`` takes
+        30-50 ms to load its transducer, which then overlaps with the caller's work (and
+        with the other stages) instead of adding up on first use."""
+        for stage in (self._en_morf, self._en_bil, self._src_morf):
+            stage.start()
+
+    def adopt(self, other: ApertiumLexicon) -> None:
+        """Take over ``other``'s started processes (a lexicon of the same pair, e.g. one
+        started while this one was being unpickled) and close whatever else it holds."""
+        for mine, theirs in zip(self._stages(), other._stages(), strict=True):
+            mine.adopt(theirs)
+        other.close()
 
     @property
     def signature(self) -> str:
@@ -302,7 +340,10 @@ class ApertiumLexicon:
             cache.clear()
 
     def close(self) -> None:
-        for stage in (self._en_morf, self._en_bil, self._src_morf, self._src_bil):
+        # EOF to every stage first, then reap: they exit together, not one after another.
+        for stage in self._stages():
+            stage.retire()
+        for stage in self._stages():
             stage.close()
 
 

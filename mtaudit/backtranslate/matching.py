@@ -82,18 +82,34 @@ class SourceIndex(list):  # list[KnownSource]
 def known_sources(
     lang: str, idiom_files: Iterable[Path | str] = (), calque_files: Iterable[Path | str] = ()
 ) -> SourceIndex:
-    """Every idiom and calque ``source`` of ``lang`` in the bundled and given lexicons."""
-    from mtaudit.backtranslate.dictionary import content_words
-    from mtaudit.lexicons import LEXICON_DIR, load_file
+    """Every idiom and calque ``source`` of ``lang`` in the bundled and given lexicons.
 
-    out = SourceIndex()
-    seen: set[str] = set()
+    Kept in the index cache, keyed by the lexicons' bytes and the code that reads them:
+    parsing the TOML files cost ~40 ms of every scan that back-translates.
+    """
+    from mtaudit import idiommatch, indexcache, lexicons
+    from mtaudit.backtranslate import dictionary
+    from mtaudit.lexicons import LEXICON_DIR
+
     files = [
         *((p, "idiom") for p in sorted(LEXICON_DIR.glob(f"idioms-{lang}.toml"))),
         *((p, "calque") for p in sorted(LEXICON_DIR.glob(f"calques-{lang}.toml"))),
         *((Path(p), "idiom") for p in idiom_files),
         *((Path(p), "calque") for p in calque_files),
     ]
+    code = [Path(__file__), Path(dictionary.__file__), Path(lexicons.__file__)]
+    code += sorted(Path(idiommatch.__file__).parent.glob("*.py"))
+    inputs = [*(p for p, _ in files), *code]
+    key = indexcache.digest(f"known{lang}", inputs, [lang, *(k for _, k in files)])
+    return indexcache.cached(key, lambda: _known_sources(lang, files))
+
+
+def _known_sources(lang: str, files: list[tuple[Path, str]]) -> SourceIndex:
+    from mtaudit.backtranslate.dictionary import content_words
+    from mtaudit.lexicons import load_file
+
+    out = SourceIndex()
+    seen: set[str] = set()
     for path, kind in files:
         lex = load_file(path, kind)
         if lex.language not in (lang, None):

@@ -181,11 +181,27 @@ class IdiomDetector(Detector):
                     glossary_files=_paths(opts.get("glossary_files")),
                 )
                 if index is not None and index.patterns:
-                    index.lm = _ngram_lm()
+                    index.lm = self._ngram_lm()
                     out.append(index)
             return out
 
         return self.context.resource("idiom.projected", load)
+
+    def _ngram_lm(self) -> Any:
+        """The n-gram LM for the association test, or None when it cannot load.
+
+        It is the fluency detector's scorer when that is the n-gram LM too: one model
+        loaded per scan instead of two (~35 ms and ~20 MB each).
+        """
+        spec = str(self.context.options.get("lm") or "ngram").strip().lower()
+        if spec != "ngram":
+            return _ngram_lm()
+        try:
+            from mtaudit.fluency import get_scorer
+
+            return self.context.resource("fluency.scorer", lambda: get_scorer("ngram"))
+        except Exception:  # noqa: BLE001 - the test then falls back to specificity alone
+            return None
 
     def preload(self) -> None:
         self.index  # noqa: B018 - build now so lexicon errors surface before the scan

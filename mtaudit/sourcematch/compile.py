@@ -223,7 +223,8 @@ def build_source_index(
     """The compiled index for ``language``, or None when its Apertium pair is not installed.
 
     Compiled once per lexicon and Apertium data version and cached on disk
-    (:mod:`mtaudit.indexcache`); the Apertium processes start on first use.
+    (:mod:`mtaudit.indexcache`); the Apertium processes
+    the scan uses are started at once, in the background.
     """
     from mtaudit import idiommatch as idiommatch_module
     from mtaudit import indexcache
@@ -260,6 +261,8 @@ def build_source_index(
         *english_files,
     ]
     lexicon = ApertiumLexicon(language, files)
+    # Its lt-proc stages load their transducers while the index unpickles (or compiles).
+    lexicon.start()
     key = indexcache.digest(f"source{language}", inputs, [f"v{INDEX_VERSION}", lexicon.signature])
 
     def build() -> SourceIdiomIndex:
@@ -277,5 +280,7 @@ def build_source_index(
 
     index = indexcache.cached(key, build)
     if index.lexicon is not lexicon:
-        lexicon.close()  # unused: the cached index brought its own (process-less) one
+        # The cached index brought its own (process-less) lexicon, with the analyses
+        # cached at compile time: it takes over the processes started above.
+        index.lexicon.adopt(lexicon)
     return index
