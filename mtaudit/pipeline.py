@@ -356,8 +356,8 @@ def finish_report(
 ) -> DocumentReport:
     """The steps after the audit: the ``--changed-since`` restriction, then the gate.
 
-    Separate from :func:`audit_document` only for ``--jobs``, whose workers audit and
-    whose parent, which holds the git state and the result cache's hits, finishes.
+    Separate from :func:`audit_document` only for ``--jobs``: its parent answers chunks
+    the result cache holds entirely without starting a worker, and finishes them here.
     """
     if changed is not None:
         report = changed.restrict(report)
