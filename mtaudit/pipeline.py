@@ -192,7 +192,6 @@ class Auditor:
         findings = [f for f in findings if f.confidence >= self.options.min_confidence]
         for f in findings:
             f.severity = self.severity_of(f)
-        for f in findings:
             # Decisions, the baseline and SARIF know a finding by it; computed here, once.
             f.fingerprint = finding_fingerprint(document, f, segments)
         suppressed = 0

@@ -56,8 +56,9 @@ _FREE_GAPS_PER_PLACEHOLDER = 3
 # The window may exceed the literal's length by this many tokens (inserted adverbs, an
 # auxiliary, a noun phrase for "someone").
 _MAX_EXTRA_TOKENS = 4
-# A surviving source word below this English Zipf frequency is no English word at all.
-_FOREIGN_ZIPF = 2.5
+# A surviving source word below this English Zipf frequency is no English word at all
+# (the source matcher, mtaudit.sourcematch, uses the same line).
+FOREIGN_ZIPF = 2.5
 # Characters that end a phrase: a literal never matches across them.
 _PHRASE_BREAKS = frozenset(',;:()[]"“”«»—–')
 # Patterns with at least this many slots still match with one slot missing.

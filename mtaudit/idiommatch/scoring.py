@@ -9,7 +9,6 @@ from rapidfuzz.distance import Indel
 
 from mtaudit.idiommatch.english import (
     _COMMON_ZIPF,
-    _FOREIGN_ZIPF,
     _FREE_GAPS_PER_PLACEHOLDER,
     _FUNCTION_WORD_EVIDENCE,
     _LIGHT,
@@ -19,6 +18,7 @@ from mtaudit.idiommatch.english import (
     _MIN_SPECIFICITY,
     _PHRASE_BREAKS,
     DISTINCTIVE_ZIPF,
+    FOREIGN_ZIPF,
     PREPOSITIONS,
     _source_key,
     fold,
@@ -198,7 +198,7 @@ class _Scorer:
         # own, so the frame around it may be looser ("are still in ascuas", "fell of the
         # guindo"); one that is also English ("dents") is not.
         min_score = _MIN_SCORE.get(len(pat.slots), _MIN_SCORE_MANY)
-        if any(zipf_en(w.lower()) < _FOREIGN_ZIPF for w in survivals):
+        if any(zipf_en(w.lower()) < FOREIGN_ZIPF for w in survivals):
             min_score = _MIN_SCORE_MANY
         if score < min_score:
             return None

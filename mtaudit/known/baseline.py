@@ -105,8 +105,16 @@ class KnownFindings:
         doc_key = document_key(document, self.baseline.base) if self.baseline else ""
         kept: list[Finding] = []
         for f in findings:
-            context = finding_context(document.text, f.start, f.end, seg)
-            decision = self.decisions.get(fingerprint(document.id, f.code, f.text, context))
+            # The decision key is the fingerprint the engine already set; the sentence is
+            # looked up only for the baseline's key (documents named relative to its file)
+            # or for a finding no engine finished.
+            context = (
+                finding_context(document.text, f.start, f.end, seg)
+                if self.baseline is not None or not f.fingerprint
+                else ""
+            )
+            key = f.fingerprint or fingerprint(document.id, f.code, f.text, context)
+            decision = self.decisions.get(key)
             if decision is not None:
                 if decision.get("decision") == "dismiss":
                     continue

@@ -62,9 +62,9 @@ _COMMON_ZIPF = 6.5
 DISTINCTIVE_ZIPF = 5.5
 _FUNCTION_EVIDENCE = 0.5
 _MIN_SPECIFICITY = 3.5
-# A passed-through source word that is no English word at all (Zipf below this) is strong
-# evidence on its own ("pelos", "varapalo"), and then a little less specificity will do.
-_FOREIGN_ZIPF = 2.5
+# A passed-through source word that is no English word at all (Zipf below
+# idiommatch.english.FOREIGN_ZIPF, shared with the idiom matcher) is strong evidence on its own ("pelos", "varapalo"), and
+# then a little less specificity will do.
 _SURVIVAL_EVIDENCE = 3.0
 _SURVIVAL_SPECIFICITY = 3.0
 # Literal idioms made of common words ("lost the north", "did his August", "spend bill") are

@@ -11,11 +11,11 @@ from mtaudit.idiommatch import (
     fold,
     zipf_en,
 )
+from mtaudit.idiommatch.english import FOREIGN_ZIPF
 from mtaudit.sourcematch.common import (
     _BREAK_CHARS,
     _COLLOCATION,
     _COMMON_ZIPF,
-    _FOREIGN_ZIPF,
     _FUNCTION_EVIDENCE,
     _LIGHT_EN,
     _LOW_SPECIFICITY,
@@ -146,7 +146,7 @@ class _Scorer:
             # A word the MT passed through: unknown to the English analyser, and no English
             # word at all or the source word itself ("pelos", "cal").
             foreign = not u.known and (
-                zipf_en(u.surface.lower()) < _FOREIGN_ZIPF
+                zipf_en(u.surface.lower()) < FOREIGN_ZIPF
                 or folded in word.lemmas
                 or folded == word.folded
             )
