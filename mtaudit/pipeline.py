@@ -94,6 +94,14 @@ class Auditor:
         if self.results is not None and self._owns_results:
             self.results.close()
 
+    def release_engines(self) -> None:
+        """Stop engine subprocesses (Apertium) but keep caches open: engines restart on
+        demand. ``--jobs auto`` calls it before forking workers that start their own."""
+        for det in self.detectors:
+            det.close()
+        if self.backtranslator is not None:
+            self.backtranslator.release_engines()
+
     def preload(self) -> None:
         """Load every detector's resources now, so configuration errors surface early."""
         for det in self.detectors:

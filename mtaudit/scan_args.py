@@ -12,7 +12,16 @@ from typing import Any
 
 from mtaudit.cliargs import add_audit_arguments, add_config_arguments, csv_list, int_at_least
 
-_jobs = int_at_least(0, "0 (one per CPU) or more")
+_count = int_at_least(0, "auto, 0 (one per CPU) or more")
+
+
+def _jobs(value: str) -> int | None:
+    """``--jobs``: a number of processes, or ``auto`` (None)."""
+    if value.strip().lower() == "auto":
+        return None
+    if not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"not auto or a whole number: {value!r}")
+    return _count(value)
 
 
 def add_scan_parser(
@@ -155,9 +164,10 @@ def add_scan_parser(
         type=_jobs,
         default=None,
         metavar="N",
-        help="audit on N processes (0: one per CPU; default 1); reports are identical to a "
-        "single-process scan. With --engine ray: the number of Ray workers (default: every "
-        "CPU of the cluster)",
+        help="audit on N processes (0: one per CPU; 1: this process only). Default auto: "
+        "this process, then one per CPU once a scan has run 1 s with plenty left (Linux). "
+        "Reports are identical to a single-process scan. With --engine ray: the number of "
+        "Ray workers (default: every CPU of the cluster)",
     )
     par.add_argument(
         "--engine",

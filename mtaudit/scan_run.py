@@ -77,16 +77,18 @@ def _scan_items(args: argparse.Namespace, auditor, ingest, changed):
     """The scan's results in input order: in this process, or on --jobs processes."""
     from mtaudit.pipeline import scan
 
-    jobs = 1 if args.jobs is None else args.jobs
-    if jobs == 0:
-        from mtaudit.distributed.local import default_jobs
+    if args.jobs == 1:
+        return scan(args.paths, auditor, ingest, changed)
+    # Imported only now: a one-process scan never needs multiprocessing.
+    from mtaudit.distributed.local import AUTO_AFTER_S, default_jobs, iter_reports_parallel
 
-        jobs = default_jobs()
+    jobs = default_jobs() if not args.jobs else args.jobs
     if jobs <= 1:
         return scan(args.paths, auditor, ingest, changed)
-    from mtaudit.distributed.local import iter_reports_parallel
-
-    return iter_reports_parallel(args.paths, auditor, ingest, jobs, changed=changed)
+    auto = AUTO_AFTER_S if args.jobs is None else None  # --jobs auto (the default)
+    return iter_reports_parallel(
+        args.paths, auditor, ingest, jobs, changed=changed, auto_after=auto
+    )
 
 
 def run_scan(
@@ -407,10 +409,14 @@ class Progress:
                 # Writes to sys.stdout stay where they are: the report is not the bar's.
                 redirect_stdout=False,
                 redirect_stderr=False,
+                # Redrawn per document, not by a thread of its own: a thread would keep
+                # --jobs auto from forking workers (see mtaudit.distributed.local).
+                auto_refresh=False,
             )
             self._bar.start()
             self._task = self._bar.add_task("scan", total=self.total, completed=self.count)
         self._bar.update(self._task, completed=self.count)
+        self._bar.refresh()
 
     def hide(self) -> None:
         """Erase the bar (it is transient) until the next :meth:`advance`."""

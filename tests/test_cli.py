@@ -192,8 +192,11 @@ def test_progress_bar_appears_only_after_a_few_documents():
     for _ in range(_Progress.SHOW_AFTER - 1):
         bar.advance()
     assert bar._bar is None  # short scans stay quiet
+    threads = threading.active_count()
     for _ in range(5):
         bar.advance()
+    # Redrawn by advance() itself: a refresh thread would keep --jobs auto from forking.
+    assert threading.active_count() == threads
     bar.close()
     assert "scanning" in buf.getvalue()
     quiet = _Progress(enabled=False)

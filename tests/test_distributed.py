@@ -179,6 +179,92 @@ def test_jobs_1_is_the_plain_scan(mixed_folder):
     assert _dump(iter_reports_parallel([str(mixed_folder)], OPTIONS, None, jobs=1)) == expected
 
 
+def _spy_parallel(monkeypatch) -> list[str | None]:
+    """Record each hand-over of ``--jobs auto`` to worker processes (its start method)."""
+    import mtaudit.distributed.local as local
+
+    calls: list[str | None] = []
+    real = local._parallel
+
+    def spy(items, options, jobs, changed, chunksize, start_method):  # noqa: ANN001, ANN202
+        calls.append(start_method)
+        return real(items, options, jobs, changed, chunksize, start_method)
+
+    monkeypatch.setattr(local, "_parallel", spy)
+    return calls
+
+
+def test_jobs_auto_hands_a_long_scan_to_workers_with_the_same_results(mixed_folder, monkeypatch):
+    import mtaudit.distributed.local as local
+
+    auditor = Auditor(OPTIONS)
+    try:
+        expected = _dump(scan([str(mixed_folder)], auditor))
+    finally:
+        auditor.close()
+    calls = _spy_parallel(monkeypatch)
+    # Threads other tests left behind must not keep this one in-process.
+    monkeypatch.setattr(local, "_fork_safe", lambda: True)
+    monkeypatch.setattr(local, "AUTO_MIN_LEFT", 1)
+    pool_auditor = Auditor(OPTIONS)
+    try:
+        got = _dump(
+            iter_reports_parallel(
+                [str(mixed_folder)], pool_auditor, None, jobs=2, chunksize=1, auto_after=0.0
+            )
+        )
+    finally:
+        pool_auditor.close()
+    assert calls == ["fork"]  # the parent audited the first document, workers the rest
+    assert got == expected
+
+
+def test_jobs_auto_keeps_a_short_scan_in_this_process(mixed_folder, monkeypatch):
+    import mtaudit.distributed.local as local
+
+    calls = _spy_parallel(monkeypatch)
+    monkeypatch.setattr(local, "_fork_safe", lambda: True)
+    auditor = Auditor(OPTIONS)
+    try:
+        expected = _dump(scan([str(mixed_folder)], auditor))
+        corpora = _dump(scan([str(CORPORA)], auditor))
+        # Well under the time (a few documents), or too little left to be worth workers.
+        short = _dump(iter_reports_parallel([str(mixed_folder)], auditor, None, 2, auto_after=60))
+        few_left = _dump(
+            iter_reports_parallel([str(CORPORA)], auditor, None, 2, chunksize=50, auto_after=0)
+        )
+    finally:
+        auditor.close()
+    assert calls == []
+    assert short == expected
+    assert few_left == corpora
+
+
+def test_jobs_auto_stays_in_process_where_workers_cannot_be_forked(mixed_folder, monkeypatch):
+    import mtaudit.distributed.local as local
+
+    calls = _spy_parallel(monkeypatch)
+    monkeypatch.setattr(local, "_fork_safe", lambda: False)  # a thread, or not Linux
+    monkeypatch.setattr(local, "AUTO_MIN_LEFT", 1)
+    got = _dump(
+        iter_reports_parallel([str(mixed_folder)], OPTIONS, None, 2, chunksize=1, auto_after=0)
+    )
+    assert calls == []
+    assert any("path" in e and "message" in e for e in got)
+
+
+def test_cli_jobs_flag_takes_auto_and_names_it_when_wrong(cli):
+    args = ("scan", CORPORA, "-f", "json", "--mt", "dictionary", "--isolated")
+    auto, default, one = cli(*args, "--jobs", "auto"), cli(*args), cli(*args, "--jobs", "1")
+    reports = [r.json() for r in (auto, default, one)]
+    for r in reports:
+        r["summary"].pop("elapsed_s")
+    assert reports[0] == reports[1] == reports[2]
+    bad = cli(*args, "--jobs", "many")
+    assert bad.code == 2
+    assert "--jobs" in bad.err and "auto" in bad.err
+
+
 # --- the shard reader of the Ray engine (no Ray needed) ------------------------------------
 
 

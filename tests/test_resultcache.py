@@ -235,7 +235,7 @@ def test_a_jobs_rescan_of_unchanged_files_starts_no_worker(cli, audits, tmp_path
     def no_workers(*a, **k):  # noqa: ANN002, ANN003, ANN202
         raise AssertionError("workers started for documents the result cache holds")
 
-    monkeypatch.setattr(local, "ProcessPoolExecutor", no_workers)
+    monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor", no_workers)
     audits.clear()
     warm = cli(*args, "--jobs", "2")
     assert audits == []  # not even the parent's warm-up

@@ -215,11 +215,15 @@ class BackTranslator:
             done.extend(self._annotate_language(document, group, segments, lang))
         return done
 
-    def close(self) -> None:
-        """Stop engine processes and close the cache."""
+    def release_engines(self) -> None:
+        """Stop engine processes; they start again on the next translation."""
         self.engine.close()
         if self.dictionary is not self.engine:
             self.dictionary.close()
+
+    def close(self) -> None:
+        """Stop engine processes and close the cache."""
+        self.release_engines()
         self.cache.close()
 
     def __enter__(self) -> BackTranslator:

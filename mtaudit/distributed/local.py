@@ -23,8 +23,6 @@ result of a task whose process died.
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
-import multiprocessing.util
 import os
 import pickle
 import signal
@@ -33,7 +31,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from mtaudit.auditors import AuditorPool, SharedResources, context_key
@@ -49,7 +46,11 @@ from mtaudit.pipeline import (
     scan,
 )
 
+# multiprocessing and concurrent.futures are imported where used: a scan that never
+# starts a worker (--jobs auto on a small input) does not pay for them.
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     from mtaudit.changed import ChangedLines
 
 Result = DocumentReport | InputError
@@ -58,6 +59,11 @@ Result = DocumentReport | InputError
 _Chunk = tuple[list[tuple[Document | InputError, int]], dict[int, bytes]]
 
 DEFAULT_CHUNKSIZE = 4  # documents per task: ~0.1 s of work, so ordering stalls stay short
+#: ``--jobs auto``: seconds of auditing in this process before workers may start (a fork
+#: and each worker's engine start cost ~0.5 s, so shorter scans are faster without them)
+AUTO_AFTER_S = 1.0
+#: ``--jobs auto``: chunks per worker that must be left for starting the workers to pay
+AUTO_MIN_LEFT = 4
 
 
 def default_jobs() -> int:
@@ -77,6 +83,7 @@ def iter_reports_parallel(
     changed: ChangedLines | None = None,
     chunksize: int = DEFAULT_CHUNKSIZE,
     start_method: str | None = None,
+    auto_after: float | None = None,
 ) -> Iterator[Result]:
     """Audit every input on ``jobs`` processes; yield reports and errors in input order.
 
@@ -86,11 +93,67 @@ def iter_reports_parallel(
     document's options with ``pool.for_document`` and workers keep one Auditor per
     configuration. ``jobs`` defaults to the usable CPUs; ``jobs <= 1`` audits in this
     process. A worker exception is re-raised here, as a single-process scan would raise it.
+
+    ``auto_after`` (``--jobs auto``, the CLI's default): audit in this process, and hand
+    the rest to ``jobs`` workers only once the scan has run that many seconds with at
+    least :data:`AUTO_MIN_LEFT` chunks per worker still to do, and only where the workers
+    can be forked (a clean process start costs more than a small scan takes). A one-file
+    scan or a small corpus never pays for processes; a big one gets every CPU.
     """
     jobs = default_jobs() if jobs is None else jobs
     if jobs <= 1:
         yield from _scan_here(paths, options, ingest_options, changed)
         return
+    items = _pending(paths, ingest_options, changed)
+    if auto_after is None:
+        yield from _parallel(items, options, jobs, changed, chunksize, start_method)
+        return
+    auditor = options if isinstance(options, (Auditor, AuditorPool)) else Auditor(options)
+    try:
+        yield from _auto(items, auditor, jobs, changed, chunksize, auto_after)
+    finally:
+        if auditor is not options:
+            auditor.close()
+
+
+def _auto(
+    pending: Iterator[Document | InputError],
+    auditor: Auditor | AuditorPool,
+    jobs: int,
+    changed: ChangedLines | None,
+    chunksize: int,
+    auto_after: float,
+) -> Iterator[Result]:
+    """``--jobs auto``: audit here until the scan proves long enough, then fork workers."""
+    items = _Lookahead(pending)
+    started = time.monotonic()
+    while items.has(1):
+        if (
+            time.monotonic() - started >= auto_after
+            and items.has(AUTO_MIN_LEFT * jobs * chunksize)
+            and _fork_safe()
+        ):
+            # The workers inherit this process's loaded lexicons and models; its engine
+            # processes (Apertium) would only sit idle beside theirs, so they stop first.
+            auditor.release_engines()
+            yield from _parallel(items, auditor, jobs, changed, chunksize, "fork")
+            return
+        item = next(items)
+        yield item if isinstance(item, InputError) else audit_document(auditor, item, changed)
+
+
+def _parallel(
+    items: Iterator[Document | InputError],
+    options: AuditOptions | Auditor | AuditorPool | None,
+    jobs: int,
+    changed: ChangedLines | None,
+    chunksize: int,
+    start_method: str | None,
+) -> Iterator[Result]:
+    """``items`` audited on ``jobs`` worker processes, results in input order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     picker = _OptionsPicker(options)
     base_token, base_blob = picker.token_for(None)
     # The parent answers chunks the result cache holds entirely; workers are started (and
@@ -101,7 +164,7 @@ def iter_reports_parallel(
     window: deque[Future[list[Result]]] = deque()
     finished = False
     try:
-        for chunk in _chunks(_pending(paths, ingest_options, changed), chunksize):
+        for chunk in _chunks(items, chunksize):
             known = _cached_chunk(lookup, chunk, changed) if lookup is not None else None
             if known is not None:
                 window.append(_done(known))
@@ -160,6 +223,8 @@ def _cached_chunk(
 
 def _done(results: list[Result]) -> Future[list[Result]]:
     """A future already holding ``results``, to queue in order with the workers' ones."""
+    from concurrent.futures import Future
+
     future: Future[list[Result]] = Future()
     future.set_result(results)
     return future
@@ -202,14 +267,43 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def _default_start_method() -> str:
-    """fork (sharing warm models) where safe; else forkserver, else spawn.
+class _Lookahead(Iterator[Any]):
+    """An iterator that can tell whether ``n`` more items are left (it reads them ahead)."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self._items = iter(items)
+        self._ahead: deque[Any] = deque()
+
+    def has(self, n: int) -> bool:
+        while len(self._ahead) < n:
+            try:
+                self._ahead.append(next(self._items))
+            except StopIteration:
+                return False
+        return True
+
+    def __next__(self) -> Any:
+        return self._ahead.popleft() if self._ahead else next(self._items)
+
+
+def _fork_safe() -> bool:
+    """Whether workers may be forked: Linux, and no other thread in this process.
 
     Forking a process that runs other threads can deadlock a child on a lock one of them
-    held, so a parent with threads (a server) gets a clean forkserver instead.
+    held (a server's threads, a progress bar that refreshes itself).
     """
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
-    if sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1:
+    return sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1
+
+
+def _default_start_method() -> str:
+    """fork (sharing warm models) where safe; else forkserver, else spawn."""
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    if _fork_safe():
         return "fork"
     if "forkserver" in methods:
         multiprocessing.set_forkserver_preload(["mtaudit.distributed.local"])
@@ -361,6 +455,8 @@ def _init_worker(
     apply_env(env)
     _WORKER = _WorkerState(base_token, base_blob, changed)
     # Runs at a clean worker exit (executor shutdown), not on a crash.
+    import multiprocessing.util
+
     multiprocessing.util.Finalize(None, _WORKER.close, exitpriority=10)
 
 
