@@ -46,6 +46,12 @@ def test_lemma_table_answers_as_lemminflect(tmp_path, monkeypatch):
         for lemma in ("mince", "have", "be", "go", "inflame", "xyzzy"):
             for tag in lemmacache.VERB_TAGS:
                 assert lemmacache.inflection(lemma, tag) == tuple(getInflection(lemma, tag) or ())
+        # Irregular, mass and capitalised nouns (the last is asked of lemminflect itself).
+        for noun in ("knife", "foot", "sand", "crisis", "official", "Minister", "xyzzy"):
+            assert lemmacache.inflection(noun, "NNS") == tuple(getInflection(noun, "NNS") or ())
+        with lemmacache._lock:
+            held = lemmacache._table().execute("SELECT v FROM infl WHERE l = 'knife'").fetchone()
+        assert held == ('["knives"]',)  # answered from the table, not by loading lemminflect
     finally:
         lemmacache._table.cache_clear()
 

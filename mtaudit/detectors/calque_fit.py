@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from mtaudit.lemmacache import all_lemmas, inflection
 from mtaudit.suggest import verb_tag
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
@@ -43,9 +44,9 @@ _AN_BEFORE_CONSONANT = re.compile(r"(?:hour|honest|honou?r|heir)", re.I)
 
 @lru_cache(maxsize=4096)
 def _lemmas(word: str) -> dict[str, tuple[str, ...]]:
-    from lemminflect import getAllLemmas
-
-    return dict(getAllLemmas(word.lower()))
+    # lemminflect's answers from the on-disk table: loading lemminflect itself costs
+    # ~0.5 s, more than a one-file scan's whole budget for suggestions.
+    return all_lemmas(word.lower())
 
 
 def _verb_lemma(word: str) -> str | None:
@@ -64,10 +65,8 @@ def _is_plural_noun(word: str) -> bool:
 
 
 def _plural(word: str) -> str:
-    from lemminflect import getInflection
-
     if _lemmas(word).get("NOUN") and word.lower() in _lemmas(word)["NOUN"]:
-        forms = getInflection(word, "NNS")
+        forms = inflection(word, "NNS")
         if forms:
             return forms[0]
     if word.endswith("s"):
@@ -78,8 +77,6 @@ def _plural(word: str) -> str:
 
 
 def _inflect(lemma: str, tag: str, plural_subject: bool) -> str:
-    from lemminflect import getInflection
-
     if lemma == "be":
         if tag == "VBD":
             return "were" if plural_subject else "was"
@@ -90,7 +87,7 @@ def _inflect(lemma: str, tag: str, plural_subject: bool) -> str:
         tag = "VBP" if plural_subject or tag == "VBP" else "VBZ"
     if tag in ("VB", "VBP") and lemma != "be":
         return lemma
-    forms = getInflection(lemma, tag)
+    forms = inflection(lemma, tag)
     return forms[0] if forms else lemma
 
 
