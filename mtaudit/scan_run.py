@@ -80,12 +80,17 @@ def _scan_items(args: argparse.Namespace, auditor, ingest, changed):
     if args.jobs == 1:
         return scan(args.paths, auditor, ingest, changed)
     # Imported only now: a one-process scan never needs multiprocessing.
-    from mtaudit.distributed.local import AUTO_AFTER_S, default_jobs, iter_reports_parallel
+    from mtaudit.distributed.local import (
+        AUTO_AFTER_S,
+        auto_jobs,
+        default_jobs,
+        iter_reports_parallel,
+    )
 
-    jobs = default_jobs() if not args.jobs else args.jobs
+    auto = AUTO_AFTER_S if args.jobs is None else None  # --jobs auto (the default)
+    jobs = args.jobs or (auto_jobs() if auto else default_jobs())
     if jobs <= 1:
         return scan(args.paths, auditor, ingest, changed)
-    auto = AUTO_AFTER_S if args.jobs is None else None  # --jobs auto (the default)
     return iter_reports_parallel(
         args.paths, auditor, ingest, jobs, changed=changed, auto_after=auto
     )

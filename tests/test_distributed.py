@@ -253,6 +253,20 @@ def test_jobs_auto_stays_in_process_where_workers_cannot_be_forked(mixed_folder,
     assert any("path" in e and "message" in e for e in got)
 
 
+def test_jobs_auto_counts_cpus_and_the_memory_available(tmp_path, monkeypatch):
+    import mtaudit.distributed.local as local
+
+    monkeypatch.setattr(local, "default_jobs", lambda: 16)
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       16000000 kB\nMemAvailable:    1600000 kB\n")
+    assert local.auto_jobs(str(meminfo)) == 1600000 // 1024 // local.AUTO_WORKER_MB == 3
+    meminfo.write_text("MemAvailable:   64000000 kB\n")
+    assert local.auto_jobs(str(meminfo)) == local.AUTO_MAX_JOBS  # capped
+    meminfo.write_text("MemAvailable:     100000 kB\n")
+    assert local.auto_jobs(str(meminfo)) == 1  # no room: the scan stays in one process
+    assert local.auto_jobs(str(tmp_path / "absent")) == local.AUTO_MAX_JOBS  # CPUs alone
+
+
 def test_cli_jobs_flag_takes_auto_and_names_it_when_wrong(cli):
     args = ("scan", CORPORA, "-f", "json", "--mt", "dictionary", "--isolated")
     auto, default, one = cli(*args, "--jobs", "auto"), cli(*args), cli(*args, "--jobs", "1")
