@@ -3,18 +3,27 @@
 The engine builds one :class:`Analysis` per document and hands it to each step in place
 of a bare :class:`~mtaudit.segment.Segmentation` (it is one). Paragraphs and sentences
 are split when it is built; everything else (word tokens with offsets, lower-cased
-forms, lemmas, Zipf frequencies, the single-line form the scoring model was trained on)
-is computed on first use and then kept, so a step that needs none of it pays nothing
-and two steps that need the same thing pay once.
+forms, each sentence's words, lemmas, Zipf frequencies, the single-line form the scoring
+model was trained on) is computed on first use and then kept, so a step that needs none
+of it pays nothing and two steps that need the same thing pay once. A step that reads the
+text in its own way (the idiom matcher's tokens) keeps its view here too: :meth:`view`.
+
+Sentences end at whitespace (:func:`~mtaudit.segment.split_sentences`), so no word
+crosses a sentence's edge and a sentence's words are a slice of :attr:`words`.
 """
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, TypeVar
 
 from mtaudit.model import Span
 from mtaudit.segment import WORD, Segmentation, split_paragraphs, split_sentences
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -22,23 +31,59 @@ class Analysis(Segmentation):
     """Paragraphs, sentences, words, their lower-cased forms, lemmas and frequencies."""
 
     _zipf: dict[tuple[str, str], float] = field(default_factory=dict, repr=False)
+    _views: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, segments: Segmentation) -> Analysis:
+        """``segments`` itself when it is an Analysis, else one over the same sentences.
+
+        For a detector called with a plain segmentation (a test, one sentence audited
+        alone): the spans it was given are kept, the rest is computed on first use.
+        """
+        if isinstance(segments, Analysis):
+            return segments
+        return cls(segments.text, list(segments.paragraphs), list(segments.sentences))
+
+    @cached_property
+    def offsets(self) -> list[tuple[int, int]]:
+        """``(start, end)`` of every word, in order (the cheap form of :attr:`words`)."""
+        return [m.span() for m in WORD.finditer(self.text)]
 
     @cached_property
     def words(self) -> list[Span]:
         """Every word of the text (letters or digits, inner apostrophes and hyphens)."""
-        return [Span(m.start(), m.end()) for m in WORD.finditer(self.text)]
+        return [Span(s, e) for s, e in self.offsets]
+
+    @cached_property
+    def forms(self) -> list[str]:
+        """The words as written, in the order of :attr:`words`."""
+        text = self.text
+        return [text[s:e] for s, e in self.offsets]
 
     @cached_property
     def lower(self) -> list[str]:
         """The words, lower-cased, in the order of :attr:`words`."""
-        text = self.text
-        return [text[w.start : w.end].lower() for w in self.words]
+        return [w.lower() for w in self.forms]
+
+    @cached_property
+    def sentence_ranges(self) -> list[tuple[int, int]]:
+        """For each sentence, the index range ``[i, j)`` of its words in :attr:`words`.
+
+        A word belongs to the sentence it starts in (one that ran past its sentence's end
+        would be cut there by a per-sentence tokeniser; sentences end at whitespace, so
+        none does).
+        """
+        starts = [s for s, _ in self.offsets]
+        return [
+            (bisect.bisect_left(starts, s.start), bisect.bisect_left(starts, s.end))
+            for s in self.sentences
+        ]
 
     @cached_property
     def sentence_words(self) -> list[list[str]]:
         """Each sentence's words as written (sentences without a word included, empty)."""
-        text = self.text
-        return [WORD.findall(text, s.start, s.end) for s in self.sentences]
+        forms = self.forms
+        return [forms[i:j] for i, j in self.sentence_ranges]
 
     @cached_property
     def lemmas(self) -> list[str]:
@@ -71,6 +116,19 @@ class Analysis(Segmentation):
 
             value = self._zipf[key] = zipf(word, language)
         return value
+
+    def view(self, name: str, build: Callable[[Analysis], T]) -> T:
+        """A step's own reading of the text, built by ``build(self)`` once and kept.
+
+        For what only one family of steps needs and this module cannot know (the idiom
+        engines' tokens, with their own apostrophe and hyphen rules): both engines ask
+        for it under one ``name`` and the document is read once.
+        """
+        try:
+            return self._views[name]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._views[name] = build(self)
+            return value
 
     @cached_property
     def flat(self) -> Analysis:
