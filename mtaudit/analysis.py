@@ -8,8 +8,9 @@ model was trained on) is computed on first use and then kept, so a step that nee
 of it pays nothing and two steps that need the same thing pay once. A step that reads the
 text in its own way (the idiom matcher's tokens) keeps its view here too: :meth:`view`.
 
-Sentences end at whitespace (:func:`~mtaudit.segment.split_sentences`), so no word
-crosses a sentence's edge and a sentence's words are a slice of :attr:`words`.
+The words are read sentence by sentence, so a sentence's words are a slice of
+:attr:`~Analysis.words` (:attr:`~Analysis.sentence_ranges`) and are those a tokeniser of
+that sentence alone would find.
 """
 
 from __future__ import annotations
@@ -45,9 +46,45 @@ class Analysis(Segmentation):
         return cls(segments.text, list(segments.paragraphs), list(segments.sentences))
 
     @cached_property
+    def _read(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """The words' offsets and each sentence's index range into them, in one pass.
+
+        The text is read sentence by sentence (and between sentences), so a sentence's
+        words are exactly those a tokeniser of that sentence alone finds. Sentences of
+        :func:`analyse` end at whitespace, so this is also a reading of the whole text.
+        """
+        text, sentences = self.text, self.sentences
+        offsets: list[tuple[int, int]] = []
+        ranges: list[tuple[int, int]] = []
+        if any(a.end > b.start for a, b in zip(sentences, sentences[1:], strict=False)):
+            # Overlapping or unordered sentences (built by hand): words of the whole text,
+            # each in the sentence it starts in.
+            offsets = [m.span() for m in WORD.finditer(text)]
+            starts = [s for s, _ in offsets]
+            ranges = [
+                (bisect.bisect_left(starts, s.start), bisect.bisect_left(starts, s.end))
+                for s in sentences
+            ]
+            return offsets, ranges
+        pos = 0
+        for s in sentences:
+            offsets.extend(m.span() for m in WORD.finditer(text, pos, s.start))
+            first = len(offsets)
+            offsets.extend(m.span() for m in WORD.finditer(text, s.start, s.end))
+            ranges.append((first, len(offsets)))
+            pos = s.end
+        offsets.extend(m.span() for m in WORD.finditer(text, pos))
+        return offsets, ranges
+
+    @property
     def offsets(self) -> list[tuple[int, int]]:
         """``(start, end)`` of every word, in order (the cheap form of :attr:`words`)."""
-        return [m.span() for m in WORD.finditer(self.text)]
+        return self._read[0]
+
+    @property
+    def sentence_ranges(self) -> list[tuple[int, int]]:
+        """For each sentence, the index range ``[i, j)`` of its words in :attr:`words`."""
+        return self._read[1]
 
     @cached_property
     def words(self) -> list[Span]:
@@ -64,20 +101,6 @@ class Analysis(Segmentation):
     def lower(self) -> list[str]:
         """The words, lower-cased, in the order of :attr:`words`."""
         return [w.lower() for w in self.forms]
-
-    @cached_property
-    def sentence_ranges(self) -> list[tuple[int, int]]:
-        """For each sentence, the index range ``[i, j)`` of its words in :attr:`words`.
-
-        A word belongs to the sentence it starts in (one that ran past its sentence's end
-        would be cut there by a per-sentence tokeniser; sentences end at whitespace, so
-        none does).
-        """
-        starts = [s for s, _ in self.offsets]
-        return [
-            (bisect.bisect_left(starts, s.start), bisect.bisect_left(starts, s.end))
-            for s in self.sentences
-        ]
 
     @cached_property
     def sentence_words(self) -> list[list[str]]:

@@ -175,8 +175,11 @@ class UntranslatedDetector(Detector):
             sentences, ranges = [Span(0, len(text))], [(0, len(analysis.offsets))]
         forms, offsets = analysis.forms, analysis.offsets
         # Most documents have no word that could anchor a run: one test per distinct word
-        # of the document, then only sentences with an anchor (or a bracket) are read.
-        anchors = {w for w in set(forms) if _could_anchor(w)}
+        # of the document (only lower-case words can anchor; their frequencies are looked
+        # up together), then only sentences with an anchor (or a bracket) are read.
+        distinct = [w for w in set(forms) if w.islower()]
+        langid.prefetch(distinct)
+        anchors = {w for w in distinct if _could_anchor(w)}
         if not anchors and "[" not in text:
             return
         candidates: list[_Candidate] = []
