@@ -16,6 +16,7 @@ that sentence alone would find.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -25,6 +26,7 @@ from mtaudit.model import Span
 from mtaudit.segment import WORD, Segmentation, split_paragraphs, split_sentences
 
 T = TypeVar("T")
+_span = re.Match.span
 
 
 @dataclass
@@ -59,7 +61,7 @@ class Analysis(Segmentation):
         if any(a.end > b.start for a, b in zip(sentences, sentences[1:], strict=False)):
             # Overlapping or unordered sentences (built by hand): words of the whole text,
             # each in the sentence it starts in.
-            offsets = [m.span() for m in WORD.finditer(text)]
+            offsets = list(map(_span, WORD.finditer(text)))
             starts = [s for s, _ in offsets]
             ranges = [
                 (bisect.bisect_left(starts, s.start), bisect.bisect_left(starts, s.end))
@@ -68,12 +70,12 @@ class Analysis(Segmentation):
             return offsets, ranges
         pos = 0
         for s in sentences:
-            offsets.extend(m.span() for m in WORD.finditer(text, pos, s.start))
+            offsets.extend(map(_span, WORD.finditer(text, pos, s.start)))
             first = len(offsets)
-            offsets.extend(m.span() for m in WORD.finditer(text, s.start, s.end))
+            offsets.extend(map(_span, WORD.finditer(text, s.start, s.end)))
             ranges.append((first, len(offsets)))
             pos = s.end
-        offsets.extend(m.span() for m in WORD.finditer(text, pos))
+        offsets.extend(map(_span, WORD.finditer(text, pos)))
         return offsets, ranges
 
     @property

@@ -214,8 +214,7 @@ class _Table:
                 chunk = keys[i : i + _BATCH]
                 marks = ", ".join("?" * len(chunk))
                 query = f"SELECT word, {_COLUMNS} FROM zipf WHERE word IN ({marks})"
-                for word, *row in db.execute(query, chunk):
-                    found[word] = tuple(row)
+                found.update((row[0], row[1:]) for row in db.execute(query, chunk))
         except sqlite3.Error:
             return None
         return found
