@@ -324,6 +324,9 @@ def _quote_is_foreign(inner: str) -> bool:
     The MT leftover is foreign words inside an English clause; a quotation that is
     entirely foreign is the journalist citing the original.
     """
+    # The quotation's own words, not the Analysis's: a quotation may close inside what the
+    # document's tokeniser reads as one word ("`rock'n" of "`rock'n'roll"), and here only
+    # the words between the marks count.
     tokens = [_Token(m.start(), m.end(), m.group(), _WORD_KIND) for m in WORD.finditer(inner)]
     words = [
         t.text
