@@ -6,7 +6,9 @@ frequencies answer that directly: a word that is a thousand times more frequent 
 than in English is, in an English news article, most likely Spanish. The frequencies
 come from ``wordfreq`` (Zipf scale: log10 of occurrences per billion words), which covers
 English and the five source languages mtaudit knows, read through the compact table of
-:mod:`mtaudit.zipftable` (lookups, not six word lists loaded per scan).
+:mod:`mtaudit.zipftable` (lookups, not six word lists loaded per scan). A detector hands
+a document's distinct words (from its :class:`~mtaudit.analysis.Analysis`) to
+:func:`prefetch`, which looks up the new ones together; every later score is a dict read.
 
 Scores are differences of Zipf values, i.e. log10 frequency ratios: ``foreignness = 2``
 means the word is 100 times more frequent in that language than in English.
@@ -61,10 +63,37 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-@lru_cache(maxsize=262_144)
+# Every word scored so far (by zipf_scores or prefetch), emptied when it grows past this.
+_SCORES: dict[str, tuple[float, ...]] = {}
+_SCORES_LIMIT = 262_144
+
+
 def zipf_scores(word: str) -> tuple[float, ...]:
     """Zipf frequency of ``word`` in each of :data:`LANGUAGES` (floored at ZIPF_FLOOR)."""
-    return tuple(max(z, ZIPF_FLOOR) for z in zipftable.zipf_all(normalise(word)))
+    scores = _SCORES.get(word)
+    if scores is None:
+        scores = _keep(word, zipftable.zipf_all(normalise(word)))
+    return scores
+
+
+def prefetch(words: Iterable[str]) -> None:
+    """Score every word of ``words`` not scored before, in one pass over the table.
+
+    A detector calls it with a document's distinct words (from its Analysis) before
+    scoring them one by one: a batched lookup instead of a query per word.
+    """
+    new = {w: normalise(w) for w in words if w not in _SCORES}
+    if new:
+        rows = zipftable.zipf_all_many(set(new.values()))
+        for word, norm in new.items():
+            _keep(word, rows[norm])
+
+
+def _keep(word: str, zipfs: tuple[float, ...]) -> tuple[float, ...]:
+    if len(_SCORES) >= _SCORES_LIMIT:
+        _SCORES.clear()  # bound memory on huge scans
+    scores = _SCORES[word] = tuple(max(z, ZIPF_FLOOR) for z in zipfs)
+    return scores
 
 
 @lru_cache(maxsize=262_144)

@@ -26,6 +26,7 @@ import sqlite3
 import tempfile
 import threading
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -48,6 +49,8 @@ _PLAIN = re.compile(r"[a-zß-öø-ÿ\u0100-\u017f]+")
 _MINIMUM = 1e-9
 
 _COLUMNS = ", ".join(LANGUAGES)
+# Keys per query of a batched lookup (under sqlite's oldest limit of 999 parameters).
+_BATCH = 500
 
 
 def table_path(cache_dir: Path | None = None) -> Path:
@@ -108,6 +111,31 @@ def zipf_all(word: str) -> tuple[float, ...]:
     from wordfreq import zipf_frequency
 
     return tuple(zipf_frequency(word, lang) for lang in LANGUAGES)
+
+
+def zipf_all_many(words: Iterable[str]) -> dict[str, tuple[float, ...]]:
+    """:func:`zipf_all` of each word, the plain ones read in a few queries, not one each.
+
+    For a document's words, looked up together (a query per word cost more than the
+    lookup itself). The answers are :func:`zipf_all`'s.
+    """
+    out: dict[str, tuple[float, ...]] = {}
+    by_key: dict[str, list[str]] = {}
+    for word in words:
+        key = plain_key(word)
+        if key is None:
+            out[word] = zipf_all(word)
+        else:
+            by_key.setdefault(key, []).append(word)
+    rows = _TABLE.buckets_many(list(by_key)) if by_key else {}
+    if rows is None:  # no table: wordfreq answers, word by word
+        return {**out, **{w: zipf_all(w) for ws in by_key.values() for w in ws}}
+    for key, group in by_key.items():
+        row = rows.get(key, _ABSENT)
+        value = tuple(_MINIMUM_ZIPF if b is None else _bucket_zipf(b) for b in row)
+        for word in group:
+            out[word] = value
+    return out
 
 
 def _tokenized_zipf(word: str, column: int) -> float:
@@ -173,6 +201,23 @@ class _Table:
         except sqlite3.Error:
             return None
         return _ABSENT if row is None else row
+
+    def buckets_many(self, keys: list[str]) -> dict[str, tuple[int | None, ...]] | None:
+        """:meth:`buckets` of each key found (a key in no list is left out), in queries
+        of a few hundred keys; None when there is no table."""
+        db = self._connection()
+        if db is None:
+            return None
+        found: dict[str, tuple[int | None, ...]] = {}
+        try:
+            for i in range(0, len(keys), _BATCH):
+                chunk = keys[i : i + _BATCH]
+                marks = ", ".join("?" * len(chunk))
+                query = f"SELECT word, {_COLUMNS} FROM zipf WHERE word IN ({marks})"
+                found.update((row[0], row[1:]) for row in db.execute(query, chunk))
+        except sqlite3.Error:
+            return None
+        return found
 
     def _connection(self) -> sqlite3.Connection | None:
         path = table_path()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mtaudit import idiommatch, indexcache
+from mtaudit.analysis import Analysis
 from mtaudit.detectors.base import Detector, Rule
 from mtaudit.idiommatch import LANGUAGE_NAMES, LEXICON_DIR, IdiomIndex, Match, build_index
 from mtaudit.model import Document, Finding, Severity
@@ -227,7 +228,8 @@ class IdiomDetector(Detector):
             for ix in self.projected
             for m in ix.scan(document.text, sentences)
         ]
-        found += [_Hit.glossary(m) for m in self.index.scan(document.text, sentences)]
+        # The glossary engine reads the document's idiom tokens, kept on its Analysis.
+        found += [_Hit.glossary(m) for m in self.index.scan_analysis(Analysis.of(segments))]
         # Where the engines' matches overlap, the one that explains more of the text wins
         # ("threw smoke in the eyes" is Italian "gettare fumo negli occhi", not Spanish
         # "echar humo"). Idioms of other languages on (almost) the same span are

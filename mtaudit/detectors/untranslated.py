@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from mtaudit import langid
+from mtaudit.analysis import Analysis
 from mtaudit.detectors.base import Detector, Rule
 
 # The run finder and the gloss live in sibling modules; their public names (thresholds,
@@ -165,17 +166,30 @@ class UntranslatedDetector(Detector):
 
     def detect(self, document: Document, segments: Segmentation) -> Iterator[Finding]:
         text = document.text
+        analysis = Analysis.of(segments)
         allow = self._allowlist()
-        blocked = _blocked_spans(text)
-        sentences = segments.sentences or [Span(0, len(text))]
+        blocked: list[tuple[int, int]] | None = None
+        if analysis.sentences:
+            sentences, ranges = analysis.sentences, analysis.sentence_ranges
+        else:
+            sentences, ranges = [Span(0, len(text))], [(0, len(analysis.offsets))]
+        forms, offsets = analysis.forms, analysis.offsets
+        # Most documents have no word that could anchor a run: one test per distinct word
+        # of the document (only lower-case words can anchor; their frequencies are looked
+        # up together), then only sentences with an anchor (or a bracket) are read.
+        distinct = [w for w in set(forms) if w.islower()]
+        langid.prefetch(distinct)
+        anchors = {w for w in distinct if _could_anchor(w)}
+        if not anchors and "[" not in text:
+            return
         candidates: list[_Candidate] = []
-        for sent in sentences:
-            # Most sentences have no word that could anchor a run: skip them cheaply.
-            if "[" not in text[sent.start : sent.end] and not any(
-                map(_could_anchor, WORD.findall(text, sent.start, sent.end))
-            ):
+        for sent, (i, j) in zip(sentences, ranges, strict=True):
+            if anchors.isdisjoint(forms[i:j]) and "[" not in text[sent.start : sent.end]:
                 continue
-            tokens = _tokenise(text, sent, blocked)
+            if blocked is None:
+                # Foreign quotations, found only in a document that has a candidate.
+                blocked = _blocked_spans(text)
+            tokens = _tokenise(text, sent, blocked, offsets[i:j])
             allow.mark(tokens)
             candidates.extend(self._brackets(text, sent, tokens))
             candidates.extend(self._runs(text, sent, tokens))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -106,19 +106,22 @@ class _Candidate:
 # --- tokens, clauses and runs ------------------------------------------------------------
 
 
-def _tokenise(text: str, sent: Span, blocked: list[tuple[int, int]]) -> list[_Token]:
-    """Words of one sentence with their kind (scoreable word, name, skipped)."""
+def _tokenise(
+    text: str, sent: Span, blocked: list[tuple[int, int]], words: Iterable[tuple[int, int]]
+) -> list[_Token]:
+    """The sentence's words (their ``(start, end)``, from the document's Analysis) with
+    their kind (scoreable word, name, skipped)."""
     tokens = []
     starts = [s for s, _ in blocked]
-    for m in WORD.finditer(text, sent.start, sent.end):
-        w = m.group()
-        k = bisect.bisect_right(starts, m.start()) - 1
-        if (k >= 0 and m.start() < blocked[k][1]) or _DIGIT.search(w) or _in_address(text, m):
+    for start, end in words:
+        w = text[start:end]
+        k = bisect.bisect_right(starts, start) - 1
+        if (k >= 0 and start < blocked[k][1]) or _DIGIT.search(w) or _in_address(text, start, end):
             kind = _SKIP
         elif w.islower():
             kind = _WORD_KIND
         elif w[0].isupper() and (len(w) == 1 or w[1:].islower() or "'" in w or "’" in w):
-            j = m.start() - 1
+            j = start - 1
             while j >= sent.start and text[j] in " \t\u00a0'’*_":
                 j -= 1
             at_start = j < sent.start or text[j] in _OPENERS
@@ -126,14 +129,14 @@ def _tokenise(text: str, sent: Span, blocked: list[tuple[int, int]]) -> list[_To
             kind = _INITIAL if at_start and w[1:].islower() else _NAME
         else:
             kind = _NAME  # ALL CAPS, acronyms, camelCase brands
-        tokens.append(_Token(m.start(), m.end(), w, kind))
+        tokens.append(_Token(start, end, w, kind))
     return tokens
 
 
-def _in_address(text: str, m: re.Match[str]) -> bool:
+def _in_address(text: str, start: int, end: int) -> bool:
     """True for the parts of URLs, e-mail addresses and domains ("Rednet.com", "a/b")."""
-    before = text[m.start() - 1] if m.start() else " "
-    after = text[m.end() : m.end() + 2]
+    before = text[start - 1] if start else " "
+    after = text[end : end + 2]
     return (
         before in "@./\\:#"
         or after[:1] in ("@", "/")
@@ -321,6 +324,9 @@ def _quote_is_foreign(inner: str) -> bool:
     The MT leftover is foreign words inside an English clause; a quotation that is
     entirely foreign is the journalist citing the original.
     """
+    # The quotation's own words, not the Analysis's: a quotation may close inside what the
+    # document's tokeniser reads as one word ("`rock'n" of "`rock'n'roll"), and here only
+    # the words between the marks count.
     tokens = [_Token(m.start(), m.end(), m.group(), _WORD_KIND) for m in WORD.finditer(inner)]
     words = [
         t.text

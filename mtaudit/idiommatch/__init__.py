@@ -33,8 +33,10 @@ from mtaudit.idiommatch.english import (
     zipf_en,
 )
 from mtaudit.idiommatch.index import (
+    TOKENS_VIEW,
     IdiomIndex,
     build_index,
+    sentence_tokens,
 )
 from mtaudit.idiommatch.lexicon import (
     EnglishIdiom,
@@ -73,6 +75,7 @@ __all__ = [
     "STOPWORDS",
     "Slot",
     "TOKEN",
+    "TOKENS_VIEW",
     "Token",
     "base_forms",
     "build_index",
@@ -85,6 +88,7 @@ __all__ = [
     "load_english_idioms",
     "load_glossary",
     "merge_glossary",
+    "sentence_tokens",
     "source_tokens",
     "tokenize",
     "zipf_en",

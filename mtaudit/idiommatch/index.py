@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mtaudit import zipftable
+from mtaudit.analysis import Analysis
 from mtaudit.idiommatch.compiler import (
     _Compiler,
 )
@@ -30,7 +31,7 @@ from mtaudit.idiommatch.patterns import (
     Match,
     Pattern,
     Token,
-    tokenize,
+    _tokenize,
 )
 from mtaudit.idiommatch.scoring import (
     _Scorer,
@@ -168,11 +169,43 @@ class IdiomIndex(_Compiler, _Scorer):
                 rival.alternatives.append(m)
         return sorted(chosen, key=lambda m: m.first)
 
-    def scan(self, text: str, sentences: Iterable[tuple[int, int]]) -> Iterator[Match]:
-        """Matches in ``text``, sentence by sentence (each given as ``(start, end)``)."""
-        for start, end in sentences:
-            tokens = tokenize(text, start, end)
-            yield from self.match_tokens(tokens)
+    def scan(
+        self,
+        text: str,
+        sentences: Iterable[tuple[int, int]],
+        tokens: Iterable[Sequence[Token]] | None = None,
+    ) -> Iterator[Match]:
+        """Matches in ``text``, sentence by sentence (each given as ``(start, end)``).
+
+        ``tokens``: each sentence's tokens, when the caller has them
+        (:func:`sentence_tokens` of the document's Analysis); read here otherwise.
+        """
+        if tokens is None:
+            tokens = (_tokenize(text, start, end) for start, end in sentences)
+        for sentence in tokens:
+            yield from self.match_tokens(sentence)
+
+    def scan_analysis(self, analysis: Analysis) -> Iterator[Match]:
+        """Matches in an analysed document, over its sentences' idiom tokens."""
+        spans = [(s.start, s.end) for s in analysis.sentences]
+        return self.scan(analysis.text, spans, sentence_tokens(analysis))
+
+
+#: The name the idiom engines' tokens are kept under on a document's Analysis.
+TOKENS_VIEW = "idiommatch.tokens"
+
+
+def sentence_tokens(analysis: Analysis) -> list[tuple[Token, ...]]:
+    """Each sentence's tokens for the idiom engines, read once per document.
+
+    Not the Analysis's words: an idiom token stops at a hyphen ("one-size-fits-all" is
+    four words to match a literal against) and carries what separates it from the token
+    before (a comma breaks a phrase), so the engines keep this reading of the text on the
+    Analysis, as its view :data:`TOKENS_VIEW`, and share it.
+    """
+    return analysis.view(
+        TOKENS_VIEW, lambda a: [_tokenize(a.text, s.start, s.end) for s in a.sentences]
+    )
 
 
 def build_index(
