@@ -222,14 +222,16 @@ class IdiomDetector(Detector):
         return f"idioms:apertium-lemmas.{digest}"
 
     def detect(self, document: Document, segments: Segmentation) -> Iterator[Finding]:
-        sentences = [(s.start, s.end) for s in segments.sentences]
+        analysis = Analysis.of(segments)
+        sentences = [(s.start, s.end) for s in analysis.sentences]
+        # Both engines read the document's idiom tokens, kept on its Analysis.
+        tokens = idiommatch.sentence_tokens(analysis)
         found = [
             _Hit.projected(m, document.text)
             for ix in self.projected
-            for m in ix.scan(document.text, sentences)
+            for m in ix.scan(document.text, sentences, tokens)
         ]
-        # The glossary engine reads the document's idiom tokens, kept on its Analysis.
-        found += [_Hit.glossary(m) for m in self.index.scan_analysis(Analysis.of(segments))]
+        found += [_Hit.glossary(m) for m in self.index.scan_analysis(analysis)]
         # Where the engines' matches overlap, the one that explains more of the text wins
         # ("threw smoke in the eyes" is Italian "gettare fumo negli occhi", not Spanish
         # "echar humo"). Idioms of other languages on (almost) the same span are

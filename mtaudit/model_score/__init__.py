@@ -319,7 +319,7 @@ class ScoreModel:
         markers = marker_log_odds(findings, self.markers)
         m = sum(markers.values())
         machine_name = "machine_deep" if deep and self.has_deep else "machine"
-        words = len(analysis.words) if analysis is not None else len(feats.WORD.findall(text))
+        words = len(analysis.offsets) if analysis is not None else len(feats.WORD.findall(text))
         th = self.thresholds[machine_name].translated
         if words == 0:
             # Nothing to judge style on; only markers (if any) speak.

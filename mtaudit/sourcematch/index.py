@@ -8,7 +8,6 @@ from typing import Any
 
 from mtaudit.backtranslate.lexical import ApertiumLexicon, Unit, lemma_of, parts
 from mtaudit.idiommatch import (
-    TOKEN,
     EnglishIdioms,
     Token,
     fold,
@@ -193,14 +192,22 @@ class SourceIdiomIndex(_Scorer):
                 return True
         return False
 
-    def scan(self, text: str, sentences: Iterable[tuple[int, int]]) -> Iterator[SourceMatch]:
-        """Matches in ``text``, sentence by sentence (each given as ``(start, end)``)."""
+    def scan(
+        self,
+        text: str,
+        sentences: Sequence[tuple[int, int]],
+        tokens: Sequence[Sequence[Token]] | None = None,
+    ) -> Iterator[SourceMatch]:
+        """Matches in ``text``, sentence by sentence (each given as ``(start, end)``);
+        ``tokens``: each sentence's idiom tokens, when the caller has them (the Analysis's
+        :func:`~mtaudit.idiommatch.sentence_tokens`)."""
+        if tokens is None:
+            tokens = [tokenize(text, s, e) for s, e in sentences]
         # All new words of the document go to the analysers in one exchange.
-        info = self.words(m.group(0) for m in TOKEN.finditer(text))
-        for s, e in sentences:
-            tokens = tokenize(text, s, e)
-            if tokens and self._possible([info[t.text] for t in tokens]):
-                yield from self.match_units(text, self.project(text, s, e, tokens))
+        info = self.words(t.text for sent in tokens for t in sent)
+        for (s, e), sent in zip(sentences, tokens, strict=True):
+            if sent and self._possible([info[t.text] for t in sent]):
+                yield from self.match_units(text, self.project(text, s, e, sent))
 
     def match_text(self, text: str) -> list[SourceMatch]:
         """Matches in one short text taken as a single sentence."""
