@@ -5,7 +5,8 @@ asked anything; a one-file scan that finds an idiom asks it about a handful of w
 So the answers the suggestion code needs are computed once, by lemminflect itself, and
 kept in an SQLite file in the index cache folder (keyed by lemminflect's data files and
 version): ``getAllLemmas`` of every lower-case word it knows (any other word has none),
-and ``getInflection`` of every verb lemma in the verb tags. A question outside the table
+``getInflection`` of every verb lemma in the verb tags and of every noun lemma in the
+plural tag. A question outside the table
 (an inflection of a word lemminflect does not know, which its model guesses) goes to
 lemminflect, as does everything when the cache is off or cannot be written.
 """
@@ -23,10 +24,13 @@ from pathlib import Path
 
 from mtaudit import indexcache
 
-#: The tags the table holds inflections for (those the suggestion code asks about).
+#: The verb tags the table holds inflections of verb lemmas for (those the suggestion
+#: code and the calque detector ask about).
 VERB_TAGS = ("VB", "VBD", "VBG", "VBN", "VBP", "VBZ")
-# Bumped when what the table holds changes.
-_VERSION = 1
+#: The noun tags the table holds inflections of noun lemmas for (the agreement test's).
+NOUN_TAGS = ("NNS",)
+# Bumped when what the table holds changes (2: noun plurals).
+_VERSION = 2
 _lock = threading.Lock()
 
 
@@ -45,7 +49,7 @@ def all_lemmas(word: str) -> dict[str, tuple[str, ...]]:
 def inflection(lemma: str, tag: str) -> tuple[str, ...]:
     """``lemminflect.getInflection(lemma, tag)`` as a tuple."""
     db = _table()
-    if db is not None and tag in VERB_TAGS:
+    if db is not None and (tag in VERB_TAGS or tag in NOUN_TAGS):
         with _lock:
             row = db.execute("SELECT v FROM infl WHERE l = ? AND t = ?", (lemma, tag)).fetchone()
         if row is not None:
@@ -105,6 +109,7 @@ def _build(path: Path) -> None:
     words |= {w for w in lem._getOverridesDict() if w == w.lower()}
     lemmas = {w: getAllLemmas(w) for w in sorted(words)}
     verbs = sorted({x for ls in lemmas.values() for u in ("VERB", "AUX") for x in ls.get(u, ())})
+    nouns = sorted({x for ls in lemmas.values() for x in ls.get("NOUN", ())})
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
     db = sqlite3.connect(path)
@@ -118,6 +123,10 @@ def _build(path: Path) -> None:
         db.executemany(
             "INSERT INTO infl VALUES (?, ?, ?)",
             ((v, t, json.dumps(list(getInflection(v, t) or ()))) for v in verbs for t in VERB_TAGS),
+        )
+        db.executemany(
+            "INSERT INTO infl VALUES (?, ?, ?)",
+            ((n, t, json.dumps(list(getInflection(n, t) or ()))) for n in nouns for t in NOUN_TAGS),
         )
         db.commit()
     finally:

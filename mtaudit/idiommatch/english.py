@@ -12,7 +12,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from mtaudit import zipftable
-from mtaudit.lemmacache import all_lemmas
+from mtaudit.lemmacache import NOUN_TAGS, VERB_TAGS, all_lemmas, inflection
 
 LANGUAGE_NAMES = {
     "es": "Spanish",
@@ -108,12 +108,29 @@ _LEMMA_POS = ("VERB", "AUX", "NOUN")
 _VOWELS = frozenset("aeiouy")
 
 
+_TAGS = {"VERB": VERB_TAGS, "AUX": VERB_TAGS, "NOUN": NOUN_TAGS}
+
+
 def _lemmas(word: str) -> frozenset[str] | None:
-    """lemminflect's verb and noun lemmas of ``word``; None when it does not know the word."""
+    """lemminflect's verb and noun lemmas of ``word``; None when it does not know the word.
+
+    A word that is a base form in its own right ("crew", "smelt") takes another lemma
+    only where it is that lemma's usual form ("ground" of grind, not "crew" of crow):
+    lemminflect lists archaic and variant forms second, and they are far more often
+    the other word.
+    """
     known = all_lemmas(word)
     if not known:
         return None
-    return frozenset(lemma for pos in _LEMMA_POS for lemma in known.get(pos, ()))
+    own = any(word in lemmas for lemmas in known.values())
+    return frozenset(
+        lemma
+        for pos in _LEMMA_POS
+        for lemma in known.get(pos, ())
+        if lemma == word
+        or not own
+        or any(inflection(lemma, tag)[:1] == (word,) for tag in _TAGS[pos])
+    )
 
 
 def _suffix_guesses(w: str) -> set[str]:
