@@ -1,4 +1,5 @@
-"""lemminflect's answers for the suggestion code, from a small table on disk.
+"""lemminflect's answers for the suggestion code, the idiom matcher, the agreement test and
+the calque detector, from a small table on disk.
 
 lemminflect loads all its tables (~49 MB of Python objects, ~0.8 s) the first time it is
 asked anything; a one-file scan that finds an idiom asks it about a handful of words.

@@ -1,5 +1,5 @@
-"""English side of the idiom engine: thresholds, function words, a rule-based
-lemmatiser and Zipf look-ups, source-word folding."""
+"""English side of the idiom engine: thresholds, function words, base forms (lemminflect's,
+through mtaudit.lemmacache) and Zipf look-ups, source-word folding."""
 
 from __future__ import annotations
 
