@@ -1,12 +1,13 @@
-"""lemminflect's answers for the suggestion code, from a small table on disk.
+"""lemminflect's answers for the suggestion code, the idiom matcher, the agreement test and
+the calque detector, from a small table on disk.
 
 lemminflect loads all its tables (~49 MB of Python objects, ~0.8 s) the first time it is
 asked anything; a one-file scan that finds an idiom asks it about a handful of words.
 So the answers the suggestion code needs are computed once, by lemminflect itself, and
 kept in an SQLite file in the index cache folder (keyed by lemminflect's data files and
 version): ``getAllLemmas`` of every lower-case word it knows (any other word has none),
-``getInflection`` of every verb lemma in the verb tags and the plural (``NNS``) of every
-noun lemma. A question outside the table
+``getInflection`` of every verb lemma in the verb tags and of every noun lemma in the
+plural tag. A question outside the table
 (an inflection of a word lemminflect does not know, which its model guesses) goes to
 lemminflect, as does everything when the cache is off or cannot be written.
 """
@@ -24,8 +25,10 @@ from pathlib import Path
 
 from mtaudit import indexcache
 
-#: The tags the table holds inflections for (those the suggestion code asks about).
+#: The verb tags the table holds inflections of verb lemmas for (those the suggestion
+#: code and the calque detector ask about).
 VERB_TAGS = ("VB", "VBD", "VBG", "VBN", "VBP", "VBZ")
+#: The noun tags the table holds inflections of noun lemmas for (the agreement test's).
 NOUN_TAGS = ("NNS",)
 # Bumped when what the table holds changes (2: noun plurals).
 _VERSION = 2

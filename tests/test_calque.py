@@ -126,6 +126,12 @@ def test_mt203_reporting_verb_inversion(detector, text, flagged, suggestion):
         ("The vote is scheduled for this Sunday.", False),
         ("They agreed to meet this Thursday.", False),
         ("This Saturday's match was postponed.", False),
+        # Past forms from lemminflect: irregular ones and short -ed ones.
+        ("The rebels fled this Sunday towards the border.", True),
+        ("The singer died this Saturday in a hospital in Madrid.", True),
+        # "a bit" is a noun; a modal's past form is no past.
+        ("It will be a bit colder this Saturday in the north.", False),
+        ("The ministers would meet this Saturday in Rome.", False),
     ],
 )
 def test_mt204_weekday_deixis(detector, text, flagged):

@@ -8,9 +8,10 @@ detector methods that use them are in :mod:`mtaudit.detectors.calque`.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 from mtaudit.detectors.calque_lexicon import required_literals
+from mtaudit.lemmacache import all_lemmas, inflection
 
 # --- MT203: reporting-verb inversion -------------------------------------------------------
 
@@ -101,18 +102,11 @@ _WEEKDAY = re.compile(
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[A-Za-z]+(?:['’][a-z]+)?|[,;:()—–.!?]")
-_IRREGULAR_PAST = frozenset(
-    """
-    said told was were had did went met took gave made came held left saw spoke wrote sent
-    won lost began found brought thought knew became chose rose fell struck broke led paid
-    sold bought kept felt got ran stood sat fought flew drew grew threw undertook withdrew
-    overtook forbade sought taught caught meant spent built lent heard understood
-    """.split()
-)
-_PARTICIPLES = _IRREGULAR_PAST | frozenset(
-    "been done gone taken given seen spoken written known chosen risen fallen broken "
-    "begun shown drawn grown thrown flown".split()
-)
+# Modal auxiliaries: their past forms ("would", "could") speak of the future or the
+# hypothetical, not of a day past.
+_MODALS = frozenset("can will shall may must".split())
+# Before a past form, these make it a noun or adjective ("a bit colder", "the left").
+_NOUN_BEFORE = frozenset("a an the his her their its our my your these those".split())
 # -ed words that are not past-tense verbs, or that point forward ("scheduled").
 _NOT_PAST_ED = frozenset(
     """
@@ -137,18 +131,47 @@ _CLAUSE_TOKENS = frozenset(",;:()—–.!?")
 _NOUN_AFTER_TO = re.compile(r"(?:ers|ors|ists|ians|ents|ies)$")
 
 
+@lru_cache(maxsize=8192)
+def _irregular_past(word: str) -> bool:
+    """Whether lemminflect gives ``word`` as a past tense other than a regular -ed one.
+
+    ("said", "went", "led", "died"). Regular -ed forms of over four letters are left to
+    the -ed rule of :func:`_verb_class`, which also covers the verbs lemminflect does
+    not know. A form that is its own first lemma reads as present ("put", "read", "cost").
+    """
+    if word in _NOT_PAST_ED or (word.endswith("ed") and len(word) > 4):
+        return False
+    verbs = all_lemmas(word).get("VERB", ())
+    return bool(
+        verbs
+        and verbs[0] != word
+        and verbs[0] not in _MODALS
+        and word in inflection(verbs[0], "VBD")
+    )
+
+
+@lru_cache(maxsize=8192)
+def _participle(word: str) -> bool:
+    """Whether lemminflect gives ``word`` as a past participle or an irregular past tense
+    (read as one after "has" or "is": "has put", "is held")."""
+    if word in _NOT_PAST_ED:
+        return False
+    verbs = [v for v in all_lemmas(word).get("VERB", ()) if v not in _MODALS]
+    return _irregular_past(word) or any(word in inflection(v, "VBN") for v in verbs)
+
+
 def _verb_class(tokens: list[str], i: int) -> str | None:
     """'past', 'other' (present/future/modal) or None for token ``i`` of a clause."""
     w = tokens[i].lower().replace("’", "'")
     prev = tokens[i - 1].lower() if i > 0 else ""
     if w in ("'ll",) or w.endswith("'ll"):
         return "other"
-    participle = w in _PARTICIPLES or (w.endswith("ed") and w not in _NOT_PAST_ED)
+    participle = _participle(w) or (w.endswith("ed") and w not in _NOT_PAST_ED)
     if participle and prev in ("be", "is", "are", "am", "being", "'s"):
         return "other"  # "will be held", "is held": passive, not past
     if prev == "to" and w not in _DETERMINERS and not _NOUN_AFTER_TO.search(w):
         return "other"  # infinitive: "agreed to meet this Saturday"
-    if w in _IRREGULAR_PAST:
+    if _irregular_past(w) and prev not in _NOUN_BEFORE:
         return "past"
     if prev in ("has", "have") and participle:
         return "past"  # present perfect: Spanish "ha explicado este lunes"

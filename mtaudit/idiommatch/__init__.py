@@ -9,9 +9,10 @@ when (almost) all slots are found in a bounded window, the function words around
 well enough (a token-level rapidfuzz Indel similarity) and at least one matched word is
 distinctive enough that the co-occurrence cannot be ordinary English.
 
-The engine has no English NLP dependency: :func:`lemma_candidates` is a small rule-based
-lemmatiser (plural, -ed, -ing, 3rd person -s, an irregular table) whose guesses are
-intersected with the slot vocabulary, so wrong guesses ("spread" -> "spre") never match.
+:func:`lemma_candidates` gives a word's base forms: lemminflect's verb and noun lemmas
+(from :mod:`mtaudit.lemmacache`'s table) for a word it knows, regular-suffix guesses for
+one it does not; they are intersected with the slot vocabulary, so a wrong guess
+("blorked" -> "blorke") never matches.
 """
 
 from __future__ import annotations

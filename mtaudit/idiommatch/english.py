@@ -1,5 +1,5 @@
-"""English side of the idiom engine: thresholds, function words, a rule-based
-lemmatiser and Zipf look-ups, source-word folding."""
+"""English side of the idiom engine: thresholds, function words, base forms (lemminflect's,
+through mtaudit.lemmacache) and Zipf look-ups, source-word folding."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from mtaudit import zipftable
+from mtaudit.lemmacache import NOUN_TAGS, VERB_TAGS, all_lemmas, inflection
 
 LANGUAGE_NAMES = {
     "es": "Spanish",
@@ -99,76 +100,46 @@ _BE = frozenset("be am is are was were been being".split())
 # Light verbs and very general words: never distinctive whatever their frequency.
 _LIGHT = frozenset("have make do take give put get go come set let keep hold".split())
 
-# --- irregular English forms ------------------------------------------------------------
-_IRREGULAR_VERBS = """
-arise arose arisen|awake awoke awoken|be was were been being am is are|bear bore borne born|
-beat beat beaten|become became become|begin began begun|bend bent|bet bet|bid bid|
-bind bound|bite bit bitten|bleed bled|blow blew blown|break broke broken|breed bred|
-bring brought|build built|burn burnt|burst burst|buy bought|cast cast|catch caught|
-choose chose chosen|cling clung|come came come|cost cost|creep crept|cut cut|deal dealt|
-dig dug|do did done does doing|draw drew drawn|dream dreamt|drink drank drunk|
-drive drove driven|eat ate eaten|fall fell fallen|feed fed|feel felt|fight fought|
-find found|flee fled|fling flung|fly flew flown flies|forbid forbade forbidden|
-forget forgot forgotten|forgive forgave forgiven|freeze froze frozen|get got gotten|
-give gave given|go went gone goes going|grind ground|grow grew grown|hang hung|
-have had has having|hear heard|hide hid hidden|hit hit|hold held|hurt hurt|
-keep kept|kneel knelt|know knew known|lay laid|lead led|lean leant|leap leapt|learn learnt|
-leave left|lend lent|let let|lie lay lain lying|light lit|lose lost|make made|mean meant|
-meet met|pay paid|put put|quit quit|read read|ride rode ridden|ring rang rung|
-rise rose risen|run ran run|say said|see saw seen|seek sought|sell sold|send sent|set set|
-sew sewn|shake shook shaken|shed shed|shine shone|shoot shot|show showed shown|
-shrink shrank shrunk|shut shut|sing sang sung|sink sank sunk|sit sat|sleep slept|slide slid|
-speak spoke spoken|speed sped|spend spent|spill spilt|spin spun|spit spat|split split|
-spread spread|spring sprang sprung|stand stood|steal stole stolen|stick stuck|sting stung|
-stink stank stunk|strike struck stricken|string strung|swear swore sworn|sweep swept|
-swell swollen|swim swam swum|swing swung|take took taken|teach taught|tear tore torn|
-tell told|think thought|throw threw thrown|tread trod trodden|understand understood|
-wake woke woken|wear wore worn|weave wove woven|weep wept|win won|wind wound|
-write wrote written|withdraw withdrew withdrawn|undertake undertook undertaken|
-overcome overcame|die dying|tie tying|undo undid undone|upset upset|
-foresee foresaw foreseen|mislead misled
-"""
-_IRREGULAR_NOUNS = """
-man men|woman women|child children|foot feet|tooth teeth|goose geese|mouse mice|ox oxen|
-louse lice|person people|leaf leaves|knife knives|wife wives|life lives|half halves|
-loaf loaves|wolf wolves|shelf shelves|thief thieves|calf calves|self selves|hoof hooves|
-scarf scarves|elf elves|sheaf sheaves|fish fish|sheep sheep|deer deer|potato potatoes|
-tomato tomatoes|hero heroes|echo echoes
-"""
-
-
-def _irregular_table() -> dict[str, frozenset[str]]:
-    table: dict[str, set[str]] = {}
-    for block in (_IRREGULAR_VERBS, _IRREGULAR_NOUNS):
-        # Groups are "base form form ...", separated by "|" (line breaks are not separators:
-        # a missing "|" would merge two groups, as "meet met pay paid" once did).
-        for group in block.replace("\n", "").split("|"):
-            base, *forms = group.split()
-            for form in forms:
-                table.setdefault(form, set()).add(base)
-    return {k: frozenset(v) for k, v in table.items()}
-
-
-_IRREGULAR = _irregular_table()
+# --- English inflection -----------------------------------------------------------------
+# Base forms come from lemminflect (through mtaudit.lemmacache's table of its answers).
+# Verb and noun lemmas only: an adjective's ("better" -> good, "worst" -> bad) would make
+# "better" a filler for every "good" slot, which inflection of a literal never does.
+_LEMMA_POS = ("VERB", "AUX", "NOUN")
 _VOWELS = frozenset("aeiouy")
 
 
-@lru_cache(maxsize=65536)
-def lemma_candidates(word: str) -> frozenset[str]:
-    """Every plausible base form of an English word form, the form itself included.
+_TAGS = {"VERB": VERB_TAGS, "AUX": VERB_TAGS, "NOUN": NOUN_TAGS}
 
-    Over-generates on purpose ("baked" -> baked, bake, bak): the guesses are only ever
-    intersected with a vocabulary of real words, so a wrong guess costs nothing.
 
-    Args:
-        word: a lower-case token.
+def _lemmas(word: str) -> frozenset[str] | None:
+    """lemminflect's verb and noun lemmas of ``word``; None when it does not know the word.
+
+    A word that is a base form in its own right ("crew", "smelt") takes another lemma
+    only where it is that lemma's usual form ("ground" of grind, not "crew" of crow):
+    lemminflect lists archaic and variant forms second, and they are far more often
+    the other word.
     """
-    w = word.replace("’", "'").lower()
-    out = {w}
-    if w.endswith("'s") or w.endswith("s'"):
-        w = w[:-2] if w.endswith("'s") else w[:-1]
-        out.add(w)
-    out |= _IRREGULAR.get(w, frozenset())
+    known = all_lemmas(word)
+    if not known:
+        return None
+    own = any(word in lemmas for lemmas in known.values())
+    return frozenset(
+        lemma
+        for pos in _LEMMA_POS
+        for lemma in known.get(pos, ())
+        if lemma == word
+        or not own
+        or any(inflection(lemma, tag)[:1] == (word,) for tag in _TAGS[pos])
+    )
+
+
+def _suffix_guesses(w: str) -> set[str]:
+    """Regular-suffix base forms of ``w`` (plural, 3rd person -s, -ed, -ing).
+
+    Only for words lemminflect does not know (names, rare and foreign words, typos):
+    it answers for every other word itself, irregular forms included.
+    """
+    out: set[str] = set()
     n = len(w)
     if n > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
         out.add(w[:-1])
@@ -189,6 +160,28 @@ def lemma_candidates(word: str) -> frozenset[str]:
         out.update((stem, stem + "e"))
         if stem[-1] == stem[-2] and stem[-1] not in _VOWELS:  # running -> run
             out.add(stem[:-1])
+    return out
+
+
+@lru_cache(maxsize=65536)
+def lemma_candidates(word: str) -> frozenset[str]:
+    """Every plausible base form of an English word form, the form itself included.
+
+    lemminflect's verb and noun lemmas for a word it knows ("went" -> go, "leaves" ->
+    leave, leaf); regular-suffix guesses for one it does not, which over-generate on
+    purpose ("blorked" -> blorked, blork, blorke): the guesses are only ever intersected
+    with a vocabulary of real words, so a wrong guess costs nothing.
+
+    Args:
+        word: a lower-case token.
+    """
+    w = word.replace("’", "'").lower()
+    out = {w}
+    if w.endswith("'s") or w.endswith("s'"):
+        w = w[:-2] if w.endswith("'s") else w[:-1]
+        out.add(w)
+    lemmas = _lemmas(w)
+    out |= _suffix_guesses(w) if lemmas is None else lemmas
     return frozenset(out)
 
 
@@ -205,7 +198,7 @@ def base_forms(word: str) -> frozenset[str]:
     real words, so the vocabulary never contains "spre" or "bak".
     """
     w = word.lower().replace("’", "'")
-    out = {w} | _IRREGULAR.get(w, frozenset())
+    out = {w} | (_lemmas(w) or frozenset())
     for cand in lemma_candidates(w) - out:
         if len(cand) >= 3 and zipf_en(cand) >= _REAL_WORD_ZIPF:
             out.add(cand)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 from rapidfuzz.distance import Indel
@@ -34,6 +33,7 @@ from mtaudit.idiommatch.patterns import (
     Pattern,
     Token,
 )
+from mtaudit.idiommatch.placement import nearest_first, nearest_placement
 
 
 class _Scorer:
@@ -65,23 +65,10 @@ class _Scorer:
         extra = max(1, min(_MAX_EXTRA_TOKENS, len(pat.shape) // 2))
         max_window = len(pat.shape) + pat.placeholders * _FREE_GAPS_PER_PLACEHOLDER + extra
         anchor = min(found, key=lambda i: len(positions[i]))
+        order = nearest_first(found, anchor)
         matches: list[Match] = []
         for pa in positions[anchor]:
-            assign = {anchor: pa}
-            taken = {pa}
-            for si in sorted(found, key=lambda i: abs(i - anchor)):
-                if si == anchor:
-                    continue
-                # Nearest free position within reach, preferring the literal's order around
-                # the anchor (bisect keeps a long run-on "sentence" linear, not quadratic).
-                pos = positions[si]
-                near = pos[bisect_left(pos, pa - max_window) : bisect_right(pos, pa + max_window)]
-                options = [p for p in near if p not in taken]
-                if not options:
-                    continue
-                p = min(options, key=lambda p: ((p < pa) != (si < anchor), abs(p - pa)))
-                assign[si] = p
-                taken.add(p)
+            assign = nearest_placement(positions, order, anchor, pa, max_window)
             while len(assign) >= pat.required:
                 lo, hi = min(assign.values()), max(assign.values())
                 if hi - lo + 1 <= max_window:

@@ -14,6 +14,7 @@ from mtaudit.idiommatch import (
     lemma_candidates,
     tokenize,
 )
+from mtaudit.idiommatch.placement import nearest_first, nearest_placement
 from mtaudit.sourcematch.common import (
     _AUX_EN,
     _CACHE_LIMIT,
@@ -291,19 +292,10 @@ class SourceIdiomIndex(_Scorer):
             key=lambda wi: (len(positions[wi]), pat.words[wi].zipf),
         )
         out = []
+        order = nearest_first(positions, anchor)
         for pa in positions[anchor]:
-            assign = {anchor: pa}
-            taken = {pa}
-            for wi in sorted(positions, key=lambda w: abs(w - anchor)):
-                if wi == anchor:
-                    continue
-                options = [p for p in positions[wi] if p not in taken and abs(p - pa) < max_window]
-                if not options:
-                    continue
-                # Nearest, preferring the idiom's own order around the anchor.
-                p = min(options, key=lambda p: ((p < pa) != (wi < anchor), abs(p - pa)))
-                assign[wi] = p
-                taken.add(p)
+            # Nearest free positions less than max_window away, in the idiom's own order.
+            assign = nearest_placement(positions, order, anchor, pa, max_window - 1)
             while len(assign) > 1:
                 lo, hi = min(assign.values()), max(assign.values())
                 if hi - lo + 1 <= max_window:
