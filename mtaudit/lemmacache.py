@@ -61,15 +61,25 @@ def inflection(lemma: str, tag: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1)
+def signature() -> str:
+    """lemminflect's data and version (and this table's format), as a digest: the key of
+    the table, and part of the key of every index compiled from lemminflect's answers
+    (the idiom matchers'), so an upgraded lemminflect rebuilds them."""
+    spec = importlib.util.find_spec("lemminflect")
+    if spec is None:
+        return "lemminflect-absent"
+    where = Path(next(iter(spec.submodule_search_locations or ()), ""))
+    data = sorted((where / "resources").glob("*"))
+    return indexcache.digest("lemminflect", data, [f"v{_VERSION}", _lemminflect_version()])
+
+
+@lru_cache(maxsize=1)
 def _table() -> sqlite3.Connection | None:
     """The table, built on first use; None when there is no cache folder to keep it in."""
     folder = indexcache.cache_dir()
-    spec = importlib.util.find_spec("lemminflect")
-    if folder is None or spec is None:
+    if folder is None or importlib.util.find_spec("lemminflect") is None:
         return None
-    where = Path(next(iter(spec.submodule_search_locations or ()), ""))
-    data = sorted((where / "resources").glob("*"))
-    key = indexcache.digest("lemminflect", data, [f"v{_VERSION}", _lemminflect_version()])
+    key = signature()
     path = folder / f"{key}.sqlite3"
     if not path.exists():
         try:

@@ -45,3 +45,19 @@ def test_cached_builds_once_and_answers_from_disk(tmp_path):
     assert len(calls) == 1
     assert second == first
     assert all(p.regex._compiled is None for p in second)  # compiled on first use only
+
+
+def test_a_new_lemminflect_builds_a_new_glossary_index(tmp_path, monkeypatch):
+    """Base forms come from lemminflect: an index compiled with another version's answers
+    must not be loaded from the cache."""
+    from mtaudit import lemmacache
+    from mtaudit.detectors import Context
+    from mtaudit.detectors.idiom import IdiomDetector
+
+    monkeypatch.setenv("MTAUDIT_CACHE_DIR", str(tmp_path))
+    IdiomDetector(Context()).index  # noqa: B018
+    first = set((tmp_path / "indexes").glob("glossary-*.pickle"))
+    monkeypatch.setattr(lemmacache, "signature", lambda: "lemminflect-upgraded")
+    IdiomDetector(Context()).index  # noqa: B018
+    second = set((tmp_path / "indexes").glob("glossary-*.pickle"))
+    assert len(first) == 1 and len(second) == 2

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtaudit import idiommatch, indexcache
+from mtaudit import idiommatch, indexcache, lemmacache
 from mtaudit.analysis import Analysis
 from mtaudit.detectors.base import Detector, Rule
 from mtaudit.idiommatch import LANGUAGE_NAMES, LEXICON_DIR, IdiomIndex, Match, build_index
@@ -158,7 +158,9 @@ class IdiomDetector(Detector):
                 *idiom_files,
                 *glossary_files,
             ]
-            return indexcache.cached(indexcache.digest("glossary", inputs), build)
+            # Base forms come from lemminflect (its table): a new version, a new index.
+            key = indexcache.digest("glossary", inputs, [lemmacache.signature()])
+            return indexcache.cached(key, build)
 
         return self.context.resource("idiom.index", load)
 

@@ -227,7 +227,7 @@ def build_source_index(
     the scan uses are started at once, in the background.
     """
     from mtaudit import idiommatch as idiommatch_module
-    from mtaudit import indexcache
+    from mtaudit import indexcache, lemmacache
     from mtaudit.backtranslate import lexical as lexical_module
     from mtaudit.backtranslate.lexical import pair_files
     from mtaudit.idiommatch import (
@@ -263,7 +263,12 @@ def build_source_index(
     lexicon = ApertiumLexicon(language, files)
     # Its lt-proc stages load their transducers while the index unpickles (or compiles).
     lexicon.start()
-    key = indexcache.digest(f"source{language}", inputs, [f"v{INDEX_VERSION}", lexicon.signature])
+    key = indexcache.digest(
+        f"source{language}",
+        inputs,
+        # lemminflect gives the English base forms (see idiommatch.english).
+        [f"v{INDEX_VERSION}", lexicon.signature, lemmacache.signature()],
+    )
 
     def build() -> SourceIdiomIndex:
         lexicons = builtin_idiom_lexicons() + [load_file(p, "idiom") for p in idiom_files]
