@@ -12,9 +12,10 @@ What is counted:
 * time: the child process's wall time, from fork to exit, interpreter start-up included;
 * peak memory, two ways: (1) the Python process's own peak (``VmHWM``) plus the peak
   resident memory of its descendants (``--jobs`` workers, Apertium's ``lt-proc`` stages),
-  sampled every 20 ms from ``/proc``; the peaks are added even when they did not coincide
-  and pages shared between processes (libraries, a forked worker's inherited lexicons, the
-  same transducer mapped twice) count once per process, so this is an upper bound;
+  sampled every 20 ms from ``/proc`` by this script (from outside the measured process);
+  the peaks are added even when they did not coincide, and pages shared between processes
+  (libraries, a forked worker's inherited lexicons, the same transducer mapped twice)
+  count once per process, so this is an upper bound;
   (2) the peak over time of the summed proportional set size (PSS: a shared page counts
   a share to each process that maps it), sampled every 0.1 s: the memory the process tree
   really takes from the machine.
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -49,32 +51,45 @@ TARGET_PEAK_MB = 300.0  # default pipeline over the documents
 
 MARKERS_ONLY = ["--select", "MT1,MT2,MT3,MT4,MT5", "--mt", "off"]
 
-# Runs in the child: a sampler thread for memory, then the tool's own entry point with
-# stdout/stderr sent to /dev/null by the parent. Measurements go to the file in argv[2].
+# Runs in the child: the tool's own entry point, with stdout/stderr sent to /dev/null by
+# the parent; at exit, the exit code and the process's own peak RSS go to the file in
+# argv[2]. Memory over time is sampled by the parent, from outside: a sampler thread in the
+# child would itself change what is measured (--jobs auto does not fork a process that
+# runs other threads).
 _CHILD = r"""
-import json, os, sys, threading, time
+import json, sys
+spec, result_path = json.loads(sys.argv[1]), sys.argv[2]
+code = 0
+try:
+    if spec["tool"] == "proselint":
+        from proselint.command_line import main
+        sys.argv = ["proselint", *spec["args"]]
+        main()
+    else:
+        from mtaudit.cli import main
+        code = main(spec["args"])
+except SystemExit as exc:
+    code = exc.code if isinstance(exc.code, int) else 0
+with open("/proc/self/status") as fh:
+    hwm = next(int(ln.split()[1]) for ln in fh if ln.startswith("VmHWM:"))
+with open(result_path, "w") as fh:
+    json.dump({"code": code, "self_mb": hwm / 1024}, fh)
+"""
 
-def _rss_kb(pid):
+
+def _proc_kb(pid: int, path: str, field: str) -> int:
+    """A ``field:`` line's kB value from ``/proc/PID/path`` (0 when the process is gone)."""
     try:
-        with open(f"/proc/{pid}/status") as fh:
+        with open(f"/proc/{pid}/{path}") as fh:
             for ln in fh:
-                if ln.startswith("VmRSS:"):
+                if ln.startswith(field):
                     return int(ln.split()[1])
-    except OSError:
+    except (OSError, ValueError, IndexError):
         pass
     return 0
 
-def _pss_kb(pid):
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for ln in fh:
-                if ln.startswith("Pss:"):
-                    return int(ln.split()[1])
-    except OSError:
-        pass
-    return 0
 
-def _descendants(pid):
+def _descendants(pid: int) -> list[int]:
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
@@ -88,67 +103,42 @@ def _descendants(pid):
             pass
     return out
 
-peak_children = [0]
-peak_pss = [0]
-done = threading.Event()
-
-def _sample():
-    me = os.getpid()
-    tick = 0
-    while not done.wait(0.02):
-        family = _descendants(me)
-        kids = sum(_rss_kb(k) for k in family)
-        peak_children[0] = max(peak_children[0], kids)
-        tick += 1
-        if tick % 5 == 0:  # smaps_rollup costs more to read: every 0.1 s
-            peak_pss[0] = max(peak_pss[0], sum(_pss_kb(p) for p in [me, *family]))
-
-threading.Thread(target=_sample, daemon=True).start()
-spec, result_path = json.loads(sys.argv[1]), sys.argv[2]
-code = 0
-try:
-    if spec["tool"] == "proselint":
-        from proselint.command_line import main
-        sys.argv = ["proselint", *spec["args"]]
-        main()
-    else:
-        from mtaudit.cli import main
-        code = main(spec["args"])
-except SystemExit as exc:
-    code = exc.code if isinstance(exc.code, int) else 0
-done.set()
-with open("/proc/self/status") as fh:
-    hwm = next(int(ln.split()[1]) for ln in fh if ln.startswith("VmHWM:"))
-with open(result_path, "w") as fh:
-    json.dump({"code": code, "self_mb": hwm / 1024, "children_mb": peak_children[0] / 1024,
-               "pss_mb": peak_pss[0] / 1024}, fh)
-"""
-
 
 def run_child(tool: str, args: list[str], tmp: Path, cwd: Path = ROOT) -> dict:
     """Run ``tool`` (proselint or mtaudit) with ``args`` in a fresh interpreter in ``cwd``
-    (the checkout whose ``mtaudit`` is measured)."""
+    (the checkout whose ``mtaudit`` is measured), sampling its process tree's memory."""
     out = tmp / "child.json"
     out.unlink(missing_ok=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-c", _CHILD, json.dumps({"tool": tool, "args": args}), str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        check=False,
         cwd=cwd,
     )
+    peak_children = peak_pss = tick = 0
+    while proc.poll() is None:
+        family = _descendants(proc.pid)
+        peak_children = max(peak_children, sum(_proc_kb(k, "status", "VmRSS:") for k in family))
+        tick += 1
+        if tick % 5 == 0:  # smaps_rollup costs more to read: every 0.1 s
+            pss = sum(_proc_kb(k, "smaps_rollup", "Pss:") for k in [proc.pid, *family])
+            peak_pss = max(peak_pss, pss)
+        time.sleep(0.02)
+    stderr = proc.stderr.read() if proc.stderr else ""
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if not out.exists():
-        raise RuntimeError(f"{tool} run failed: {proc.stderr[-2000:]}")
+        raise RuntimeError(f"{tool} run failed: {stderr[-2000:]}")
     m = json.loads(out.read_text())
     m["seconds"] = wall
-    # CPU seconds of the process and the children it waited for (Apertium's stages):
-    # less sensitive than wall time to other load on a shared machine.
+    # CPU seconds of the process and the children it waited for (Apertium's stages,
+    # --jobs workers): less sensitive than wall time to other load on a shared machine.
     m["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    m["children_mb"] = peak_children / 1024
+    m["pss_mb"] = peak_pss / 1024
     m["peak_mb"] = m["self_mb"] + m["children_mb"]
     return m
 

@@ -186,9 +186,9 @@ def _spy_parallel(monkeypatch) -> list[str | None]:
     calls: list[str | None] = []
     real = local._parallel
 
-    def spy(items, options, jobs, changed, chunksize, start_method):  # noqa: ANN001, ANN202
+    def spy(items, options, jobs, changed, chunksize, start_method, warm=True):  # noqa: ANN001, ANN202
         calls.append(start_method)
-        return real(items, options, jobs, changed, chunksize, start_method)
+        return real(items, options, jobs, changed, chunksize, start_method, warm)
 
     monkeypatch.setattr(local, "_parallel", spy)
     return calls
@@ -206,6 +206,7 @@ def test_jobs_auto_hands_a_long_scan_to_workers_with_the_same_results(mixed_fold
     # Threads other tests left behind must not keep this one in-process.
     monkeypatch.setattr(local, "_fork_safe", lambda: True)
     monkeypatch.setattr(local, "AUTO_MIN_LEFT", 1)
+    before = _engine_children()
     pool_auditor = Auditor(OPTIONS)
     try:
         got = _dump(
@@ -213,10 +214,29 @@ def test_jobs_auto_hands_a_long_scan_to_workers_with_the_same_results(mixed_fold
                 [str(mixed_folder)], pool_auditor, None, jobs=2, chunksize=1, auto_after=0.0
             )
         )
+        # The parent stopped its own Apertium analysers before forking (and started none
+        # again): the workers ran theirs.
+        left = _engine_children() - before
     finally:
         pool_auditor.close()
     assert calls == ["fork"]  # the parent audited the first document, workers the rest
     assert got == expected
+    assert left == set()
+
+
+def _engine_children() -> set[int]:
+    """Pids of this process's lt-proc/apertium children."""
+    found = set()
+    for tid in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{tid}/children") as fh:
+            for pid in fh.read().split():
+                try:
+                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if b"lt-proc" in cmd or b"apertium" in cmd:
+                    found.add(int(pid))
+    return found
 
 
 def test_jobs_auto_keeps_a_short_scan_in_this_process(mixed_folder, monkeypatch):

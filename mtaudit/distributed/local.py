@@ -153,7 +153,7 @@ def _auto(
             # The workers inherit this process's loaded lexicons and models; its engine
             # processes (Apertium) would only sit idle beside theirs, so they stop first.
             auditor.release_engines()
-            yield from _parallel(items, auditor, jobs, changed, chunksize, "fork")
+            yield from _parallel(items, auditor, jobs, changed, chunksize, "fork", warm=False)
             return
         item = next(items)
         yield item if isinstance(item, InputError) else audit_document(auditor, item, changed)
@@ -166,8 +166,10 @@ def _parallel(
     changed: ChangedLines | None,
     chunksize: int,
     start_method: str | None,
+    warm: bool = True,
 ) -> Iterator[Result]:
-    """``items`` audited on ``jobs`` worker processes, results in input order."""
+    """``items`` audited on ``jobs`` worker processes, results in input order (``warm``:
+    load the detectors before forking; False where this process has audited already)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -193,7 +195,7 @@ def _parallel(
                 method = start_method or _default_start_method()
                 if method == "fork":
                     # Inherited by the forked workers: loaded once instead of once per worker.
-                    _INHERITED.update(_warm_contexts(picker))
+                    _INHERITED.update(_warm_contexts(picker, warm))
                 executor = ProcessPoolExecutor(
                     max_workers=jobs,
                     mp_context=multiprocessing.get_context(method),
@@ -328,8 +330,9 @@ def _default_start_method() -> str:
     return "spawn"
 
 
-def _warm_contexts(picker: _OptionsPicker) -> dict[str, Context]:
-    """Detector contexts with everything loaded, for the configurations known so far."""
+def _warm_contexts(picker: _OptionsPicker, warm: bool = True) -> dict[str, Context]:
+    """Detector contexts with everything loaded, for the configurations known so far
+    (``warm=False``: as they are, for a parent that has audited with them already)."""
     contexts: dict[str, Context] = {}
     for options, context in picker.known():
         key = context_key(options)
@@ -338,7 +341,11 @@ def _warm_contexts(picker: _OptionsPicker) -> dict[str, Context]:
                 options, mt=None, known=None, decisions={}, result_cache_dir=None
             )
             auditor = Auditor(bare, context=context or Context(dict(options.detector_options)))
-            warm_up(auditor)
+            if warm or context is None:
+                warm_up(auditor)
+            # The warm-up started engine processes (Apertium analysers) in this process,
+            # which audits nothing from now on: each worker starts its own.
+            auditor.release_engines()
             contexts[key] = auditor.context
     return contexts
 
