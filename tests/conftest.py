@@ -1,13 +1,17 @@
-"""Shared fixtures: repository paths and a CLI runner that captures output."""
+"""Shared fixtures: repository paths, a CLI runner that captures output, and a check that
+no test module leaves an Apertium process behind."""
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mtaudit import zipftable
+from mtaudit.backtranslate.pipes import open_pipelines
 from mtaudit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +44,26 @@ def _private_translation_cache(tmp_path_factory, monkeypatch, _word_table_dir):
     monkeypatch.setenv("MTAUDIT_CACHE_DIR", str(cache))
     # A developer's own ~/.config/mtaudit/config.toml must not change test results.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_engine_process_left(request) -> Iterator[None]:
+    """Fail the module whose tests or fixtures leave an Apertium pipeline open.
+
+    Set up before, so torn down after, the module's own fixtures. An engine that was only
+    dropped is ended by its finalizer in ``gc.collect()``; what is left is still held
+    (a fixture that never closes, a cache): its processes and pipes would outlive the test.
+    """
+    before = open_pipelines()
+    yield
+    gc.collect()
+    left = [c for pid, c in open_pipelines().items() if pid not in before]
+    if left:
+        pytest.fail(
+            f"{request.module.__name__} left {len(left)} Apertium pipeline(s) open (close "
+            "the detector, Auditor or back-translator that started them): " + "; ".join(left),
+            pytrace=False,
+        )
 
 
 @pytest.fixture
