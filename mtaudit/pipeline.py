@@ -94,6 +94,12 @@ class Auditor:
         if self.results is not None and self._owns_results:
             self.results.close()
 
+    def __enter__(self) -> Auditor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def preload(self) -> None:
         """Load every detector's resources now, so configuration errors surface early."""
         for det in self.detectors:

@@ -99,6 +99,7 @@ def iter_reports_parallel(
     lookup = options if isinstance(options, (Auditor, AuditorPool)) else None
     executor: ProcessPoolExecutor | None = None
     window: deque[Future[list[Result]]] = deque()
+    warmed: list[Auditor] = []  # the parent's warm-up Auditors, closed at the end
     finished = False
     try:
         for chunk in _chunks(_pending(paths, ingest_options, changed), chunksize):
@@ -113,7 +114,7 @@ def iter_reports_parallel(
                 method = start_method or _default_start_method()
                 if method == "fork":
                     # Inherited by the forked workers: loaded once instead of once per worker.
-                    _INHERITED.update(_warm_contexts(picker))
+                    _INHERITED.update(_warm_contexts(picker, warmed))
                 executor = ProcessPoolExecutor(
                     max_workers=jobs,
                     mp_context=multiprocessing.get_context(method),
@@ -141,6 +142,10 @@ def iter_reports_parallel(
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=not finished)
         _INHERITED.clear()
+        # After the workers exited (their copies of its pipes kept EOF from reaching the
+        # idiom matcher's lt-proc stages): the warm-up's engine processes end here.
+        for auditor in warmed:
+            auditor.close()
 
 
 def _cached_chunk(
@@ -217,8 +222,11 @@ def _default_start_method() -> str:
     return "spawn"
 
 
-def _warm_contexts(picker: _OptionsPicker) -> dict[str, Context]:
-    """Detector contexts with everything loaded, for the configurations known so far."""
+def _warm_contexts(picker: _OptionsPicker, made: list[Auditor]) -> dict[str, Context]:
+    """Detector contexts with everything loaded, for the configurations known so far.
+
+    Auditors over a context made here (not the caller's) are added to ``made``, to close.
+    """
     contexts: dict[str, Context] = {}
     for options, context in picker.known():
         key = context_key(options)
@@ -227,6 +235,8 @@ def _warm_contexts(picker: _OptionsPicker) -> dict[str, Context]:
                 options, mt=None, known=None, decisions={}, result_cache_dir=None
             )
             auditor = Auditor(bare, context=context or Context(dict(options.detector_options)))
+            if context is None:
+                made.append(auditor)
             warm_up(auditor)
             contexts[key] = auditor.context
     return contexts
