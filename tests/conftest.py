@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mtaudit import zipftable
-from mtaudit.backtranslate.pipes import open_pipelines
+from mtaudit.backtranslate.pipes import dropped_pipelines, open_pipelines
 from mtaudit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,20 +48,25 @@ def _private_translation_cache(tmp_path_factory, monkeypatch, _word_table_dir):
 
 @pytest.fixture(scope="module", autouse=True)
 def _no_engine_process_left(request) -> Iterator[None]:
-    """Fail the module whose tests or fixtures leave an Apertium pipeline open.
+    """Fail the module whose tests or fixtures leave an Apertium pipeline behind.
 
-    Set up before, so torn down after, the module's own fixtures. An engine that was only
-    dropped is ended by its finalizer in ``gc.collect()``; what is left is still held
-    (a fixture that never closes, a cache): its processes and pipes would outlive the test.
+    Set up before, so torn down after, the module's own fixtures. ``gc.collect()`` ends
+    every pipeline whose owner was dropped (its finalizer runs); those are counted, as are
+    the ones still held open (a fixture that never closes, a cache). Either way the
+    processes and pipes outlived the test: close the detector, Auditor or back-translator
+    (``with``, or a fixture that yields then closes).
     """
-    before = open_pipelines()
+    before, dropped = open_pipelines(), dropped_pipelines()
     yield
     gc.collect()
     left = [c for pid, c in open_pipelines().items() if pid not in before]
-    if left:
+    unclosed = dropped_pipelines() - dropped
+    problems = [f"{len(left)} still open ({'; '.join(left)})"] if left else []
+    if unclosed:
+        problems.append(f"{unclosed} dropped without close()")
+    if problems:
         pytest.fail(
-            f"{request.module.__name__} left {len(left)} Apertium pipeline(s) open (close "
-            "the detector, Auditor or back-translator that started them): " + "; ".join(left),
+            f"{request.module.__name__} left Apertium pipelines behind: {', '.join(problems)}",
             pytrace=False,
         )
 

@@ -13,10 +13,11 @@ import sys
 import time
 import warnings
 
-from mtaudit.backtranslate.pipes import PipelineProcess, open_pipelines
+from mtaudit.backtranslate.pipes import PipelineProcess, dropped_pipelines, open_pipelines
 
 
 def test_a_pipeline_answers_and_close_ends_it():
+    dropped = dropped_pipelines()
     p = PipelineProcess("cat")
     assert p.pid in open_pipelines()
     assert p.exchange([b"one", b"two"], time.monotonic() + 10) == [b"one", b"two"]
@@ -25,9 +26,19 @@ def test_a_pipeline_answers_and_close_ends_it():
     p.close()  # twice is harmless
     p.kill()
     assert p.proc.returncode == 0
+    killed = PipelineProcess("cat")
+    killed.kill()
+    assert killed.proc.returncode == -signal.SIGKILL
+    del killed
+    gc.collect()
+    assert dropped_pipelines() == dropped  # closed or killed: none was dropped
 
 
-def test_a_dropped_pipeline_is_ended_without_a_resource_warning():
+def test_a_dropped_pipeline_is_ended_without_a_resource_warning(monkeypatch):
+    from mtaudit.backtranslate import pipes
+
+    # This test drops one on purpose: the conftest guard must not count it.
+    monkeypatch.setattr(pipes, "_DROPPED", [0])
     p = PipelineProcess("cat")
     proc, pid = p.proc, p.pid
     with warnings.catch_warnings(record=True) as caught:
@@ -36,7 +47,7 @@ def test_a_dropped_pipeline_is_ended_without_a_resource_warning():
         gc.collect()
     assert proc.returncode == 0  # reaped: no zombie, no "still running" warning
     assert proc.stdin is not None and proc.stdin.closed and proc.stdout.closed
-    assert pid not in open_pipelines()
+    assert pid not in open_pipelines() and dropped_pipelines() == 1
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 

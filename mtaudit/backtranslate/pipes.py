@@ -27,6 +27,8 @@ _PIPE_SAFE_BYTES = 16 * 1024
 _EXIT_WAIT = 2.0
 # Every pipeline started and not closed yet (see open_pipelines).
 _OPEN: weakref.WeakSet[PipelineProcess] = weakref.WeakSet()
+# How many were ended by the garbage collector or at exit, never closed (dropped_pipelines).
+_DROPPED = [0]
 
 
 def utf8_env() -> dict[str, str]:
@@ -46,9 +48,9 @@ def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
                 stream.close()
 
 
-def _end(proc: subprocess.Popen[bytes], owner: int, kill: bool) -> None:
+def _end(proc: subprocess.Popen[bytes], owner: int, kill: bool, closing: list[bool]) -> None:
     """Close the pipes (the pipeline exits on EOF) and reap it; kill its group if it does
-    not exit in time, or at once with ``kill``.
+    not exit in time, or at once with ``kill``. ``closing[0]``: its owner closed it.
 
     In a forked child (``--jobs``) only the child's copies of the pipes are closed: the
     pipeline is the parent's to end.
@@ -56,6 +58,8 @@ def _end(proc: subprocess.Popen[bytes], owner: int, kill: bool) -> None:
     _close_pipes(proc)
     if os.getpid() != owner:
         return
+    if not closing[0]:
+        _DROPPED[0] += 1
     if not kill:
         try:
             proc.wait(timeout=_EXIT_WAIT)
@@ -65,6 +69,12 @@ def _end(proc: subprocess.Popen[bytes], owner: int, kill: bool) -> None:
     with contextlib.suppress(OSError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=5)
+
+
+def dropped_pipelines() -> int:
+    """How many pipelines of this process were ended only because their owner was dropped
+    (or the interpreter exited) without closing them: each lived on until then."""
+    return _DROPPED[0]
 
 
 def open_pipelines() -> dict[int, str]:
@@ -91,8 +101,9 @@ class PipelineProcess:
         self.command = command
         self._buffer = b""
         self._owner = os.getpid()
+        self._closing = [False]
         # Holds the Popen, not self: it runs when this object is collected or at exit.
-        self._finalizer = weakref.finalize(self, _end, self.proc, self._owner, False)
+        self._finalizer = weakref.finalize(self, _end, self.proc, self._owner, False, self._closing)
         _OPEN.add(self)
 
     @property
@@ -169,9 +180,10 @@ class PipelineProcess:
 
     def close(self) -> None:
         """End the process: EOF first, the whole group killed if it does not exit."""
+        self._closing[0] = True
         self._finalizer()
 
     def kill(self) -> None:
         """Kill the process group now (a hung stage never reads its stdin again)."""
         if self._finalizer.detach() is not None:  # not closed yet
-            _end(self.proc, os.getpid(), kill=True)
+            _end(self.proc, os.getpid(), True, [True])
