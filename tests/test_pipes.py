@@ -29,9 +29,13 @@ def test_a_pipeline_answers_and_close_ends_it():
     killed = PipelineProcess("cat")
     killed.kill()
     assert killed.proc.returncode == -signal.SIGKILL
-    del killed
+    retired = PipelineProcess("cat")
+    retired.retire()  # EOF sent on purpose (a tagger swapped out): reaped when collected
+    retired_proc = retired.proc
+    del killed, retired
     gc.collect()
-    assert dropped_pipelines() == dropped  # closed or killed: none was dropped
+    assert retired_proc.returncode == 0
+    assert dropped_pipelines() == dropped  # closed, killed or retired: none was dropped
 
 
 def test_a_dropped_pipeline_is_ended_without_a_resource_warning(monkeypatch):

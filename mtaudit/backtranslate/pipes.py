@@ -175,7 +175,9 @@ class PipelineProcess:
         return said
 
     def retire(self) -> None:
-        """Close the pipes without waiting: the process ends on EOF (reap with close)."""
+        """Close the pipes without waiting: the process ends on EOF (reap with close, or
+        with ``alive()`` once it has exited)."""
+        self._closing[0] = True  # ended on purpose, even if only collected later
         _close_pipes(self.proc)
 
     def close(self) -> None:
