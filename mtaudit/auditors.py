@@ -130,3 +130,9 @@ class AuditorPool:
         for auditor in self._auditors.values():
             auditor.close()  # its detectors' engines; the shared ones are closed below
         self.shared.close()
+
+    def __enter__(self) -> AuditorPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -102,6 +102,12 @@ class Auditor:
         if self.backtranslator is not None:
             self.backtranslator.release_engines()
 
+    def __enter__(self) -> Auditor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def preload(self) -> None:
         """Load every detector's resources now, so configuration errors surface early."""
         for det in self.detectors:

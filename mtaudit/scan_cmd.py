@@ -52,11 +52,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
             f"no input files found in {', '.join(args.paths)} "
             f"(looked for {', '.join(ingest.include)})"
         )
+    auditor = None
     try:
         extra = [parse_report_arg(r) for r in args.report]
         auditor = _auditor_pool(args, resolver)
         auditor.preload()  # a missing LM or lexicon error shows before scanning starts
     except (ValueError, LexiconError, FluencyUnavailable) as exc:
+        if auditor is not None:
+            auditor.close()  # what preload started (the idiom matcher's lt-proc stages)
         return fail(str(exc))
     if args.engine == "ray":
         try:

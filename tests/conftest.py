@@ -1,13 +1,17 @@
-"""Shared fixtures: repository paths and a CLI runner that captures output."""
+"""Shared fixtures: repository paths, a CLI runner that captures output, and a check that
+no test module leaves an Apertium process behind."""
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mtaudit import zipftable
+from mtaudit.backtranslate.pipes import dropped_pipelines, open_pipelines
 from mtaudit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +44,31 @@ def _private_translation_cache(tmp_path_factory, monkeypatch, _word_table_dir):
     monkeypatch.setenv("MTAUDIT_CACHE_DIR", str(cache))
     # A developer's own ~/.config/mtaudit/config.toml must not change test results.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_engine_process_left(request) -> Iterator[None]:
+    """Fail the module whose tests or fixtures leave an Apertium pipeline behind.
+
+    Set up before, so torn down after, the module's own fixtures. ``gc.collect()`` ends
+    every pipeline whose owner was dropped (its finalizer runs); those are counted, as are
+    the ones still held open (a fixture that never closes, a cache). Either way the
+    processes and pipes outlived the test: close the detector, Auditor or back-translator
+    (``with``, or a fixture that yields then closes).
+    """
+    before, dropped = open_pipelines(), dropped_pipelines()
+    yield
+    gc.collect()
+    left = [c for pid, c in open_pipelines().items() if pid not in before]
+    unclosed = dropped_pipelines() - dropped
+    problems = [f"{len(left)} still open ({'; '.join(left)})"] if left else []
+    if unclosed:
+        problems.append(f"{unclosed} dropped without close()")
+    if problems:
+        pytest.fail(
+            f"{request.module.__name__} left Apertium pipelines behind: {', '.join(problems)}",
+            pytrace=False,
+        )
 
 
 @pytest.fixture

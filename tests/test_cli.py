@@ -341,26 +341,26 @@ def test_sigterm_removes_the_temporary_report(tmp_path):
     fifo = tmp_path / "story.txt"
     os.mkfifo(fifo)  # the scan waits on it for as long as the test likes
     out = tmp_path / "out" / "report.json"
-    proc = _scan_process(fifo, "-f", "json", "-o", out, stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        writer = None
-        while writer is None:  # the scan opens the FIFO after its reports' temp files
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
-            try:
-                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError:  # ENXIO: no reader yet
-                time.sleep(0.05)
-        os.write(writer, b"The council met on Friday")
-        assert _hidden(out.parent), "the report's temp file should exist mid-scan"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
-        os.close(writer)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert _hidden(out.parent) == [] and not out.exists()
-    assert b"Traceback" not in proc.stderr.read()
+    with _scan_process(fifo, "-f", "json", "-o", out, stdout=subprocess.DEVNULL) as proc:
+        try:
+            deadline = time.monotonic() + 60
+            writer = None
+            while writer is None:  # the scan opens the FIFO after its reports' temp files
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+                try:
+                    writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+                except OSError:  # ENXIO: no reader yet
+                    time.sleep(0.05)
+            os.write(writer, b"The council met on Friday")
+            assert _hidden(out.parent), "the report's temp file should exist mid-scan"
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+            os.close(writer)
+        finally:
+            proc.kill()
+            proc.wait()
+        assert _hidden(out.parent) == [] and not out.exists()
+        assert b"Traceback" not in proc.stderr.read()
 
 
 def test_broken_stdout_still_writes_reports_and_keeps_the_gate_status(tmp_path):
@@ -369,31 +369,23 @@ def test_broken_stdout_still_writes_reports_and_keeps_the_gate_status(tmp_path):
     # reader has gone.
     feed.write_text("".join(json.dumps({"text": GLUED * 8}) + "\n" for _ in range(150)))
     out = tmp_path / "copy.json"
-    proc = _scan_process(
-        feed,
-        "-f",
-        "json",
-        "--report",
-        f"json={out}",
-        "--fail-on",
-        "warning",
-        stdout=subprocess.PIPE,
-    )
-    proc.stdout.read(100)
-    proc.stdout.close()  # `| head -c 100`
-    assert proc.wait(timeout=300) == ExitCode.FINDINGS
-    err = proc.stderr.read().decode()
+    args = (feed, "-f", "json", "--report", f"json={out}", "--fail-on", "warning")
+    with _scan_process(*args, stdout=subprocess.PIPE) as proc:
+        proc.stdout.read(100)
+        proc.stdout.close()  # `| head -c 100`
+        assert proc.wait(timeout=300) == ExitCode.FINDINGS
+        err = proc.stderr.read().decode()
     assert "Traceback" not in err and "Exception ignored" not in err, err
     assert json.loads(out.read_text())["summary"]["documents"] == 150
 
 
 def test_broken_stdout_after_a_clean_scan_exits_0_quietly(tmp_path):
     (tmp_path / "clean.txt").write_text(CLEAN * 2000, encoding="utf-8")
-    proc = _scan_process(tmp_path / "clean.txt", "-f", "json", stdout=subprocess.PIPE)
-    proc.stdout.read(10)
-    proc.stdout.close()
-    assert proc.wait(timeout=300) == ExitCode.OK
-    assert proc.stderr.read() == b""
+    with _scan_process(tmp_path / "clean.txt", "-f", "json", stdout=subprocess.PIPE) as proc:
+        proc.stdout.read(10)
+        proc.stdout.close()
+        assert proc.wait(timeout=300) == ExitCode.OK
+        assert proc.stderr.read() == b""
 
 
 def test_a_scan_that_finds_no_input_is_an_error(cli, tmp_path):

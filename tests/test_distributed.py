@@ -471,15 +471,15 @@ def test_workers_die_with_a_killed_scan(tmp_path):
 
 WATCHDOG_ONLY = """
 import os, sys, time
-from mtaudit.distributed import local
+from mtaudit.distributed import worker
 r, w = os.pipe()
 if os.fork() == 0:
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)  # not the test's pipe: it must see EOF when the parent leaves
     os.dup2(null, 2)
     sys.platform = "darwin"  # no prctl: the portable watchdog alone
-    local.PARENT_POLL_S = 0.05
-    local._die_with_parent()
+    worker.PARENT_POLL_S = 0.05
+    worker._die_with_parent()
     os.write(w, b"%d\\n" % os.getpid())
     time.sleep(120)
     os._exit(0)

@@ -203,7 +203,8 @@ def test_fix_never_touches_a_file_changed_since_it_was_read(tmp_path):
     story = tmp_path / "story.txt"
     story.write_text(STORY)
     (doc,) = iter_inputs([str(story)])
-    plan = fix.plan(Auditor(AuditOptions(mt=None)).audit(doc))
+    with Auditor(AuditOptions(mt=None)) as auditor:
+        plan = fix.plan(auditor.audit(doc))
     assert plan is not None and plan.changed
     story.write_text(STORY + "An editor's new paragraph.\n")
     with pytest.raises(fix.FixError, match="changed since it was scanned"):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,9 @@ DEV = DATA / "idioms"
 
 
 @pytest.fixture(scope="module")
-def detector() -> IdiomDetector:
-    return IdiomDetector(Context())
+def detector() -> Iterator[IdiomDetector]:
+    with IdiomDetector(Context()) as det:  # close() ends its Apertium processes
+        yield det
 
 
 def detect(detector: IdiomDetector, text: str) -> list:
@@ -99,8 +101,8 @@ def test_shared_literal_goes_to_the_documents_language(detector):
     assert findings[0].evidence["idiom_id"] == other
     assert findings[0].evidence["also"] == [f.evidence["idiom_id"]]
     # ...and so does the user's hint.
-    hinted = IdiomDetector(Context(options={"source_language": lang}))
-    assert [x.evidence["idiom_id"] for x in detect(hinted, alone)] == [other]
+    with IdiomDetector(Context(options={"source_language": lang})) as hinted:
+        assert [x.evidence["idiom_id"] for x in detect(hinted, alone)] == [other]
 
 
 def test_each_occurrence_is_a_finding_even_in_a_run_on_sentence(detector):
@@ -223,11 +225,11 @@ def _custom_lexicon(tmp_path: Path, literal: str) -> Path:
 
 def test_user_idiom_files_are_loaded_and_english_idioms_win(tmp_path):
     path = _custom_lexicon(tmp_path, "throw the towel")
-    det = IdiomDetector(Context(options={"idiom_files": str(path)}))  # one path or a list
-    flagged = detect(det, "The striker threw the towel after the second goal.")
-    assert [f.evidence["idiom_id"] for f in flagged] == ["es.test-toalla"]
-    # The same words in the English idiom's shape are never flagged.
-    assert detect(det, "The striker threw in the towel after the second goal.") == []
+    with IdiomDetector(Context(options={"idiom_files": str(path)})) as det:  # a path or a list
+        flagged = detect(det, "The striker threw the towel after the second goal.")
+        assert [f.evidence["idiom_id"] for f in flagged] == ["es.test-toalla"]
+        # The same words in the English idiom's shape are never flagged.
+        assert detect(det, "The striker threw in the towel after the second goal.") == []
 
 
 def test_a_literal_that_is_an_english_idiom_is_dropped_and_reported(tmp_path):

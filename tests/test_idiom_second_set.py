@@ -21,7 +21,8 @@ import idiom_second_set  # noqa: E402
 
 @pytest.mark.skipif(pair_files("es") is None, reason="Debian's apertium-eng-spa is not installed")
 def test_second_set_recall_and_idiomatic_renderings():
-    score = idiom_second_set.score(IdiomDetector(Context()))
+    with IdiomDetector(Context()) as detector:
+        score = idiom_second_set.score(detector)
     assert score.literal >= 150 and score.renderings >= 50
     assert score.recall >= 0.90, score.misses
     assert score.flagged == []

@@ -15,9 +15,15 @@ import time
 import pytest
 
 from mtaudit.ingest import IngestOptions, iter_inputs, make_document, read_jsonl, read_stream
-from mtaudit.model import Document, ExitCode, InputError
+from mtaudit.model import Document, DocumentReport, ExitCode, InputError
 from mtaudit.pipeline import Auditor
 from mtaudit.report.serialize import line_column
+
+
+def _audit(doc: Document) -> DocumentReport:
+    """One document through a default Auditor, closed after: it starts Apertium stages."""
+    with Auditor() as auditor:
+        return auditor.audit(doc)
 
 
 def _items(*paths, **opts):
@@ -85,7 +91,7 @@ def test_empty_file_gives_an_empty_result(tmp_path):
     p = tmp_path / "empty.txt"
     p.write_bytes(b"")
     (doc,) = _items(p)
-    report = Auditor().audit(doc)
+    report = _audit(doc)
     assert doc.text == "" and report.findings == [] and report.verdict == "clean"
 
 
@@ -106,7 +112,7 @@ def test_markdown_markup_is_stripped_and_mapped_back(tmp_path):
     at = doc.text.index("Tuesday")
     assert source[doc.source_offset(at) :].startswith("Tuesday")
     # Markup that would look like MT punctuation raw ("a , b", ". ,") yields nothing.
-    assert Auditor().audit(doc).findings == []
+    assert _audit(doc).findings == []
 
 
 def test_markdown_finding_reports_source_line_and_column(tmp_path, cli):
@@ -134,7 +140,7 @@ def test_html_extracts_the_article_and_drops_script_style_nav(tmp_path):
     assert doc.format == "html"
     assert "Central bank raises rates again" in doc.text
     assert "var x" not in doc.text and "content:" not in doc.text and "menu" not in doc.text
-    report = Auditor().audit(doc)
+    report = _audit(doc)
     codes = sorted(f.code for f in report.findings)
     assert codes == ["MT401", "MT403"]
     for f in report.findings:
@@ -342,7 +348,7 @@ def test_deeply_nested_html_keeps_its_text(tmp_path, depth):
     assert isinstance(doc, Document)
     assert "An introduction" in doc.text and "The minister said the talks had failed" in doc.text
     assert "var x" not in doc.text and "menu" not in doc.text
-    assert "MT401" in {f.code for f in Auditor().audit(doc).findings}
+    assert "MT401" in {f.code for f in _audit(doc).findings}
 
 
 # ---------------------------------------------------------------- Markdown, parsed
@@ -369,7 +375,7 @@ def test_markdown_front_matter_and_shortcodes_are_not_prose():
     for markup in ("tags", "politics", "title", "related", "include", "newsletter", "Date"):
         assert markup not in doc.text, markup
     assert "\nThe operators said traffic would be normal by." in doc.text
-    findings = Auditor().audit(doc).findings
+    findings = _audit(doc).findings
     # Old reader: "tags: [politics, economy]" was a related-content widget (MT504) and the
     # YAML block an unfluent sentence (MT601).
     assert [f.code for f in findings] == ["MT403", "MT401"]

@@ -87,6 +87,12 @@ def shards(tmp_path_factory) -> Path:
     return folder
 
 
+def _signature(options: AuditOptions) -> str:
+    """An Auditor's run signature (its idiom matcher starts Apertium stages: closed after)."""
+    with Auditor(options) as auditor:
+        return auditor.signature
+
+
 def _local(paths: list[str]) -> tuple[dict[tuple[str, int], dict], list[dict], Summary]:
     """A local scan: documents by (path, line), errors, and the run summary."""
     auditor = Auditor(OPTIONS)
@@ -181,7 +187,7 @@ def test_summary_counts_match_the_local_scan(shards, first_run):
     assert summary["by_severity"] == local.by_severity
     assert summary["failed_documents"] == local.failed_documents
     assert summary["error_count"] == len(local_errors) == 3
-    assert summary["signature"] == Auditor(OPTIONS).signature
+    assert summary["signature"] == _signature(OPTIONS)
     assert summary["workers"]["pool_size"] == 2
     assert len(summary["workers"]["processes"]) == 2  # both actors audited shards
     assert all(w["peak_rss_mb"] > 0 for w in summary["workers"]["processes"].values())
@@ -398,7 +404,7 @@ def test_a_retried_shard_is_idempotent_and_a_stranger_writes_nothing(shards, tmp
     (shard,), _ = discover_shards([str(shards / "sub" / "bad.jsonl")])
     out = tmp_path / "out"
     out.mkdir()
-    signature = Auditor(OPTIONS).signature
+    signature = _signature(OPTIONS)
     worker = AuditWorker(OPTIONS, str(out), signature)
     try:
         first = worker.run_shard(shard)

@@ -227,7 +227,6 @@ def test_jobs_workers_write_the_cache_a_later_scan_reads(cli, audits, tmp_path):
 
 
 def test_a_jobs_rescan_of_unchanged_files_starts_no_worker(cli, audits, tmp_path, monkeypatch):
-    import mtaudit.distributed.local as local
 
     args = ("scan", CORPORA, "--isolated", "--mt", "off", "-f", "json", "--cache-dir", tmp_path)
     cold = cli(*args)

@@ -141,7 +141,8 @@ def test_cmd_serve_runs_a_server_and_stops_on_a_signal():
     finally:
         proc.send_signal(signal.SIGINT)
         code_ = proc.wait(timeout=15)
-    log = proc.stderr.read().decode()
+    with proc.stderr:
+        log = proc.stderr.read().decode()
     assert code_ == 130, log
     assert "1 worker(s)" in log and "Application shutdown complete" in log
     assert "Traceback" not in log

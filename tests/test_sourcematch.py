@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections.abc import Iterator
 
 import pytest
 
@@ -62,11 +63,11 @@ needs_apertium = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def detector() -> IdiomDetector:
-    det = IdiomDetector(Context())
-    if not det.projected:
-        pytest.skip("Debian's apertium-eng-spa is not installed")
-    return det
+def detector() -> Iterator[IdiomDetector]:
+    with IdiomDetector(Context()) as det:  # close() ends its Apertium processes
+        if not det.projected:
+            pytest.skip("Debian's apertium-eng-spa is not installed")
+        yield det
 
 
 def ids(detector: IdiomDetector, text: str) -> dict[str, str]:
@@ -187,9 +188,9 @@ def test_processes_are_not_shared_across_a_fork(monkeypatch):
         assert lx._en_morf._proc is not parent  # its own process, the parent's untouched
         assert parent.alive()
     finally:
+        lx.close()  # while the pid is still the fork's: the fork's process is its to end
         monkeypatch.undo()
         parent.close()
-        lx.close()
 
 
 def test_index_cache_reuses_a_build_and_rebuilds_on_change(tmp_path):

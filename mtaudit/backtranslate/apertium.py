@@ -38,21 +38,19 @@ passes through untouched (an unknown word).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from mtaudit import indexcache
 from mtaudit.backtranslate.engine import Engine, EngineError
-from mtaudit.pollfd import readable as _readable
+from mtaudit.backtranslate.pipes import PipelineProcess as _Process
+from mtaudit.backtranslate.pipes import utf8_env as _utf8_env
 
 # ISO 639-1 -> the ISO 639-3 codes Apertium names its modes with.
 ISO3 = {"en": "eng", "es": "spa", "fr": "fra", "de": "deu", "it": "ita", "pt": "por"}
@@ -74,8 +72,6 @@ _FROM_STAND_IN = str.maketrans({v: k for k, v in _STAND_INS.items()})
 #: Part of the signature (so of every cache key): bumped when the way texts are sent
 #: changes what comes back. 2: fresh tagger per text, stand-ins for ^ and ~.
 _PROTOCOL = 2
-# Linux pipes hold 64 KiB; smaller writes complete without a reader.
-_PIPE_SAFE_BYTES = 16 * 1024
 
 
 def datadir() -> Path:
@@ -128,122 +124,6 @@ def escape(text: str) -> str:
 def unescape(text: str) -> str:
     """Apertium stream output as plain text."""
     return " ".join(_ESCAPED.sub(r"\1", text).split()).translate(_FROM_STAND_IN)
-
-
-def _utf8_env() -> dict[str, str]:
-    # lttoolbox reads its input as wide characters: under a C/POSIX locale accented letters
-    # become unknown bytes. C.UTF-8 exists on every Debian/Ubuntu system.
-    env = dict(os.environ)
-    if "utf" not in (env.get("LC_ALL") or env.get("LC_CTYPE") or env.get("LANG") or "").lower():
-        env["LC_ALL"] = "C.UTF-8"
-    return env
-
-
-class _Process:
-    """One part of a null-flush pipeline: a shell pipeline in its own session."""
-
-    def __init__(self, command: str, stderr: bool = False) -> None:
-        # $1 = -n: no unknown-word marks in generation (the wrapper's -u); $2: tagger
-        # options, -d: report unknown ambiguity classes (see the module docstring).
-        self.proc = subprocess.Popen(
-            ["bash", "-c", command, "apertium", "-n", "-d"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE if stderr else subprocess.DEVNULL,
-            env=_utf8_env(),
-            start_new_session=True,  # so close() can end the whole pipeline, not just bash
-        )
-        self._buffer = b""
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def exchange(self, segments: Sequence[bytes], deadline: float) -> list[bytes]:
-        """Write each segment with a ``\\0`` after it; read one reply per segment.
-
-        A writer thread feeds the pipe while this thread reads: writing everything first
-        would deadlock once both pipe buffers fill up.
-        """
-        payload = b"".join(seg + b"\0" for seg in segments)
-        stdin = self.proc.stdin
-        assert stdin is not None and self.proc.stdout is not None
-        errors: list[BaseException] = []
-
-        def write() -> None:
-            try:
-                stdin.write(payload)
-                stdin.flush()
-            except (OSError, ValueError) as exc:
-                errors.append(exc)
-
-        # A payload that fits in the pipe cannot block: write it here (the tagger gets one
-        # short text at a time, and a thread per text would cost more than the text).
-        writer = threading.Thread(target=write, daemon=True)
-        if len(payload) <= _PIPE_SAFE_BYTES:
-            write()
-        else:
-            writer.start()
-        fd = self.proc.stdout.fileno()
-        outputs: list[bytes] = []
-        while True:
-            *done, self._buffer = self._buffer.split(b"\0")
-            outputs.extend(done)
-            if len(outputs) >= len(segments):
-                break
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise EngineError("no answer from the Apertium pipeline in time")
-            if not _readable(fd, left):
-                continue
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                raise EngineError("the Apertium pipeline exited")
-            self._buffer += chunk
-        if writer.is_alive():
-            writer.join(timeout=1)
-        if errors:
-            raise EngineError(f"cannot write to the Apertium pipeline: {errors[0]}")
-        if len(outputs) != len(segments) or self._buffer:
-            raise EngineError("the Apertium pipeline answered out of step")
-        return outputs
-
-    def said_something(self) -> bool:
-        """Whether the process wrote to stderr since the last call (drains what it wrote)."""
-        err = self.proc.stderr
-        if err is None:
-            return False
-        said = False
-        while _readable(err.fileno(), 0):
-            if not os.read(err.fileno(), 1 << 16):
-                break  # EOF: the process is gone; the next exchange says so
-            said = True
-        return said
-
-    def retire(self) -> None:
-        """Close the pipes without waiting: the process ends on EOF (reap with close)."""
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-
-    def close(self) -> None:
-        """End the process: EOF first, the whole group killed if it does not exit."""
-        self.retire()
-        try:
-            self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def kill(self) -> None:
-        """Kill the process group now (a hung stage never reads its stdin again)."""
-        self.retire()
-        with contextlib.suppress(OSError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=5)
 
 
 def _split_at_tagger(pipeline: str) -> tuple[str, str | None, str]:

@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from mtaudit.model import Document, Finding, Severity
 from mtaudit.suggest import fit_replacement
 
 if TYPE_CHECKING:
     from mtaudit.segment import Segmentation
+
+_D = TypeVar("_D", bound="Detector")
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,12 @@ class Detector:
     def close(self) -> None:
         """Stop any engine process the detector started (default: none). It may be used
         again afterwards: engines restart on demand."""
+
+    def __enter__(self: _D) -> _D:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def detect_with_features(
         self, document: Document, segments: Segmentation

@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
-import signal
 import sys
 import threading
 import time
@@ -33,9 +32,9 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from mtaudit.auditors import AuditorPool, SharedResources, context_key
+from mtaudit.auditors import AuditorPool, context_key
 from mtaudit.detectors import Context
-from mtaudit.distributed import apply_env, warm_up, worker_env
+from mtaudit.distributed import warm_up, worker, worker_env
 from mtaudit.ingest import IngestOptions, iter_inputs
 from mtaudit.model import Document, DocumentReport, InputError
 from mtaudit.pipeline import (
@@ -54,9 +53,6 @@ if TYPE_CHECKING:
     from mtaudit.changed import ChangedLines
 
 Result = DocumentReport | InputError
-# A chunk: (document or input error, options token) pairs, and the pickled options of
-# the tokens it uses (pickled once in the parent; workers unpickle each token once).
-_Chunk = tuple[list[tuple[Document | InputError, int]], dict[int, bytes]]
 
 DEFAULT_CHUNKSIZE = 4  # documents per task: ~0.1 s of work, so ordering stalls stay short
 #: ``--jobs auto``: seconds of auditing in this process before workers may start (a fork
@@ -181,6 +177,7 @@ def _parallel(
     lookup = options if isinstance(options, (Auditor, AuditorPool)) else None
     executor: ProcessPoolExecutor | None = None
     window: deque[Future[list[Result]]] = deque()
+    warmed: list[Auditor] = []  # the parent's warm-up Auditors, closed at the end
     finished = False
     try:
         for chunk in _chunks(items, chunksize):
@@ -195,11 +192,11 @@ def _parallel(
                 method = start_method or _default_start_method()
                 if method == "fork":
                     # Inherited by the forked workers: loaded once instead of once per worker.
-                    _INHERITED.update(_warm_contexts(picker, warm))
+                    worker.INHERITED.update(_warm_contexts(picker, warmed, warm))
                 executor = ProcessPoolExecutor(
                     max_workers=jobs,
                     mp_context=multiprocessing.get_context(method),
-                    initializer=_init_worker,
+                    initializer=worker.init_worker,
                     initargs=(base_token, base_blob, worker_env(), changed),
                 )
             tokens: dict[int, bytes] = {}
@@ -210,7 +207,7 @@ def _parallel(
                     token, blob = picker.token_for(item)
                     tokens.setdefault(token, blob)
                 items.append((item, token))
-            window.append(executor.submit(_audit_chunk, (items, tokens)))
+            window.append(executor.submit(worker.audit_chunk, (items, tokens)))
             # Two chunks per worker keep every process busy while the parent yields.
             while len(window) > 2 * jobs:
                 yield from window.popleft().result()
@@ -222,7 +219,11 @@ def _parallel(
         # Early end (an exception, Ctrl-C, the consumer stopped): drop queued chunks.
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=not finished)
-        _INHERITED.clear()
+        worker.INHERITED.clear()
+        # After the workers exited (their copies of its pipes kept EOF from reaching the
+        # idiom matcher's lt-proc stages): the warm-up's engine processes end here.
+        for auditor in warmed:
+            auditor.close()
 
 
 def _cached_chunk(
@@ -330,9 +331,14 @@ def _default_start_method() -> str:
     return "spawn"
 
 
-def _warm_contexts(picker: _OptionsPicker, warm: bool = True) -> dict[str, Context]:
+def _warm_contexts(
+    picker: _OptionsPicker, made: list[Auditor], warm: bool = True
+) -> dict[str, Context]:
     """Detector contexts with everything loaded, for the configurations known so far
-    (``warm=False``: as they are, for a parent that has audited with them already)."""
+    (``warm=False``: as they are, for a parent that has audited with them already).
+
+    Auditors over a context made here (not the caller's) are added to ``made``, to close.
+    """
     contexts: dict[str, Context] = {}
     for options, context in picker.known():
         key = context_key(options)
@@ -341,6 +347,8 @@ def _warm_contexts(picker: _OptionsPicker, warm: bool = True) -> dict[str, Conte
                 options, mt=None, known=None, decisions={}, result_cache_dir=None
             )
             auditor = Auditor(bare, context=context or Context(dict(options.detector_options)))
+            if context is None:
+                made.append(auditor)
             if warm or context is None:
                 warm_up(auditor)
             # The warm-up started engine processes (Apertium analysers) in this process,
@@ -386,106 +394,3 @@ class _OptionsPicker:
         if self._pool is not None:
             for auditor in self._pool.auditors:
                 yield auditor.options, auditor.context
-
-
-# --- worker side ----------------------------------------------------------------------
-
-#: Warm detector contexts by configuration, set in the parent just before forking.
-_INHERITED: dict[str, Context] = {}
-_WORKER: _WorkerState | None = None
-
-
-class _WorkerState:
-    """One worker's Auditors, one per configuration token, sharing what the CLI's pool shares:
-    a detector context per detector options, an engine per back-translation setting, a
-    result cache per folder (each worker writes to it through its own connection)."""
-
-    def __init__(
-        self, base_token: int, base_blob: bytes, changed: ChangedLines | None = None
-    ) -> None:
-        self.changed = changed
-        self.options: dict[int, AuditOptions] = {base_token: pickle.loads(base_blob)}
-        self.auditors: dict[int, Auditor] = {}
-        self.shared = SharedResources(_INHERITED)
-        self.auditor(base_token).preload()
-
-    def auditor(self, token: int) -> Auditor:
-        auditor = self.auditors.get(token)
-        if auditor is None:
-            auditor = self.auditors[token] = self.shared.auditor(self.options[token])
-        return auditor
-
-    def audit(self, items: list[tuple[Document | InputError, int]], blobs: dict[int, bytes]):
-        for token, blob in blobs.items():
-            if token not in self.options:
-                self.options[token] = pickle.loads(blob)
-        return [
-            item
-            if isinstance(item, InputError)
-            else audit_document(self.auditor(token), item, self.changed)
-            for item, token in items
-        ]
-
-    def close(self) -> None:
-        for auditor in self.auditors.values():
-            auditor.close()  # its detectors' engines; the shared ones are closed below
-        self.shared.close()
-
-
-#: How often the portable watchdog checks that the parent is still alive (seconds).
-PARENT_POLL_S = 0.5
-
-
-def _die_with_parent() -> None:
-    """End this worker when the scan that started it dies, even by ``kill -9``.
-
-    Otherwise a killed scan leaves its workers behind, each holding its models (~340 MB)
-    and waiting forever on a task queue nobody feeds. On Linux the kernel sends SIGKILL
-    to the worker when its parent exits (``prctl(PR_SET_PDEATHSIG)``); a watchdog thread
-    covers other systems (and a forkserver parent): it exits once the parent changes.
-    """
-    parent = os.getppid()
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            pr_set_pdeathsig = 1  # <linux/prctl.h>
-            libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):  # no libc prctl (musl builds have it; be safe)
-            pass
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL_S)
-        os._exit(1)  # no cleanup: there is no one left to report to
-
-    threading.Thread(target=watch, name="mtaudit-parent-watch", daemon=True).start()
-
-
-def _init_worker(
-    base_token: int, base_blob: bytes, env: dict[str, str], changed: ChangedLines | None
-) -> None:
-    """Build this worker's Auditor once; close its engines when the worker exits normally."""
-    global _WORKER
-    _die_with_parent()
-    # Ctrl-C reaches the whole process group: the parent handles it and shuts us down.
-    # SIGTERM is the parent's to handle (its handler, inherited through fork, would abort
-    # the parent's reports): a worker just ends.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    apply_env(env)
-    _WORKER = _WorkerState(base_token, base_blob, changed)
-    # Runs at a clean worker exit (executor shutdown), not on a crash.
-    import multiprocessing.util
-
-    multiprocessing.util.Finalize(None, _WORKER.close, exitpriority=10)
-
-
-def _audit_chunk(chunk: _Chunk) -> list[Result]:
-    items, blobs = chunk
-    if _WORKER is None:
-        raise RuntimeError("mtaudit worker used before its initializer ran")
-    return _WORKER.audit(items, blobs)
