@@ -73,11 +73,27 @@ def fail(message: str) -> int:
     return ExitCode.USAGE
 
 
+def _stored(paths: list[str]) -> bool:
+    """Whether every input is a regular file or a folder (no stdin, FIFO or device)."""
+    import stat
+
+    for path in paths:
+        try:
+            mode = os.stat(path).st_mode
+        except (OSError, ValueError):
+            return False  # "-" (stdin), a URI or a missing path
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            return False
+    return True
+
+
 def _scan_items(args: argparse.Namespace, auditor, ingest, changed):
     """The scan's results in input order: in this process, or on --jobs processes."""
     from mtaudit.pipeline import scan
 
-    if args.jobs == 1:
+    if args.jobs == 1 or (args.jobs is None and not _stored(args.paths)):
+        # --jobs auto reads ahead to see whether workers would pay: on a stream (stdin,
+        # a FIFO) that could hold back reports until more documents arrive.
         return scan(args.paths, auditor, ingest, changed)
     # Imported only now: a one-process scan never needs multiprocessing.
     from mtaudit.distributed.local import (

@@ -287,6 +287,18 @@ def test_jobs_auto_counts_cpus_and_the_memory_available(tmp_path, monkeypatch):
     assert local.auto_jobs(str(tmp_path / "absent")) == local.AUTO_MAX_JOBS  # CPUs alone
 
 
+def test_jobs_auto_only_reads_ahead_of_stored_inputs(tmp_path):
+    """On stdin or a FIFO, reading ahead to decide on workers could hold reports back."""
+    from mtaudit.scan_run import _stored
+
+    fifo = tmp_path / "feed.jsonl"
+    os.mkfifo(fifo)
+    assert _stored([str(CORPORA), str(CORPORA / "wire-feed.jsonl")])
+    assert not _stored(["-"])
+    assert not _stored([str(CORPORA), str(fifo)])
+    assert not _stored([str(tmp_path / "missing.txt")])
+
+
 def test_cli_jobs_flag_takes_auto_and_names_it_when_wrong(cli):
     args = ("scan", CORPORA, "-f", "json", "--mt", "dictionary", "--isolated")
     auto, default, one = cli(*args, "--jobs", "auto"), cli(*args), cli(*args, "--jobs", "1")
