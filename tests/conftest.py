@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mtaudit import zipftable
+from mtaudit import indexcache, zipftable
 from mtaudit.backtranslate.pipes import dropped_pipelines, open_pipelines
 from mtaudit.cli import main
 
@@ -36,11 +36,21 @@ def _word_table_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("wordfreq-table")
 
 
+@pytest.fixture(scope="session")
+def _index_dir(tmp_path_factory):
+    """One folder for the compiled lexicon indexes and the lemma table (built from the
+    bundled lexicons and installed data, the same for every test), so a test's scan,
+    in this process or a subprocess, finds them built (~17 s from nothing) as a user's
+    second scan does. Tests of the index cache itself set MTAUDIT_CACHE_DIR themselves."""
+    return tmp_path_factory.mktemp("indexes")
+
+
 @pytest.fixture(autouse=True)
-def _private_translation_cache(tmp_path_factory, monkeypatch, _word_table_dir):
+def _private_translation_cache(tmp_path_factory, monkeypatch, _word_table_dir, _index_dir):
     """Tests never read or write the user's ~/.cache/mtaudit caches (translations, results)."""
     cache = tmp_path_factory.mktemp("mt-cache")
     (cache / zipftable.TABLE_DIR).symlink_to(_word_table_dir, target_is_directory=True)
+    (cache / indexcache.FOLDER).symlink_to(_index_dir, target_is_directory=True)
     monkeypatch.setenv("MTAUDIT_CACHE_DIR", str(cache))
     # A developer's own ~/.config/mtaudit/config.toml must not change test results.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
