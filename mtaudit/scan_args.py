@@ -163,7 +163,7 @@ def add_scan_parser(
         "--jobs",
         type=_jobs,
         default=None,
-        metavar="N",
+        metavar="N|auto",
         help="audit on N processes (0: one per CPU; 1: this process only). Default auto: "
         "this process, then one per CPU once a scan has run 1 s with plenty left (Linux). "
         "Reports are identical to a single-process scan. With --engine ray: the number of "

@@ -124,3 +124,18 @@ def test_untranslated_finds_the_same_given_a_segmentation_or_an_analysis(text: s
     assert with_seg == with_analysis
     if "presupuestos" in text or "[esta" in text:
         assert with_seg  # the fixture texts do flag
+
+
+def test_lemmas_are_lemminflects_verb_then_noun_readings():
+    from lemminflect import getAllLemmas
+
+    from mtaudit.analysis import analyse
+
+    a = analyse("The ministers marched through the streets. Children were running to Xqzv.")
+    want = []
+    for word in a.lower:
+        found = getAllLemmas(word)
+        pos = next((p for p in ("VERB", "NOUN", "ADJ", "ADV") if found.get(p)), None)
+        want.append(found[pos][0] if pos else word)
+    assert a.lemmas == want
+    assert a.lemmas[1:3] == ["minister", "march"] and "child" in a.lemmas and "xqzv" in a.lemmas
