@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,23 @@ class CliResult:
 
     def json(self) -> dict:
         return json.loads(self.out)
+
+
+def child_processes() -> dict[int, str]:
+    """pid -> command line of this process's live (not zombie) children, from /proc."""
+    out = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line
+            )
+            if int(fields["PPid"]) == os.getpid() and not fields["State"].startswith("Z"):
+                out[int(status.parent.name)] = (
+                    (status.parent / "cmdline").read_text().replace("\0", " ")
+                )
+        except (OSError, KeyError, ValueError):
+            continue  # it ended while being read
+    return out
 
 
 @pytest.fixture(scope="session")

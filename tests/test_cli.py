@@ -11,11 +11,10 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import CORPORA, ROOT, SCHEMA
+from conftest import CORPORA, ROOT, SCHEMA, child_processes
 
 from mtaudit.detectors import Selection, all_rules
 from mtaudit.model import ExitCode
@@ -405,25 +404,11 @@ def test_a_scan_that_finds_no_input_is_an_error(cli, tmp_path):
     assert cli("scan", tmp_path / "empty", tmp_path / "other").code == ExitCode.OK
 
 
-def _children() -> list[str]:
-    """Command lines of this process's live child processes (from /proc)."""
-    out = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(
-                line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line
-            )
-            if int(fields["PPid"]) == os.getpid() and not fields["State"].startswith("Z"):
-                out.append((status.parent / "cmdline").read_text().replace("\0", " "))
-        except (OSError, KeyError, ValueError):
-            continue  # it ended while being read
-    return out
-
-
 def test_a_scan_leaves_no_engine_process_behind(cli):
     """The idiom matcher's Apertium stages end with the scan (a server or test session that
     runs many scans otherwise piles up processes and pipes until select() fails)."""
-    before = set(_children())
+    before = child_processes()
     res = cli("scan", ROOT / "corpora" / "mt-housing-law.html", "--mt", "off", "-f", "concise")
     assert "MT101" in res.out  # the matcher ran
-    assert [c for c in _children() if c not in before and "lt-proc" in c] == []
+    new = child_processes().items()
+    assert [c for pid, c in new if pid not in before and "lt-proc" in c] == []

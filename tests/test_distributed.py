@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CORPORA, SHARED
+from conftest import CORPORA, SHARED, child_processes
 
 from mtaudit.auditors import AuditorPool
 from mtaudit.distributed import exit_status, parse_jsonl_line
@@ -206,7 +206,7 @@ def test_jobs_auto_hands_a_long_scan_to_workers_with_the_same_results(mixed_fold
     # Threads other tests left behind must not keep this one in-process.
     monkeypatch.setattr(local, "_fork_safe", lambda: True)
     monkeypatch.setattr(local, "AUTO_MIN_LEFT", 1)
-    before = _engine_children()
+    before = set(child_processes())
     pool_auditor = Auditor(OPTIONS)
     try:
         got = _dump(
@@ -216,27 +216,16 @@ def test_jobs_auto_hands_a_long_scan_to_workers_with_the_same_results(mixed_fold
         )
         # The parent stopped its own Apertium analysers before forking (and started none
         # again): the workers ran theirs.
-        left = _engine_children() - before
+        left = {
+            pid
+            for pid, command in child_processes().items()
+            if pid not in before and ("lt-proc" in command or "apertium" in command)
+        }
     finally:
         pool_auditor.close()
     assert calls == ["fork"]  # the parent audited the first document, workers the rest
     assert got == expected
     assert left == set()
-
-
-def _engine_children() -> set[int]:
-    """Pids of this process's lt-proc/apertium children."""
-    found = set()
-    for tid in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{tid}/children") as fh:
-            for pid in fh.read().split():
-                try:
-                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-                except OSError:
-                    continue
-                if b"lt-proc" in cmd or b"apertium" in cmd:
-                    found.add(int(pid))
-    return found
 
 
 def test_jobs_auto_keeps_a_short_scan_in_this_process(mixed_folder, monkeypatch):
