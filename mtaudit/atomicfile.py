@@ -36,7 +36,7 @@ class AtomicOutput:
         self._done = False
         mode = "wb" if binary else "w"
         text = {} if binary else {"encoding": "utf-8", "newline": "\n"}
-        if _is_special(self.path):
+        if is_special(self.path):
             self.stream: IO[Any] = open(self.path, mode, **text)  # noqa: SIM115 - closed in commit/abort
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,7 +91,7 @@ class AtomicOutput:
 _OPEN: weakref.WeakSet[AtomicOutput] = weakref.WeakSet()
 
 
-def _is_special(path: Path) -> bool:
+def is_special(path: Path | str) -> bool:
     """Whether ``path`` exists and is not a regular file (a device, FIFO or socket).
 
     A folder is left to fail as before (mkstemp/rename name the problem).

@@ -75,16 +75,10 @@ def fail(message: str) -> int:
 
 def _stored(paths: list[str]) -> bool:
     """Whether every input is a regular file or a folder (no stdin, FIFO or device)."""
-    import stat
+    from mtaudit.atomicfile import is_special
 
-    for path in paths:
-        try:
-            mode = os.stat(path).st_mode
-        except (OSError, ValueError):
-            return False  # "-" (stdin), a URI or a missing path
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            return False
-    return True
+    # "-" is stdin; a URI or a missing path does not exist here.
+    return all(p != "-" and os.path.exists(p) and not is_special(p) for p in paths)
 
 
 def _scan_items(args: argparse.Namespace, auditor, ingest, changed):
