@@ -21,10 +21,17 @@ fold, never on a pooled figure):
    thresholds turn the logits into verdicts (``train.fit`` would nest six more fits per
    fold).
 
+3. **In-pair ceiling**: the machine head cross-validated inside each pair (five folds by
+   source document), beside the same head trained without the pair. The gap says what the
+   features learn that does not travel to a new source language; a pair whose in-pair
+   figure is under a target cannot reach it from the other pairs. ``--ceiling-only``
+   prints this table alone.
+
 Cost: milliseconds per document of the features and both heads (the pipeline's added
 time over a markers-only scan is measured by ``bench/run.py --only throughput``).
 
 Usage: python bench/bench_scoring.py [--data FILE ...] [--markers FILE] [--json OUT]
+       [--ceiling-only]
 """
 
 from __future__ import annotations
@@ -139,6 +146,36 @@ def _half(source: str) -> int:
     return int(hashlib.sha256(source.encode("utf-8")).hexdigest()[:8], 16) % 2
 
 
+class _HeadFitter:
+    """Fits one head on a subset of documents with the shipped fitter's own settings."""
+
+    def __init__(self, records: Sequence[T.Record], docs: Sequence[T.DocFeatures]) -> None:
+        self.records, self.docs = records, docs
+        self.names = T.dense_names_for(docs)
+        self.vec = T.fit_vectorizer(docs, T.MIN_DF)
+
+    def logits(self, head: str, train_mask: np.ndarray, test_mask: np.ndarray) -> np.ndarray:
+        """Raw logits of ``head`` trained on ``train_mask``, for ``test_mask`` (else NaN)."""
+        y, w = T.head_labels_and_weights(self.records, head)
+        w = np.where(train_mask, w, 0.0)
+        samples, sw, parent, whole = T.expand_chunks(self.docs, w)
+        keep = sw > 0
+        fitted = T._Fitted(
+            [s for s, k in zip(samples, keep, strict=True) if k],
+            y[parent][keep],
+            sw[keep],
+            self.names,
+            T.C_REG,
+            T.MIN_DF,
+            whole[keep],
+            self.vec,
+        )
+        z = np.full(len(self.docs), np.nan)
+        idx = np.where(test_mask)[0]
+        z[idx] = fitted.logits([self.docs[i] for i in idx])
+        return z
+
+
 def family_table(
     records: Sequence[T.Record],
     docs: Sequence[T.DocFeatures],
@@ -150,8 +187,7 @@ def family_table(
     kinds = np.array([r.kind for r in records])
     fams = np.array([r.family for r in records])
     halves = np.array([_half(r.source) for r in records])
-    names = T.dense_names_for(docs)
-    vec = T.fit_vectorizer(docs, T.MIN_DF)
+    logits = _HeadFitter(records, docs).logits
     markers = np.array([T.marker_log_odds(fs, body["markers"]) for fs in findings])
     words = np.array([d.words for d in docs], dtype=float)
     th = body["thresholds"]["machine"]
@@ -159,26 +195,6 @@ def family_table(
     def calibrated(head: str, z: np.ndarray) -> np.ndarray:
         h = model.heads[head]
         return T.calibrated_logits(z, words, h.calib_slope, h.calib_intercept, h.calib_words)
-
-    def logits(head: str, train_mask: np.ndarray, test_mask: np.ndarray) -> np.ndarray:
-        y, w = T.head_labels_and_weights(records, head)
-        w = np.where(train_mask, w, 0.0)
-        samples, sw, parent, whole = T.expand_chunks(docs, w)
-        keep = sw > 0
-        fitted = T._Fitted(
-            [s for s, k in zip(samples, keep, strict=True) if k],
-            y[parent][keep],
-            sw[keep],
-            names,
-            T.C_REG,
-            T.MIN_DF,
-            whole[keep],
-            vec,
-        )
-        z = np.full(len(docs), np.nan)
-        idx = np.where(test_mask)[0]
-        z[idx] = fitted.logits([docs[i] for i in idx])
-        return z
 
     # The translated head does not see MT families apart: one model per half.
     z_t = np.full(len(docs), np.nan)
@@ -210,6 +226,44 @@ def family_table(
     return out
 
 
+CEILING_FOLDS = 5
+
+
+def ceiling_table(
+    records: Sequence[T.Record], docs: Sequence[T.DocFeatures]
+) -> dict[str, dict[str, Any]]:
+    """What the machine head reaches on a pair it *was* trained on: per language pair,
+    ``CEILING_FOLDS``-fold cross-validation inside the pair (source documents split by a
+    hash, every origin of a source on one side), beside the leave-one-pair-out AUROC of
+    the same head. The in-pair figure bounds what these features can transfer: a pair
+    whose in-pair AUROC is under a target will not reach it from the other pairs."""
+    fitter = _HeadFitter(records, docs)
+    folds, names = T.pair_folds(records)
+    kinds = np.array([r.kind for r in records])
+    part = np.array(
+        [int(hashlib.sha256(r.source.encode("utf-8")).hexdigest()[:8], 16) % CEILING_FOLDS
+         for r in records]
+    )  # fmt: skip
+    translations = kinds != "orig"
+    out = {}
+    for k, name in enumerate(names):
+        pair = (folds == k) & translations
+        if not (pair & (kinds == "ht")).any():
+            continue
+        z_in = np.full(len(docs), np.nan)
+        for f in range(CEILING_FOLDS):
+            test = pair & (part == f)
+            if test.any():
+                z_in = np.where(test, fitter.logits("machine", pair & (part != f), test), z_in)
+        z_out = fitter.logits("machine", translations & (folds != k), pair)
+        y = (kinds[pair] == "mt").astype(int)
+        out[name] = {
+            "auroc_in_pair": _auc(y, z_in[pair]),
+            "auroc_left_out": _auc(y, z_out[pair]),
+        }
+    return out
+
+
 def feature_cost(records: Sequence[T.Record], model: ScoreModel) -> dict[str, float]:
     """Milliseconds per document: text features and both heads (no detectors)."""
     times = []
@@ -231,6 +285,18 @@ WORST = {
     "orig_given_mt": max,
     "mt_caught": min,
     "ht_given_translated": min,
+    "auroc_in_pair": min,
+    "auroc_left_out": min,
+}
+
+#: The per-fold tables, in print order, with their titles.
+TABLES = {
+    "leave_one_pair_out": "leave one language pair out",
+    "threshold_transfer": "threshold transfer (each pair's threshold from the others)",
+    "leave_one_family_out": "leave one system family out",
+    "in_pair_ceiling": (
+        f"machine head inside each pair ({CEILING_FOLDS} folds by source) vs the pair left out"
+    ),
 }
 
 
@@ -260,12 +326,23 @@ def bench(data: Sequence[str], markers: str) -> dict[str, Any]:
         "leave_one_pair_out": pair_table(records, fit),
         "threshold_transfer": transfer_table(records, fit),
         "leave_one_family_out": family_table(records, docs, findings, fit.body),
+        "in_pair_ceiling": ceiling_table(records, docs),
         "cost": feature_cost(records[:300], _model(fit.body)),
     }
-    for key in ("leave_one_pair_out", "threshold_transfer", "leave_one_family_out"):
+    for key in TABLES:
         results[key]["worst"] = worst(results[key])
     _print(results)
     return results
+
+
+def ceiling_only(data: Sequence[str]) -> dict[str, Any]:
+    """The in-pair ceiling table alone (features and five fits per pair, no verdicts)."""
+    records = T.load_records(data)
+    docs = T.featurize(records, T.fluency_featurizer())
+    table = ceiling_table(records, docs)
+    table["worst"] = worst(table)
+    _print_table("in_pair_ceiling", table)
+    return {"documents": len(records), "in_pair_ceiling": table}
 
 
 def _fmt(v: Any) -> str:
@@ -282,18 +359,17 @@ def _print(results: dict[str, Any]) -> None:
     print("marker weights (log-odds per finding): " + ", ".join(
         f"{c} {w}" for c, w in results["markers"].items()
     ))  # fmt: skip
-    for key, title in (
-        ("leave_one_pair_out", "leave one language pair out"),
-        ("threshold_transfer", "threshold transfer (each pair's threshold from the others)"),
-        ("leave_one_family_out", "leave one system family out"),
-    ):
-        table = results[key]
-        cols = sorted({c for row in table.values() for c in row})
-        print(f"\n{title}:")
-        print(f"  {'fold':9s}" + "".join(f"{c[:26]:>28s}" for c in cols))
-        for name, row in table.items():
-            print(f"  {name:9s}" + "".join(f"{_fmt(row.get(c)):>28s}" for c in cols))
+    for key in TABLES:
+        _print_table(key, results[key])
     print("\ncost: " + ", ".join(f"{k}={v}" for k, v in results["cost"].items()))
+
+
+def _print_table(key: str, table: dict[str, dict[str, Any]]) -> None:
+    cols = sorted({c for row in table.values() for c in row})
+    print(f"\n{TABLES[key]}:")
+    print(f"  {'fold':9s}" + "".join(f"{c[:26]:>28s}" for c in cols))
+    for name, row in table.items():
+        print(f"  {name:9s}" + "".join(f"{_fmt(row.get(c)):>28s}" for c in cols))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -301,12 +377,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--data", action="append", help="labelled JSONL (default: the shared sets)")
     ap.add_argument("--markers", default=T.DEFAULT_MARKERS, help="literal-MT set (marker weights)")
     ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument(
+        "--ceiling-only",
+        action="store_true",
+        help="only the in-pair ceiling table (a few minutes instead of ~25)",
+    )
     args = ap.parse_args(argv)
     missing = [p for p in (args.data or T.DEFAULT_DATA) if not Path(p).exists()]
     if missing:
         print(f"bench_scoring: skipped, no data at {', '.join(missing)}", file=sys.stderr)
         return 0
-    results = bench(args.data or list(T.DEFAULT_DATA), args.markers)
+    data = args.data or list(T.DEFAULT_DATA)
+    results = ceiling_only(data) if args.ceiling_only else bench(data, args.markers)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
