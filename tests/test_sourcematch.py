@@ -6,6 +6,7 @@ skipped without it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from mtaudit.detectors.idiom import IdiomDetector
 from mtaudit.idiommatch import build_index
 from mtaudit.model import Document
 from mtaudit.segment import segment
+from mtaudit.sourcematch import vocabulary
 
 # --- the Apertium stream format (no Apertium needed) ---------------------------------------
 
@@ -172,7 +174,8 @@ def test_compiled_index_pickles_without_processes(detector, tmp_path):
     text = "The union has dipped the toe in the sore again."
     index.scan(text, [(0, len(text))])  # starts the processes
     copy = pickle.loads(pickle.dumps(index))
-    assert copy.lm is None and not copy._words  # scan state is not part of the index
+    # Scan state is not part of the index.
+    assert copy.lm is None and not copy._words and copy.table is None
     assert [m.pattern.idiom["id"] for m in copy.scan(text, [(0, len(text))])] == ["es.dedo-llaga"]
     copy.lexicon.close()
 
@@ -191,6 +194,52 @@ def test_processes_are_not_shared_across_a_fork(monkeypatch):
         lx.close()  # while the pid is still the fork's: the fork's process is its to end
         monkeypatch.undo()
         parent.close()
+
+
+@needs_apertium
+def test_common_words_table_answers_as_projection_does(detector, tmp_path, monkeypatch):
+    """The table built with the index holds what ``words()`` computes for each form, so a
+    scan matches the same with it as without it; a damaged table is not used."""
+    index = detector.projected[0]
+    assert index.table is not None  # the bundled lexicons' index has one
+    monkeypatch.setattr(vocabulary, "VOCABULARY_WORDS", 3000)
+    forms = vocabulary.common_forms(3000)
+    assert {"the", "The", "don't", "don’t", "Fire"} <= set(forms)
+    assert not any(c.isdigit() for f in forms for c in f)
+    fresh = dataclasses.replace(index, _words={}, table=None)  # same lexicon, no table
+    table = vocabulary.attach(fresh, "sourcees-test", tmp_path)
+    assert (
+        table is not None and (tmp_path / f"sourcees-test.words{vocabulary.FORMAT}.sqlite").exists()
+    )
+    try:
+        sample = [*forms[::37], "the", "Fire", "Lime", "sand", "fled", "cal", "Zugspitze"]
+        stored = table.get_many(sample)
+        assert {"the", "Fire"} <= set(stored) and "Zugspitze" not in stored
+        assert stored == {w: i for w, i in fresh.words(sample).items() if w in stored}
+        # A scan through the table finds what the same index finds without one.
+        text = "The government gives one of lime and another of sand to the unions."
+        with_table = dataclasses.replace(index, _words={}, table=table)
+        found = [m.pattern.idiom["id"] for m in with_table.scan(text, [(0, len(text))])]
+        assert found == [m.pattern.idiom["id"] for m in fresh.scan(text, [(0, len(text))])]
+        assert found and with_table._words["gives"] == fresh._words["gives"]
+    finally:
+        table.close()
+    # Damaged: no answers (the caller projects every form itself), no exception.
+    table.path.write_bytes(b"not a database" * 100)
+    assert vocabulary.WordTable(table.path).get_many(["the"]) == {}
+
+
+@needs_apertium
+def test_common_words_table_is_reopened_after_a_fork(detector, monkeypatch):
+    table = detector.projected[0].table
+    assert table.get_many(["the"])  # opened in this process
+    parent = table._db
+    monkeypatch.setattr(os, "getpid", lambda: -1)  # as a forked worker sees it
+    assert table.get_many(["the"])
+    assert table._db is not parent  # its own connection; the parent's left open
+    parent.execute("SELECT 1").fetchone()
+    table.close()
+    monkeypatch.undo()
 
 
 def test_index_cache_reuses_a_build_and_rebuilds_on_change(tmp_path):

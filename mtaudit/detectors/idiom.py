@@ -215,6 +215,8 @@ class IdiomDetector(Detector):
         # lt-proc stages (four processes, eight pipes) that outlive the scan otherwise.
         for index in self.context.loaded("idiom.projected", ()):
             index.lexicon.close()
+            if index.table is not None:
+                index.table.close()
 
     def model_signature(self) -> str | None:
         pairs = [f"{ix.language}:{ix.lexicon.signature}" for ix in self.projected]

@@ -288,4 +288,8 @@ def build_source_index(
         # The cached index brought its own (process-less) lexicon, with the analyses
         # cached at compile time: it takes over the processes started above.
         index.lexicon.adopt(lexicon)
+    if not (idiom_files or glossary_files or english_files):
+        from mtaudit.sourcematch import vocabulary
+
+        index.table = vocabulary.attach(index, key, indexcache.cache_dir())
     return index

@@ -37,6 +37,7 @@ from mtaudit.sourcematch.units import (
     SourcePattern,
     WordInfo,
 )
+from mtaudit.sourcematch.vocabulary import WordTable
 
 
 @dataclass
@@ -58,10 +59,13 @@ class SourceIdiomIndex(_Scorer):
     #: the n-gram LM for the association test (set at run time; never pickled)
     lm: Any = field(default=None, repr=False)
     _words: dict[str, WordInfo] = field(default_factory=dict, repr=False)
+    #: common words projected in advance (:mod:`~mtaudit.sourcematch.vocabulary`; set at
+    #: run time for the bundled lexicons' indexes; never pickled)
+    table: WordTable | None = field(default=None, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
         # The projection caches are scan state, not part of the compiled index.
-        return {**self.__dict__, "_words": {}, "lm": None}
+        return {**self.__dict__, "_words": {}, "lm": None, "table": None}
 
     # --- projection -------------------------------------------------------------------
 
@@ -78,6 +82,9 @@ class SourceIdiomIndex(_Scorer):
         for w in [w for w in todo if any(c.isdigit() for c in w)]:
             self._words[w] = _NO_WORD
         todo = [w for w in todo if w not in self._words]
+        if todo and self.table is not None:
+            self._words.update(self.table.get_many(todo))
+            todo = [w for w in todo if w not in self._words]
         if todo:
             analysed = self.lexicon.analyse_english(todo)
             units = [
@@ -115,7 +122,9 @@ class SourceIdiomIndex(_Scorer):
             lemmas |= self.inverse.get(e, frozenset())
         if not unit.known:
             lemmas |= _unknown_lemmas(fold(low))
-            for a in src.get(low, ()):
+            # Keyed by the form as asked: only lower-case forms went to the source analyser
+            # ("San", a name, must not borrow the analyses of a "san" in the same batch).
+            for a in src.get(form, ()):
                 lemmas |= _lemma_words(a)
         triggers = frozenset(pi for x in lemmas for pi in self.trigger.get(x, ()))
         return WordInfo(
