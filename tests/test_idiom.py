@@ -226,6 +226,7 @@ def _custom_lexicon(tmp_path: Path, literal: str) -> Path:
 def test_user_idiom_files_are_loaded_and_english_idioms_win(tmp_path):
     path = _custom_lexicon(tmp_path, "throw the towel")
     with IdiomDetector(Context(options={"idiom_files": str(path)})) as det:  # a path or a list
+        assert det.index.table is None  # common words' table: bundled lexicons only
         flagged = detect(det, "The striker threw the towel after the second goal.")
         assert [f.evidence["idiom_id"] for f in flagged] == ["es.test-toalla"]
         # The same words in the English idiom's shape are never flagged.
@@ -236,6 +237,33 @@ def test_a_literal_that_is_an_english_idiom_is_dropped_and_reported(tmp_path):
     index = build_index(idiom_files=[_custom_lexicon(tmp_path, "throw in the towel")])
     assert not [p for p in index.patterns if p.idiom["id"] == "es.test-toalla"]
     assert any("es.test-toalla" in i and "English idiom" in i for i in index.issues)
+
+
+def test_common_words_table_gives_the_keys_a_scan_computes(detector, tmp_path):
+    """The glossary index's table of common words holds ``word_keys`` of each form, so a
+    scan through it matches exactly as one without it; a user lexicon's index has none."""
+    index = detector.index
+    assert index.table is not None
+    before = dict(index._word_keys)
+    answers = dict(index.answers_for(["the", "The", "thrown", "cal", "arena", "Lime"]))
+    assert set(answers) == {"the", "thrown", "cal", "arena"}  # lower-case forms only
+    assert index._word_keys == before  # building a table leaves the scan's cache alone
+    assert "throw" in answers["thrown"]
+    stored = index.table.get_many(["the", "thrown", "arena", "zugspitze"])
+    assert "zugspitze" not in stored
+    assert stored == {w: answers[w] for w in stored}
+    text = (
+        "The minister gave one of lime and another of sand. Then he threw the house out of "
+        "the window, and the mayor put the cart before the oxen at the party."
+    )
+    with_table = [(f.start, f.end, f.evidence["idiom_id"]) for f in detect(detector, text)]
+    table, index.table = index.table, None
+    index._word_keys.clear()
+    try:
+        without = [(f.start, f.end, f.evidence["idiom_id"]) for f in detect(detector, text)]
+    finally:
+        index.table = table
+    assert with_table == without and len(with_table) >= 2
 
 
 def test_index_is_built_once_per_context():

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mtaudit import indexcache
+from mtaudit import formtable, indexcache
 from mtaudit.backtranslate.lexical import (
     ApertiumLexicon,
     Unit,
@@ -28,7 +28,7 @@ from mtaudit.detectors.idiom import IdiomDetector
 from mtaudit.idiommatch import build_index
 from mtaudit.model import Document
 from mtaudit.segment import segment
-from mtaudit.sourcematch import vocabulary
+from mtaudit.sourcematch.compile import _project_all
 
 # --- the Apertium stream format (no Apertium needed) ---------------------------------------
 
@@ -197,24 +197,19 @@ def test_processes_are_not_shared_across_a_fork(monkeypatch):
 
 
 @needs_apertium
-def test_common_words_table_answers_as_projection_does(detector, tmp_path, monkeypatch):
+def test_common_words_table_answers_as_projection_does(detector, tmp_path):
     """The table built with the index holds what ``words()`` computes for each form, so a
-    scan matches the same with it as without it; a damaged table is not used."""
+    scan matches the same with it as without it."""
     index = detector.projected[0]
     assert index.table is not None  # the bundled lexicons' index has one
-    monkeypatch.setattr(vocabulary, "VOCABULARY_WORDS", 3000)
-    forms = vocabulary.common_forms(3000)
-    assert {"the", "The", "don't", "don’t", "Fire"} <= set(forms)
-    assert not any(c.isdigit() for f in forms for c in f)
     fresh = dataclasses.replace(index, _words={}, table=None)  # same lexicon, no table
-    table = vocabulary.attach(fresh, "sourcees-test", tmp_path)
-    assert (
-        table is not None and (tmp_path / f"sourcees-test.words{vocabulary.FORMAT}.sqlite").exists()
-    )
+    forms = formtable.common_forms(3000)
+    table = formtable.attach(tmp_path, "sourcees-test", lambda _: _project_all(fresh, forms))
     try:
         sample = [*forms[::37], "the", "Fire", "Lime", "sand", "fled", "cal", "Zugspitze"]
         stored = table.get_many(sample)
         assert {"the", "Fire"} <= set(stored) and "Zugspitze" not in stored
+        fresh._words.clear()
         assert stored == {w: i for w, i in fresh.words(sample).items() if w in stored}
         # A scan through the table finds what the same index finds without one.
         text = "The government gives one of lime and another of sand to the unions."
@@ -224,22 +219,17 @@ def test_common_words_table_answers_as_projection_does(detector, tmp_path, monke
         assert found and with_table._words["gives"] == fresh._words["gives"]
     finally:
         table.close()
-    # Damaged: no answers (the caller projects every form itself), no exception.
-    table.path.write_bytes(b"not a database" * 100)
-    assert vocabulary.WordTable(table.path).get_many(["the"]) == {}
 
 
 @needs_apertium
-def test_common_words_table_is_reopened_after_a_fork(detector, monkeypatch):
-    table = detector.projected[0].table
-    assert table.get_many(["the"])  # opened in this process
-    parent = table._db
-    monkeypatch.setattr(os, "getpid", lambda: -1)  # as a forked worker sees it
-    assert table.get_many(["the"])
-    assert table._db is not parent  # its own connection; the parent's left open
-    parent.execute("SELECT 1").fetchone()
-    table.close()
-    monkeypatch.undo()
+def test_a_projection_does_not_depend_on_its_batch(detector):
+    """ "San" (capitalised: a name) is not analysed as Spanish, whether or not a lower-case
+    "san" is projected with it: the table's answers, computed in one big batch, are the
+    ones a scan computes a document at a time."""
+    index = dataclasses.replace(detector.projected[0], _words={}, table=None)
+    alone = index.words(["San"])["San"]
+    index._words.clear()
+    assert index.words(["san", "San"])["San"] == alone
 
 
 def test_index_cache_reuses_a_build_and_rebuilds_on_change(tmp_path):

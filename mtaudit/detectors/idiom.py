@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtaudit import idiommatch, indexcache, lemmacache
+from mtaudit import formtable, idiommatch, indexcache, lemmacache
 from mtaudit.analysis import Analysis
 from mtaudit.detectors.base import Detector, Rule
 from mtaudit.idiommatch import LANGUAGE_NAMES, LEXICON_DIR, IdiomIndex, Match, build_index
@@ -160,7 +160,10 @@ class IdiomDetector(Detector):
             ]
             # Base forms come from lemminflect (its table): a new version, a new index.
             key = indexcache.digest("glossary", inputs, [lemmacache.signature()])
-            return indexcache.cached(key, build)
+            index = indexcache.cached(key, build)
+            if not (idiom_files or glossary_files):
+                index.table = formtable.attach(indexcache.cache_dir(), key, index.answers_for)
+            return index
 
         return self.context.resource("idiom.index", load)
 
@@ -217,6 +220,9 @@ class IdiomDetector(Detector):
             index.lexicon.close()
             if index.table is not None:
                 index.table.close()
+        glossary = self.context.loaded("idiom.index", None)
+        if glossary is not None and glossary.table is not None:
+            glossary.table.close()
 
     def model_signature(self) -> str | None:
         pairs = [f"{ix.language}:{ix.lexicon.signature}" for ix in self.projected]

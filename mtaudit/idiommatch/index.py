@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mtaudit import zipftable
 from mtaudit.analysis import Analysis
@@ -40,6 +40,9 @@ from mtaudit.lexicons import (
     Lexicon,
     load_file,
 )
+
+if TYPE_CHECKING:
+    from mtaudit.formtable import FormTable
 
 
 class IdiomIndex(_Compiler, _Scorer):
@@ -90,6 +93,9 @@ class IdiomIndex(_Compiler, _Scorer):
                 for form in slot.source:
                     self._source_prefix.setdefault(form[:3], set()).add(f"{pat.language}:{form}")
         self._word_keys: dict[str, frozenset[str]] = {}
+        #: common words' keys computed in advance (:mod:`mtaudit.formtable`; set at run
+        #: time for the bundled lexicons' index; never pickled)
+        self.table: FormTable | None = None
         # Per pattern, each slot's lookup keys (its English keys and source forms): the
         # cheap test of whether enough slots occur at all, before a pattern is evaluated.
         self._slot_lookups: list[tuple[frozenset[str], ...]] = [
@@ -122,6 +128,15 @@ class IdiomIndex(_Compiler, _Scorer):
                 self._word_keys.clear()
             self._word_keys[low] = keys
         return keys
+
+    def answers_for(self, forms: Iterable[str]) -> list[tuple[str, frozenset[str]]]:
+        """:meth:`word_keys` of each lower-case form, for the table of common words
+        (:mod:`mtaudit.formtable`); this index's own cache is left as it was."""
+        saved = dict(self._word_keys)
+        try:
+            return [(f, self.word_keys(f)) for f in forms if f.islower()]
+        finally:
+            self._word_keys = saved
 
     def match_tokens(self, tokens: Sequence[Token]) -> list[Match]:
         """Accepted, non-overlapping idiom matches in one sentence's tokens."""
@@ -181,9 +196,18 @@ class IdiomIndex(_Compiler, _Scorer):
         (:func:`sentence_tokens` of the document's Analysis); read here otherwise.
         """
         if tokens is None:
-            tokens = (_tokenize(text, start, end) for start, end in sentences)
+            tokens = [_tokenize(text, start, end) for start, end in sentences]
+        if self.table is not None:
+            # The document's new words in one query; the rest are computed as met.
+            tokens = list(tokens)
+            new = {t.low for sentence in tokens for t in sentence} - self._word_keys.keys()
+            self._word_keys.update(self.table.get_many(sorted(new)))
         for sentence in tokens:
             yield from self.match_tokens(sentence)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Scan state, not part of the compiled index.
+        return {**self.__dict__, "table": None}
 
     def scan_analysis(self, analysis: Analysis) -> Iterator[Match]:
         """Matches in an analysed document, over its sentences' idiom tokens."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mtaudit import zipftable
+from mtaudit import formtable, zipftable
 from mtaudit.backtranslate.lexical import ApertiumLexicon, lemma_of, parts
 from mtaudit.idiommatch import (
     STOPWORDS,
@@ -39,6 +40,7 @@ from mtaudit.sourcematch.index import (
 from mtaudit.sourcematch.units import (
     SourcePattern,
     SourceWord,
+    WordInfo,
 )
 
 # --- compilation --------------------------------------------------------------------------
@@ -289,7 +291,19 @@ def build_source_index(
         # cached at compile time: it takes over the processes started above.
         index.lexicon.adopt(lexicon)
     if not (idiom_files or glossary_files or english_files):
-        from mtaudit.sourcematch import vocabulary
-
-        index.table = vocabulary.attach(index, key, indexcache.cache_dir())
+        index.table = formtable.attach(
+            indexcache.cache_dir(), key, lambda forms: _project_all(index, forms)
+        )
     return index
+
+
+def _project_all(index: SourceIdiomIndex, forms: list[str]) -> list[tuple[str, WordInfo]]:
+    """``forms`` projected as a scan projects them (:mod:`mtaudit.formtable`'s answers),
+    through a lexicon of their own, so that the scan's lexicon and word caches do not keep
+    the ~100,000 answers in memory."""
+    lexicon = ApertiumLexicon(index.lexicon.lang, index.lexicon.files)
+    builder = dataclasses.replace(index, lexicon=lexicon, lm=None, _words={}, table=None)
+    try:
+        return list(builder.words(forms).items())
+    finally:
+        lexicon.close()

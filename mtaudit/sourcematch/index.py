@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mtaudit.backtranslate.lexical import ApertiumLexicon, Unit, lemma_of, parts
 from mtaudit.idiommatch import (
@@ -37,7 +37,9 @@ from mtaudit.sourcematch.units import (
     SourcePattern,
     WordInfo,
 )
-from mtaudit.sourcematch.vocabulary import WordTable
+
+if TYPE_CHECKING:
+    from mtaudit.formtable import FormTable
 
 
 @dataclass
@@ -59,9 +61,9 @@ class SourceIdiomIndex(_Scorer):
     #: the n-gram LM for the association test (set at run time; never pickled)
     lm: Any = field(default=None, repr=False)
     _words: dict[str, WordInfo] = field(default_factory=dict, repr=False)
-    #: common words projected in advance (:mod:`~mtaudit.sourcematch.vocabulary`; set at
-    #: run time for the bundled lexicons' indexes; never pickled)
-    table: WordTable | None = field(default=None, repr=False)
+    #: common words projected in advance (:mod:`mtaudit.formtable`; set at run time for
+    #: the bundled lexicons' indexes; never pickled)
+    table: FormTable | None = field(default=None, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
         # The projection caches are scan state, not part of the compiled index.

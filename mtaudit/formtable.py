@@ -1,0 +1,160 @@
+"""Answers about common English word forms, computed once and kept in a table on disk.
+
+The idiom engines do some work for every word form a scan meets for the first time: the
+glossary engine's lookup keys (lemma guesses, source-word forms), the back-projection's
+Apertium analysis. A news document brings about 60 new forms, most of them among the most
+frequent English words, and the answers depend only on the compiled index they were
+asked of. So the index's builder answers for the ``COMMON_WORDS`` most frequent English
+words once, through the same code as a scan, and stores the answers in a sqlite table
+beside the index's pickle (same key: a changed lexicon, code or data version gets a new
+table). A scan reads a document's new forms in one query and computes only the rest.
+
+The table is a cache of a pure function: a missing or damaged table is never an error,
+only slower.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+#: How many of wordfreq's most frequent English words are answered in advance. 50,000
+#: leave ~12 forms of a news document (names, rare words) to be computed during a scan.
+COMMON_WORDS = 50_000
+#: Keys per query (far under sqlite's limit on parameters).
+_BATCH = 500
+#: Tables kept per kind of index when newer ones are built (one per lexicon/data version).
+_KEEP = 4
+
+
+def common_forms(n: int = COMMON_WORDS, capitalised: bool = True) -> list[str]:
+    """The ``n`` most frequent English words as a scan meets them: as listed (lower case)
+    and, with ``capitalised``, capitalised too (a sentence's first word); with a
+    typographic apostrophe beside a straight one. Numbers are left out."""
+    from wordfreq import top_n_list
+
+    forms: dict[str, None] = {}
+    for word in top_n_list("en", n):
+        if any(c.isdigit() for c in word):
+            continue
+        for form in (word, word[:1].upper() + word[1:]) if capitalised else (word,):
+            forms[form] = None
+            if "'" in form:
+                forms[form.replace("'", "’")] = None
+    return list(forms)
+
+
+class FormTable:
+    """Read side of one table: a read-only connection per process (a sqlite handle must
+    not cross a fork; ``--jobs`` forks after loading the indexes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0
+        self._failed = False
+
+    def get_many(self, forms: Sequence[str]) -> dict[str, Any]:
+        """The stored answer for each form the table has (the others are left out);
+        nothing when the table cannot be read (the caller computes every form itself)."""
+        db = self._connection()
+        if db is None or not forms:
+            return {}
+        found: dict[str, Any] = {}
+        try:
+            for i in range(0, len(forms), _BATCH):
+                chunk = list(forms[i : i + _BATCH])
+                marks = ", ".join("?" * len(chunk))
+                query = f"SELECT form, answer FROM forms WHERE form IN ({marks})"
+                found.update((form, pickle.loads(blob)) for form, blob in db.execute(query, chunk))
+        except (sqlite3.Error, pickle.UnpicklingError, TypeError, ValueError, EOFError):
+            self._failed = True  # damaged
+            return {}
+        return found
+
+    def _connection(self) -> sqlite3.Connection | None:
+        if self._failed:
+            return None
+        if self._db is not None and self._pid == os.getpid():
+            return self._db
+        # After a fork the parent's handle is left alone (closing it here could disturb
+        # the parent's use of it): this process opens its own.
+        try:
+            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            db.execute("SELECT 1 FROM forms LIMIT 1").fetchone()
+        except sqlite3.Error:
+            self._failed = True
+            return None
+        self._db, self._pid = db, os.getpid()
+        return db
+
+    def close(self) -> None:
+        """Close this process's connection (a later lookup opens it again)."""
+        if self._db is not None and self._pid == os.getpid():
+            self._db.close()
+        self._db = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A connection never travels (pickled indexes, Ray actors): a copy opens its own.
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.path = Path(state["path"])
+        self._db, self._pid, self._failed = None, 0, False
+
+
+def attach(
+    folder: Path | None, key: str, answers: Callable[[list[str]], Iterable[tuple[str, Any]]]
+) -> FormTable | None:
+    """The table of the index compiled under ``key`` in ``folder``, built now from
+    ``answers`` (given the common forms, yields ``(form, answer)``) if it is not there
+    yet; None without a cache folder, or when the table cannot be written."""
+    if folder is None:
+        return None
+    path = folder / f"{key}.forms.sqlite"
+    if not path.exists():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _write(path, answers(common_forms()))
+        except (OSError, sqlite3.Error):
+            return None
+        _prune(folder, key.split("-", 1)[0])
+    return FormTable(path)
+
+
+def _write(path: Path, items: Iterable[tuple[str, Any]]) -> None:
+    """Store ``items`` at ``path`` atomically (written beside it, then renamed)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
+    try:
+        db.execute("CREATE TABLE forms (form TEXT PRIMARY KEY, answer BLOB) WITHOUT ROWID")
+        db.executemany(
+            "INSERT INTO forms VALUES (?, ?)",
+            ((form, pickle.dumps(answer, protocol=5)) for form, answer in items),
+        )
+        db.commit()
+    finally:
+        db.close()
+    tmp.replace(path)
+
+
+def _prune(folder: Path, prefix: str) -> None:
+    """Keep the newest ``_KEEP`` tables of one kind of index."""
+    try:
+        tables = sorted(
+            folder.glob(f"{prefix}-*.forms.sqlite"),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+    except OSError:  # one was removed while listing: prune next time
+        return
+    for old in tables[_KEEP:]:
+        try:
+            old.unlink()
+        except OSError:  # another process pruned it first
+            pass

@@ -1,0 +1,75 @@
+"""The on-disk table of answers for common words (mtaudit.formtable)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from mtaudit import formtable
+
+
+def test_common_forms_are_frequent_words_as_a_scan_meets_them():
+    forms = formtable.common_forms(2000)
+    assert {"the", "The", "don't", "don’t", "Don’t", "house", "House"} <= set(forms)
+    assert not any(c.isdigit() for f in forms for c in f)
+    assert len(forms) == len(set(forms))
+    lower = formtable.common_forms(2000, capitalised=False)
+    assert "the" in lower and "The" not in lower
+
+
+def test_attach_builds_once_then_reads(tmp_path):
+    calls = []
+
+    def answers(forms):
+        calls.append(len(forms))
+        return [(f, frozenset({f.lower(), "x"})) for f in forms[:100]]
+
+    table = formtable.attach(tmp_path, "glossary-abc", answers)
+    again = formtable.attach(tmp_path, "glossary-abc", answers)
+    try:
+        assert len(calls) == 1 and calls[0] > 1000  # built from the common forms, once
+        got = again.get_many(["the", "of", "Zugspitze"])
+        assert got == {"the": frozenset({"the", "x"}), "of": frozenset({"of", "x"})}
+        assert again.get_many([]) == {}
+    finally:
+        table.close()
+        again.close()
+    assert not list(tmp_path.glob(".*.tmp"))  # written beside, then renamed
+
+
+def test_no_folder_or_a_damaged_table_means_no_answers(tmp_path):
+    assert formtable.attach(None, "glossary-abc", lambda forms: []) is None
+    path = tmp_path / "glossary-abc.forms.sqlite"
+    path.write_bytes(b"not a database" * 100)
+    table = formtable.FormTable(path)
+    assert table.get_many(["the"]) == {}  # the caller computes every form itself
+
+
+def test_old_tables_are_pruned(tmp_path):
+    for k in range(6):
+        table = formtable.attach(tmp_path, f"glossary-{k:03d}", lambda forms, k=k: [("the", k)])
+        os.utime(table.path, (k, k))
+    left = sorted(p.name for p in tmp_path.glob("glossary-*.forms.sqlite"))
+    assert len(left) == 4 and "glossary-005.forms.sqlite" in left
+    assert "glossary-000.forms.sqlite" not in left
+
+
+def test_a_forked_process_opens_its_own_connection(tmp_path, monkeypatch):
+    table = formtable.attach(tmp_path, "glossary-abc", lambda forms: [("the", 1)])
+    assert table.get_many(["the"]) == {"the": 1}
+    parent = table._db
+    monkeypatch.setattr(os, "getpid", lambda: -1)  # as a forked worker sees it
+    assert table.get_many(["the"]) == {"the": 1}
+    assert table._db is not parent
+    parent.execute("SELECT 1").fetchone()  # the parent's connection is left alone
+    table.close()
+    monkeypatch.undo()
+    parent.close()
+
+
+@pytest.mark.parametrize("bad", [b"", b"SQLite format 3\x00" + b"\x00" * 200])
+def test_truncated_tables_are_not_used(tmp_path, bad):
+    path = tmp_path / "glossary-abc.forms.sqlite"
+    path.write_bytes(bad)
+    assert formtable.FormTable(path).get_many(["the"]) == {}
