@@ -594,10 +594,10 @@ def test_training_is_deterministic_and_learns() -> None:
     findings = [[] for _ in records]
     lit_findings = [[("idiom", 0.9)], []]
     opts = {"min_df": 2}
-    w1 = train.build_weights(
+    w1, _ = train.build_all(
         records, train.featurize(records), findings, 5, literal, lit_findings, **opts
     )
-    w2 = train.build_weights(
+    w2, _ = train.build_all(
         records, train.featurize(records), findings, 5, literal, lit_findings, **opts
     )
     assert M.canonical_json(w1) == M.canonical_json(w2)

@@ -90,13 +90,13 @@ _EXPORTS = {
     ),
     "markers": "findings_of marker_log_odds marker_weights",
     "thresholds": "choose_thresholds flag_rates",
-    "build": "Fit build_all build_weights fit write_weights",
+    "build": "Fit build_all fit write_weights",
     "cli": "main",
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names.split()}
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
-    from mtaudit.training.build import Fit, build_all, build_weights, fit, write_weights
+    from mtaudit.training.build import Fit, build_all, fit, write_weights
     from mtaudit.training.data import Record, load_records, pair_folds
     from mtaudit.training.docfeatures import DocFeatures, chunk_texts, featurize, fluency_featurizer
 
@@ -119,7 +119,6 @@ __all__ = [
     "Fit",
     "Record",
     "build_all",
-    "build_weights",
     "chunk_texts",
     "featurize",
     "fit",

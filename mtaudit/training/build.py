@@ -135,28 +135,6 @@ def fit(
     return Fit(body, heldout)
 
 
-def build_weights(
-    records: Sequence[Record],
-    docs: Sequence[DocFeatures],
-    findings: Sequence[Sequence[tuple[str, float]]],
-    seed: int,
-    literal_records: Sequence[Record] = (),
-    literal_findings: Sequence[Sequence[tuple[str, float]]] = (),
-    data_description: list[dict] | None = None,
-    fluency_lm: str | None = None,
-    **fit_options: Any,
-) -> dict[str, Any]:
-    """Fit and return the complete, signed weights dict (the base file, no deep head).
-
-    ``seed`` is recorded for the record: the fit itself is deterministic (folds are the
-    language pairs; originals are spread by a hash), so the same data gives the same bytes.
-    """
-    return build_all(
-        records, docs, findings, seed, literal_records, literal_findings, data_description,
-        fluency_lm, None, **fit_options,
-    )[0]  # fmt: skip
-
-
 def build_all(
     records: Sequence[Record],
     docs: Sequence[DocFeatures],
@@ -171,7 +149,11 @@ def build_all(
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The base weights and, with ``deep_lm``, the deep file (its ``machine_deep`` head and
     thresholds, bound to the base file by its signature). The base bytes do not depend on
-    whether the deep head was fitted."""
+    whether the deep head was fitted.
+
+    ``seed`` is recorded for the record: the fit itself is deterministic (folds are the
+    language pairs; originals are spread by a hash), so the same data gives the same bytes.
+    """
     result = fit(
         records,
         docs,
