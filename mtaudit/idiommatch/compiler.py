@@ -7,12 +7,12 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from mtaudit.idiommatch.english import (
-    _COMMON_ZIPF,
-    _FUNCTION_WORD_EVIDENCE,
-    _LIGHT,
     _MIN_SPECIFICITY,
-    _PHRASE_BREAKS,
+    COMMON_ZIPF,
     DISTINCTIVE_ZIPF,
+    FUNCTION_WORD_EVIDENCE,
+    LIGHT_VERBS,
+    PHRASE_BREAKS,
     PLACEHOLDERS,
     POSSESSIVES,
     STOPWORDS,
@@ -154,7 +154,7 @@ class _Compiler:
                 continue
             forms = base_forms(w)
             src_i = self._align(forms, aligned, used)
-            if src_i is None and not forms.isdisjoint(_LIGHT):
+            if src_i is None and not forms.isdisjoint(LIGHT_VERBS):
                 # An unaligned light verb ("get rolled in the flour") carries no evidence of
                 # the idiom: score it as a function word instead of requiring it.
                 items.append(("func", function_form(w), None))
@@ -196,9 +196,11 @@ class _Compiler:
                 )
                 return None
         # Tell the lexicon authors when a literal, matched verbatim, is too ordinary to flag.
-        words_zipf = [zipf_en(w) for g in groups for w, _ in g if base_forms(w).isdisjoint(_LIGHT)]
-        evidence = sum(max(0.0, _COMMON_ZIPF - z) for z in words_zipf)
-        evidence += _FUNCTION_WORD_EVIDENCE * sum(not s.startswith("#") for s in shape)
+        words_zipf = [
+            zipf_en(w) for g in groups for w, _ in g if base_forms(w).isdisjoint(LIGHT_VERBS)
+        ]
+        evidence = sum(max(0.0, COMMON_ZIPF - z) for z in words_zipf)
+        evidence += FUNCTION_WORD_EVIDENCE * sum(not s.startswith("#") for s in shape)
         if evidence < _MIN_SPECIFICITY or not any(z < DISTINCTIVE_ZIPF for z in words_zipf):
             self.issues.append(
                 f"{where}: {entry['id']}: literal {literal!r} is made of common English words; "
@@ -217,7 +219,7 @@ class _Compiler:
             placeholders=placeholders,
             n_left=first_slot,
             n_right=len(shape) - 1 - last_slot,
-            punctuated=any(c in _PHRASE_BREAKS for c in literal),
+            punctuated=any(c in PHRASE_BREAKS for c in literal),
         )
 
     def _slot(

@@ -37,13 +37,13 @@ TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # (5.24), sand (4.44) are; hard (5.53), one (6.47), make (6.08) are not. A match made only
 # of very common words is ordinary English.
 DISTINCTIVE_ZIPF = 5.5
-# Specificity of a match: the sum over matched words of how much rarer than _COMMON_ZIPF
-# each is, plus _FUNCTION_WORD_EVIDENCE per function word or light verb shared with the
+# Specificity of a match: the sum over matched words of how much rarer than COMMON_ZIPF
+# each is, plus FUNCTION_WORD_EVIDENCE per function word or light verb shared with the
 # literal. "have pig" (0.5 + 2.4) is not enough; "cost the eyes of the head" (1.3 + 1.5 +
 # 1.0 + 1.0) or "threw firewood to the fire" (0.5 + 3.3 + 1.2 + 0.5) is.
-_COMMON_ZIPF = 6.5
+COMMON_ZIPF = 6.5
 _MIN_SPECIFICITY = 3.0
-_FUNCTION_WORD_EVIDENCE = 0.5
+FUNCTION_WORD_EVIDENCE = 0.5
 # Suffix-stripped guesses are kept for slot words only when they are real English words.
 _REAL_WORD_ZIPF = 3.0
 # Minimum shape similarity (token-level Indel over slots + function words) by slot count:
@@ -61,7 +61,7 @@ _MAX_EXTRA_TOKENS = 4
 # (the source matcher, mtaudit.sourcematch, uses the same line).
 FOREIGN_ZIPF = 2.5
 # Characters that end a phrase: a literal never matches across them.
-_PHRASE_BREAKS = frozenset(',;:()[]"“”«»—–')
+PHRASE_BREAKS = frozenset(',;:()[]"“”«»—–')
 # Patterns with at least this many slots still match with one slot missing.
 _LONG_PATTERN = 4
 # Inflected source-word survivals ("pelos" for pelo, "rasgó" for rasgarse) need at least
@@ -98,7 +98,7 @@ REFLEXIVES = frozenset(
 PLACEHOLDERS = frozenset("someone somebody something anyone anything".split())
 _BE = frozenset("be am is are was were been being".split())
 # Light verbs and very general words: never distinctive whatever their frequency.
-_LIGHT = frozenset("have make do take give put get go come set let keep hold".split())
+LIGHT_VERBS = frozenset("have make do take give put get go come set let keep hold".split())
 
 # --- English inflection -----------------------------------------------------------------
 # Base forms come from lemminflect (through mtaudit.lemmacache's table of its answers).
@@ -216,7 +216,7 @@ def function_form(token: str) -> str:
         return "be"
     if t == "an":
         return "a"
-    light = lemma_candidates(t) & _LIGHT
+    light = lemma_candidates(t) & LIGHT_VERBS
     return min(light) if light else t
 
 

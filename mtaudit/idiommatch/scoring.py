@@ -7,17 +7,17 @@ from collections.abc import Sequence
 from rapidfuzz.distance import Indel
 
 from mtaudit.idiommatch.english import (
-    _COMMON_ZIPF,
     _FREE_GAPS_PER_PLACEHOLDER,
-    _FUNCTION_WORD_EVIDENCE,
-    _LIGHT,
     _MAX_EXTRA_TOKENS,
     _MIN_SCORE,
     _MIN_SCORE_MANY,
     _MIN_SPECIFICITY,
-    _PHRASE_BREAKS,
+    COMMON_ZIPF,
     DISTINCTIVE_ZIPF,
     FOREIGN_ZIPF,
+    FUNCTION_WORD_EVIDENCE,
+    LIGHT_VERBS,
+    PHRASE_BREAKS,
     PREPOSITIONS,
     _source_key,
     fold,
@@ -110,7 +110,7 @@ class _Scorer:
         # A literal is one phrase: it does not run across a comma, colon, dash or bracket
         # ("Elderflower wine, so drink" is not "wine ... drink").
         if not pat.punctuated and any(
-            c in _PHRASE_BREAKS for t in tokens[lo + 1 : hi + 1] for c in t.sep
+            c in PHRASE_BREAKS for t in tokens[lo + 1 : hi + 1] for c in t.sep
         ):
             return None
         # Extend over the literal's leading/trailing function words when they are there.
@@ -150,7 +150,7 @@ class _Scorer:
         survivals: list[str] = []
         distinctive = False
         english_fill = False
-        specificity = _FUNCTION_WORD_EVIDENCE * shared_function
+        specificity = FUNCTION_WORD_EVIDENCE * shared_function
         for si, p in assign.items():
             tok = tokens[p]
             slot = pat.slots[si]
@@ -174,11 +174,11 @@ class _Scorer:
             proper = tok.text[:1].isupper() and p > 0 and not survived and not slot.capitalised
             if proper:
                 continue
-            if not matched.isdisjoint(_LIGHT):
+            if not matched.isdisjoint(LIGHT_VERBS):
                 # A light verb in its slot is part of the shape, no more ("put", "have").
-                specificity += _FUNCTION_WORD_EVIDENCE
+                specificity += FUNCTION_WORD_EVIDENCE
                 continue
-            specificity += max(0.0, _COMMON_ZIPF - zipf)
+            specificity += max(0.0, COMMON_ZIPF - zipf)
             if zipf < DISTINCTIVE_ZIPF:
                 distinctive = True
         # A surviving source word that is no English word at all is strong evidence on its
@@ -195,7 +195,7 @@ class _Scorer:
             if q not in assigned:
                 slot = pat.slots[si]
                 matched = lemma_candidates(low[q]) & (slot.keys | slot.modifiers)
-                specificity += max(0.0, _COMMON_ZIPF - max(map(zipf_en, matched)))
+                specificity += max(0.0, COMMON_ZIPF - max(map(zipf_en, matched)))
         # A match made only of source words is untranslated foreign text (a quotation), not a
         # translation, unless English function words of the literal hold it together
         # ("rasgó the vestiduras").

@@ -14,6 +14,12 @@ from mtaudit.idiommatch import (
     fold,
     zipf_en,
 )
+from mtaudit.idiommatch.english import (
+    COMMON_ZIPF,
+    FUNCTION_WORD_EVIDENCE,
+    LIGHT_VERBS,
+    PHRASE_BREAKS,
+)
 
 #: Bumped when compilation changes what a cached index holds.
 INDEX_VERSION = 1
@@ -46,8 +52,9 @@ _SOURCE_BREAKS = re.compile(r"[,;:()\[\]\"“”«»—–]")
 # Auxiliaries, modals and negation: MT inserts them for tense and mood, so in a window they
 # cost half a gap.
 _AUX_EN = frozenset("be have do will would can could shall should may might must not".split())
-_LIGHT_EN = frozenset("have make do take give put get go come set let keep hold".split())
-_BREAK_CHARS = frozenset(',;:()[]"“”«»—–')
+# Light verbs and phrase breaks are the glossary engine's (idiommatch.english).
+_LIGHT_EN = LIGHT_VERBS
+_BREAK_CHARS = PHRASE_BREAKS
 
 # --- thresholds -------------------------------------------------------------------------
 # Measured with scripts/idiom_recall.py: recall on the Apertium dev set against findings per
@@ -57,10 +64,11 @@ _BREAK_CHARS = frozenset(',;:()[]"“”«»—–')
 # matched English words of how much rarer than _COMMON_ZIPF each is (English Zipf
 # frequency, wordfreq), plus _FUNCTION_EVIDENCE per function word of the idiom found in place
 # and per light verb. "cost an eye of the face" scores 5.3, "broken arm" 3.1.
-_COMMON_ZIPF = 6.5
+# Both from the glossary engine: specificity is measured the same way in both engines.
+_COMMON_ZIPF = COMMON_ZIPF
+_FUNCTION_EVIDENCE = FUNCTION_WORD_EVIDENCE
 # Below this English Zipf frequency a word of a multiword translation stands for it alone.
 DISTINCTIVE_ZIPF = 5.5
-_FUNCTION_EVIDENCE = 0.5
 _MIN_SPECIFICITY = 3.5
 # A passed-through source word that is no English word at all (Zipf below
 # idiommatch.english.FOREIGN_ZIPF, shared with the idiom matcher) is strong evidence on its own ("pelos", "varapalo"), and
