@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from mtaudit import cachedir
+
 #: How many of wordfreq's most frequent English words are answered in advance. 50,000
 #: leave ~12 forms of a news document (names, rare words) to be computed during a scan.
 COMMON_WORDS = 50_000
@@ -117,6 +119,7 @@ def attach(
         return None
     path = folder / f"{key}.forms.sqlite"
     if not path.exists():
+        cachedir.building(f"{key.split('-', 1)[0]} common words")
         try:
             folder.mkdir(parents=True, exist_ok=True)
             _write(path, answers(common_forms()))

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
-from mtaudit import __version__
+from mtaudit import __version__, cachedir
 
 T = TypeVar("T")
 
@@ -69,6 +69,7 @@ def cached(key: str, build: Callable[[], T], folder: Path | None = None) -> T:
         pass
     except Exception:  # noqa: BLE001 - a stale or corrupt pickle is rebuilt
         pass
+    cachedir.building(key.split("-", 1)[0])
     obj = share_equal(build())
     try:
         folder.mkdir(parents=True, exist_ok=True)

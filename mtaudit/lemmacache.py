@@ -23,7 +23,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-from mtaudit import indexcache
+from mtaudit import cachedir, indexcache
 
 #: The verb tags the table holds inflections of verb lemmas for (those the suggestion
 #: code and the calque detector ask about).
@@ -114,6 +114,7 @@ def _build(path: Path) -> None:
     """Ask lemminflect every question the table answers, and write the answers."""
     from lemminflect import Lemmatizer, getAllLemmas, getInflection
 
+    cachedir.building("English lemmas")
     lem = Lemmatizer()
     # getAllLemmas looks a (lower-cased) word up in these two tables and nowhere else.
     words = {w for w in lem._getLemmaDict() if w == w.lower()}

@@ -53,6 +53,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
             f"(looked for {', '.join(ingest.include)})"
         )
     auditor = None
+    _first_build_notice(args)
     try:
         extra = [parse_report_arg(r) for r in args.report]
         auditor = _auditor_pool(args, resolver)
@@ -187,6 +188,29 @@ def _audit_options(
     from mtaudit.options import options_from_config
 
     return options_from_config(config, mt_cache, known_cache, result_cache)
+
+
+def _first_build_notice(args: argparse.Namespace) -> None:
+    """On a terminal (where the progress bar would show), say why the first scan after an
+    install or upgrade is slow: it builds the caches (:func:`mtaudit.cachedir.building`)."""
+    import sys
+
+    from mtaudit import cachedir
+
+    if args.quiet or not sys.stderr.isatty():
+        cachedir.on_first_build(None)
+        return
+
+    def notice(_what: str) -> None:
+        print(
+            "mtaudit: building word tables and idiom indexes in "
+            f"{cachedir.default_cache_dir()} (once after an install or upgrade; "
+            "about half a minute)...",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    cachedir.on_first_build(notice)
 
 
 def _engine_problem(args: argparse.Namespace) -> str | None:

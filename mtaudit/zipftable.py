@@ -31,6 +31,7 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from mtaudit import cachedir
 from mtaudit.cachedir import default_cache_dir
 from mtaudit.model import SOURCE_LANGUAGES
 
@@ -311,6 +312,7 @@ def build(path: Path) -> None:
     """Write the table for the installed wordfreq at ``path`` (atomically)."""
     from wordfreq import get_frequency_list
 
+    cachedir.building("word frequencies")
     # One row per word: [word, its bucket in each list (None: not in that list)]. A
     # bucket is wordfreq's unit: bucket b holds the words of frequency 10 ** (-b / 100).
     rows: dict[str, list[str | int | None]] = {}

@@ -61,3 +61,43 @@ def test_a_new_lemminflect_builds_a_new_glossary_index(tmp_path, monkeypatch):
     IdiomDetector(Context()).index  # noqa: B018
     second = set((tmp_path / "indexes").glob("glossary-*.pickle"))
     assert len(first) == 1 and len(second) == 2
+
+
+def test_a_cache_build_is_announced_once(tmp_path):
+    """The first run after an install builds caches (~30 s): the CLI's notice is called
+    once per process, on the first build only; a hit says nothing."""
+    from mtaudit import cachedir, formtable
+
+    told: list[str] = []
+    cachedir.on_first_build(told.append)
+    try:
+        assert indexcache.cached("glossary-aaa", lambda: 1, tmp_path) == 1
+        assert told == ["glossary"]
+        indexcache.cached("glossary-aaa", lambda: 1, tmp_path)  # a hit
+        indexcache.cached("glossary-bbb", lambda: 2, tmp_path)  # a second build
+        assert told == ["glossary"]
+        cachedir.on_first_build(told.append)  # re-armed
+        table = formtable.attach(tmp_path, "glossary-aaa", lambda forms: [("the", 1)])
+        table.close()
+        assert told == ["glossary", "glossary common words"]
+    finally:
+        cachedir.on_first_build(None)
+
+
+def test_scan_notice_only_on_a_terminal_and_not_quiet(monkeypatch, capsys):
+    import argparse
+    import sys
+
+    from mtaudit import cachedir
+    from mtaudit.scan_cmd import _first_build_notice
+
+    try:
+        for quiet, tty, shown in ((False, True, True), (True, True, False), (False, False, False)):
+            monkeypatch.setattr(sys.stderr, "isatty", lambda tty=tty: tty)
+            _first_build_notice(argparse.Namespace(quiet=quiet))
+            cachedir.building("idiom indexes")
+            err = capsys.readouterr().err
+            assert ("building word tables and idiom indexes" in err) is shown, (quiet, tty)
+            assert err.count("\n") == int(shown)
+    finally:
+        cachedir.on_first_build(None)
