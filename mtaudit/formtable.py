@@ -31,6 +31,12 @@ COMMON_WORDS = 50_000
 _BATCH = 500
 #: Tables kept per kind of index when newer ones are built (one per lexicon/data version).
 _KEEP = 4
+#: Part of the file name: bumped when the table's layout changes.
+FORMAT = 1
+# Tables this process could not write (a read-only cache folder): not tried again.
+_UNWRITABLE: set[Path] = set()
+# Connections a forked process inherited: kept referenced, never closed or used here.
+_INHERITED: list[sqlite3.Connection] = []
 
 
 def common_forms(n: int = COMMON_WORDS, capitalised: bool = True) -> list[str]:
@@ -81,10 +87,14 @@ class FormTable:
     def _connection(self) -> sqlite3.Connection | None:
         if self._failed:
             return None
-        if self._db is not None and self._pid == os.getpid():
-            return self._db
-        # After a fork the parent's handle is left alone (closing it here could disturb
-        # the parent's use of it): this process opens its own.
+        if self._db is not None:
+            if self._pid == os.getpid():
+                return self._db
+            # Forked from the process that opened it: never used or closed here (it is
+            # the parent's), and kept referenced so that garbage collection does not
+            # close it either; this process opens its own.
+            _INHERITED.append(self._db)
+            self._db = None
         try:
             db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
             db.execute("SELECT 1 FROM forms LIMIT 1").fetchone()
@@ -114,43 +124,47 @@ def attach(
 ) -> FormTable | None:
     """The table of the index compiled under ``key`` in ``folder``, built now from
     ``answers`` (given the common forms, yields ``(form, answer)``) if it is not there
-    yet; None without a cache folder, or when the table cannot be written."""
+    yet; None without a cache folder, or when the table cannot be written there (checked
+    before ``answers`` is asked: a read-only cache costs nothing, every scan)."""
     if folder is None:
         return None
-    path = folder / f"{key}.forms.sqlite"
+    path = folder / f"{key}.forms{FORMAT}.sqlite"
+    if path in _UNWRITABLE:
+        return None
     if not path.exists():
-        cachedir.building(f"{key.split('-', 1)[0]} common words")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            _write(path, answers(common_forms()))
+            tmp.unlink(missing_ok=True)
+            db = sqlite3.connect(tmp)
         except (OSError, sqlite3.Error):
+            _UNWRITABLE.add(path)
+            return None
+        cachedir.building(f"{key.split('-', 1)[0]} common words")
+        try:
+            db.execute("CREATE TABLE forms (form TEXT PRIMARY KEY, answer BLOB) WITHOUT ROWID")
+            db.executemany(
+                "INSERT INTO forms VALUES (?, ?)",
+                ((form, pickle.dumps(ans, protocol=5)) for form, ans in answers(common_forms())),
+            )
+            db.commit()
+            db.close()
+            tmp.replace(path)  # atomically: a reader sees the whole table or none
+        except Exception:  # noqa: BLE001 - a disk full, an engine that died: the scan
+            # goes on without the table (it is only a cache), as it did before it existed.
+            db.close()
+            tmp.unlink(missing_ok=True)
+            _UNWRITABLE.add(path)
             return None
         _prune(folder, key.split("-", 1)[0])
     return FormTable(path)
-
-
-def _write(path: Path, items: Iterable[tuple[str, Any]]) -> None:
-    """Store ``items`` at ``path`` atomically (written beside it, then renamed)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    db = sqlite3.connect(tmp)
-    try:
-        db.execute("CREATE TABLE forms (form TEXT PRIMARY KEY, answer BLOB) WITHOUT ROWID")
-        db.executemany(
-            "INSERT INTO forms VALUES (?, ?)",
-            ((form, pickle.dumps(answer, protocol=5)) for form, answer in items),
-        )
-        db.commit()
-    finally:
-        db.close()
-    tmp.replace(path)
 
 
 def _prune(folder: Path, prefix: str) -> None:
     """Keep the newest ``_KEEP`` tables of one kind of index."""
     try:
         tables = sorted(
-            folder.glob(f"{prefix}-*.forms.sqlite"),
+            folder.glob(f"{prefix}-*.forms{FORMAT}.sqlite"),
             key=lambda p: p.stat().st_mtime,
             reverse=True,
         )

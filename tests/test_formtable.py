@@ -40,19 +40,29 @@ def test_attach_builds_once_then_reads(tmp_path):
 
 def test_no_folder_or_a_damaged_table_means_no_answers(tmp_path):
     assert formtable.attach(None, "glossary-abc", lambda forms: []) is None
-    path = tmp_path / "glossary-abc.forms.sqlite"
+    path = tmp_path / f"glossary-abc.forms{formtable.FORMAT}.sqlite"
     path.write_bytes(b"not a database" * 100)
     table = formtable.FormTable(path)
     assert table.get_many(["the"]) == {}  # the caller computes every form itself
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_nothing(tmp_path):
+    """The answers are optional: when the table cannot be written they are not computed
+    (they would take seconds, on every scan), and the folder is not tried again."""
+    (tmp_path / "file").write_text("not a folder")
+    folder = tmp_path / "file" / "indexes"  # mkdir fails, even for root
+    asked = []
+    for _ in range(2):
+        assert formtable.attach(folder, "glossary-abc", lambda forms: asked.append(1)) is None
+    assert asked == []
 
 
 def test_old_tables_are_pruned(tmp_path):
     for k in range(6):
         table = formtable.attach(tmp_path, f"glossary-{k:03d}", lambda forms, k=k: [("the", k)])
         os.utime(table.path, (k, k))
-    left = sorted(p.name for p in tmp_path.glob("glossary-*.forms.sqlite"))
-    assert len(left) == 4 and "glossary-005.forms.sqlite" in left
-    assert "glossary-000.forms.sqlite" not in left
+    left = sorted(p.name.split(".")[0] for p in tmp_path.glob("glossary-*.sqlite"))
+    assert left == ["glossary-002", "glossary-003", "glossary-004", "glossary-005"]
 
 
 def test_a_forked_process_opens_its_own_connection(tmp_path, monkeypatch):
@@ -70,6 +80,6 @@ def test_a_forked_process_opens_its_own_connection(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("bad", [b"", b"SQLite format 3\x00" + b"\x00" * 200])
 def test_truncated_tables_are_not_used(tmp_path, bad):
-    path = tmp_path / "glossary-abc.forms.sqlite"
+    path = tmp_path / f"glossary-abc.forms{formtable.FORMAT}.sqlite"
     path.write_bytes(bad)
     assert formtable.FormTable(path).get_many(["the"]) == {}
