@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import pickle
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ _KEEP = 4
 FORMAT = 1
 # Tables this process could not write (a read-only cache folder): not tried again.
 _UNWRITABLE: set[Path] = set()
+_BUILDING = threading.Lock()
 # Connections a forked process inherited: kept referenced, never closed or used here.
 _INHERITED: list[sqlite3.Connection] = []
 
@@ -80,7 +82,7 @@ class FormTable:
                 query = f"SELECT form, answer FROM forms WHERE form IN ({marks})"
                 found.update((form, pickle.loads(blob)) for form, blob in db.execute(query, chunk))
         except (sqlite3.Error, pickle.UnpicklingError, TypeError, ValueError, EOFError):
-            self._failed = True  # damaged
+            self._damaged()
             return {}
         return found
 
@@ -99,10 +101,18 @@ class FormTable:
             db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
             db.execute("SELECT 1 FROM forms LIMIT 1").fetchone()
         except sqlite3.Error:
-            self._failed = True
+            self._damaged()
             return None
         self._db, self._pid = db, os.getpid()
         return db
+
+    def _damaged(self) -> None:
+        """Stop using the table, and remove it so that the next run builds it again."""
+        self._failed = True
+        try:
+            self.path.unlink()
+        except OSError:  # gone already, or a read-only folder
+            pass
 
     def close(self) -> None:
         """Close this process's connection (a later lookup opens it again)."""
@@ -131,33 +141,47 @@ def attach(
     path = folder / f"{key}.forms{FORMAT}.sqlite"
     if path in _UNWRITABLE:
         return None
-    if not path.exists():
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp.unlink(missing_ok=True)
-            db = sqlite3.connect(tmp)
-        except (OSError, sqlite3.Error):
+    with _BUILDING:  # threads of one process (the server's workers) build it once
+        if not path.exists() and not _build(path, key, answers):
             _UNWRITABLE.add(path)
             return None
-        cachedir.building(f"{key.split('-', 1)[0]} common words")
-        try:
-            db.execute("CREATE TABLE forms (form TEXT PRIMARY KEY, answer BLOB) WITHOUT ROWID")
-            db.executemany(
-                "INSERT INTO forms VALUES (?, ?)",
-                ((form, pickle.dumps(ans, protocol=5)) for form, ans in answers(common_forms())),
-            )
-            db.commit()
-            db.close()
-            tmp.replace(path)  # atomically: a reader sees the whole table or none
-        except Exception:  # noqa: BLE001 - a disk full, an engine that died: the scan
-            # goes on without the table (it is only a cache), as it did before it existed.
-            db.close()
-            tmp.unlink(missing_ok=True)
-            _UNWRITABLE.add(path)
-            return None
-        _prune(folder, key.split("-", 1)[0])
     return FormTable(path)
+
+
+def _build(path: Path, key: str, answers: Callable[[list[str]], Iterable[tuple[str, Any]]]) -> bool:
+    """Write the table at ``path``; False when it cannot be written (found out before
+    ``answers`` is asked) or building it failed."""
+    # A name of its own per process and thread: another process may be building the same
+    # table; each writes a whole file, and the last rename wins.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.unlink(missing_ok=True)
+        db = sqlite3.connect(tmp)
+    except (OSError, sqlite3.Error):
+        return False
+    try:
+        db.execute("CREATE TABLE forms (form TEXT PRIMARY KEY, answer BLOB) WITHOUT ROWID")
+    except sqlite3.Error:
+        db.close()
+        tmp.unlink(missing_ok=True)
+        return False
+    cachedir.building(f"{key.split('-', 1)[0]} common words")
+    try:
+        db.executemany(
+            "INSERT INTO forms VALUES (?, ?)",
+            ((form, pickle.dumps(ans, protocol=5)) for form, ans in answers(common_forms())),
+        )
+        db.commit()
+        db.close()
+        tmp.replace(path)  # atomically: a reader sees the whole table or none
+    except Exception:  # noqa: BLE001 - a disk full, an engine that died: the scan goes on
+        # without the table (it is only a cache), as it did before the table existed.
+        db.close()
+        tmp.unlink(missing_ok=True)
+        return False
+    _prune(path.parent, key.split("-", 1)[0])
+    return True
 
 
 def _prune(folder: Path, prefix: str) -> None:

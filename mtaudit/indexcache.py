@@ -14,6 +14,7 @@ import gc
 import hashlib
 import os
 import pickle
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -73,7 +74,8 @@ def cached(key: str, build: Callable[[], T], folder: Path | None = None) -> T:
     obj = share_equal(build())
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{key}.{os.getpid()}.tmp"
+        # Per process and thread: the server's workers load in threads, at once.
+        tmp = folder / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
         with tmp.open("wb") as fh:
             pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(path)

@@ -83,3 +83,42 @@ def test_truncated_tables_are_not_used(tmp_path, bad):
     path = tmp_path / f"glossary-abc.forms{formtable.FORMAT}.sqlite"
     path.write_bytes(bad)
     assert formtable.FormTable(path).get_many(["the"]) == {}
+
+
+def test_a_damaged_table_is_removed_so_the_next_run_builds_it(tmp_path):
+    table = formtable.attach(tmp_path, "glossary-abc", lambda forms: [("the", 1)])
+    table.close()
+    table.path.write_bytes(b"not a database" * 100)
+    assert formtable.FormTable(table.path).get_many(["the"]) == {}
+    assert not table.path.exists()
+    again = formtable.attach(tmp_path, "glossary-abc", lambda forms: [("the", 2)])
+    assert again.get_many(["the"]) == {"the": 2}
+    again.close()
+
+
+def test_threads_of_one_process_build_a_table_once(tmp_path):
+    import threading
+    import time
+
+    built = []
+
+    def answers(forms):
+        built.append(1)
+        time.sleep(0.2)  # long enough for the other thread to arrive meanwhile
+        return [("the", 1)]
+
+    tables = []
+    threads = [
+        threading.Thread(
+            target=lambda: tables.append(formtable.attach(tmp_path, "glossary-t", answers))
+        )
+        for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert built == [1] and len(tables) == 3
+    for t in tables:
+        assert t.get_many(["the"]) == {"the": 1}
+        t.close()

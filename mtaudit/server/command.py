@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from mtaudit import __version__
+from mtaudit import __version__, cachedir
 from mtaudit.cliargs import (
     add_audit_arguments,
     add_config_arguments,
@@ -174,6 +174,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from mtaudit.lexicons import LexiconError
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:  %(message)s")
+    # The first start after an install or upgrade builds the caches: say why it is slow.
+    cachedir.on_first_build(
+        lambda _what: _log.info(
+            "building word tables and idiom indexes in %s (once after an install or "
+            "upgrade; about half a minute)",
+            cachedir.default_cache_dir(),
+        )
+    )
     try:
         settings = settings_from_args(args)
         service = AuditService(settings)
