@@ -116,8 +116,11 @@ class FormTable:
 
     def close(self) -> None:
         """Close this process's connection (a later lookup opens it again)."""
-        if self._db is not None and self._pid == os.getpid():
-            self._db.close()
+        if self._db is not None:
+            if self._pid == os.getpid():
+                self._db.close()
+            else:  # the parent's (see _connection)
+                _INHERITED.append(self._db)
         self._db = None
 
     def __getstate__(self) -> dict[str, Any]:

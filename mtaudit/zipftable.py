@@ -71,6 +71,12 @@ def _default_table_path(_cache: str | None, _xdg: str | None, _home: str | None)
     return table_path(default_cache_dir())
 
 
+def signature() -> str:
+    """What the answers depend on (wordfreq's version), for the keys of what is built
+    from them: the compiled idiom indexes and their tables of common words."""
+    return f"wordfreq-{_wordfreq_version()}"
+
+
 @lru_cache(maxsize=1)
 def _wordfreq_version() -> str:
     # From the package metadata: importing wordfreq itself costs 0.2 s.

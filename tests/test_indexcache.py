@@ -47,20 +47,28 @@ def test_cached_builds_once_and_answers_from_disk(tmp_path):
     assert all(p.regex._compiled is None for p in second)  # compiled on first use only
 
 
-def test_a_new_lemminflect_builds_a_new_glossary_index(tmp_path, monkeypatch):
-    """Base forms come from lemminflect: an index compiled with another version's answers
-    must not be loaded from the cache."""
-    from mtaudit import lemmacache
+def test_a_new_lemminflect_or_wordfreq_builds_a_new_glossary_index(tmp_path, monkeypatch):
+    """Base forms come from lemminflect and word rarity from wordfreq: an index (and its
+    table of common words) compiled with another version's answers must not be loaded."""
+    from mtaudit import formtable, lemmacache, zipftable
     from mtaudit.detectors import Context
     from mtaudit.detectors.idiom import IdiomDetector
 
     monkeypatch.setenv("MTAUDIT_CACHE_DIR", str(tmp_path))
-    IdiomDetector(Context()).index  # noqa: B018
-    first = set((tmp_path / "indexes").glob("glossary-*.pickle"))
-    monkeypatch.setattr(lemmacache, "signature", lambda: "lemminflect-upgraded")
-    IdiomDetector(Context()).index  # noqa: B018
-    second = set((tmp_path / "indexes").glob("glossary-*.pickle"))
-    assert len(first) == 1 and len(second) == 2
+    folder = tmp_path / "indexes"
+    counts = []
+    for upgrade in (None, (lemmacache, "lemminflect-upgraded"), (zipftable, "wordfreq-9")):
+        if upgrade:
+            monkeypatch.setattr(upgrade[0], "signature", lambda v=upgrade[1]: v)
+        with IdiomDetector(Context()) as det:
+            assert det.index.table is not None
+        counts.append(
+            (
+                len(list(folder.glob("glossary-*.pickle"))),
+                len(list(folder.glob(f"glossary-*.forms{formtable.FORMAT}.sqlite"))),
+            )
+        )
+    assert counts == [(1, 1), (2, 2), (3, 3)]
 
 
 def test_a_cache_build_is_announced_once(tmp_path):

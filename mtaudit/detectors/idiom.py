@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtaudit import formtable, idiommatch, indexcache, lemmacache
+from mtaudit import formtable, idiommatch, indexcache, lemmacache, zipftable
 from mtaudit.analysis import Analysis
 from mtaudit.detectors.base import Detector, Rule
 from mtaudit.idiommatch import LANGUAGE_NAMES, LEXICON_DIR, IdiomIndex, Match, build_index
@@ -158,8 +158,11 @@ class IdiomDetector(Detector):
                 *idiom_files,
                 *glossary_files,
             ]
-            # Base forms come from lemminflect (its table): a new version, a new index.
-            key = indexcache.digest("glossary", inputs, [lemmacache.signature()])
+            # Base forms come from lemminflect (its table), word rarity from wordfreq: a
+            # new version of either, a new index.
+            key = indexcache.digest(
+                "glossary", inputs, [lemmacache.signature(), zipftable.signature()]
+            )
             index = indexcache.cached(key, build)
             if not (idiom_files or glossary_files):
                 index.table = formtable.attach(indexcache.cache_dir(), key, index.answers_for)

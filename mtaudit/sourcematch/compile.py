@@ -268,8 +268,9 @@ def build_source_index(
     key = indexcache.digest(
         f"source{language}",
         inputs,
-        # lemminflect gives the English base forms (see idiommatch.english).
-        [f"v{INDEX_VERSION}", lexicon.signature, lemmacache.signature()],
+        # lemminflect gives the English base forms (see idiommatch.english), wordfreq the
+        # words' rarity.
+        [f"v{INDEX_VERSION}", lexicon.signature, lemmacache.signature(), zipftable.signature()],
     )
 
     def build() -> SourceIdiomIndex:
