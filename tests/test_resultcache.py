@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPORA
 
-from mtaudit import resultcache
+from mtaudit import indexcache, resultcache
 from mtaudit.model import Document, DocumentReport, Finding
 from mtaudit.pipeline import Auditor
 from mtaudit.resultcache import CACHE_FILE, ResultCache
@@ -209,8 +209,13 @@ def test_no_cache_neither_reads_nor_writes(cli, audits, story, tmp_path):
     assert len(audits) == 2
 
 
-def test_the_default_folder_is_the_translation_caches(cli, story, tmp_path, monkeypatch):
+def test_the_default_folder_is_the_translation_caches(
+    cli, story, tmp_path, monkeypatch, _index_dir
+):
     monkeypatch.setenv("MTAUDIT_CACHE_DIR", str(tmp_path / "home-cache"))
+    # The session's compiled indexes, as in every test's cache (not ~25 s of building).
+    (tmp_path / "home-cache").mkdir()
+    (tmp_path / "home-cache" / indexcache.FOLDER).symlink_to(_index_dir, target_is_directory=True)
     cli("scan", story, "--isolated", "--mt", "off")
     assert (tmp_path / "home-cache" / CACHE_FILE).exists()
 
