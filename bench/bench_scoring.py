@@ -142,8 +142,9 @@ def transfer_table(records: Sequence[T.Record], fit: T.Fit, head: str = "machine
     return out
 
 
-def _half(source: str) -> int:
-    return int(hashlib.sha256(source.encode("utf-8")).hexdigest()[:8], 16) % 2
+def _part(source: str, parts: int) -> int:
+    """Which of ``parts`` parts a source document (and so every origin of it) falls in."""
+    return int(hashlib.sha256(source.encode("utf-8")).hexdigest()[:8], 16) % parts
 
 
 class _HeadFitter:
@@ -186,7 +187,7 @@ def family_table(
     model = _model(body)
     kinds = np.array([r.kind for r in records])
     fams = np.array([r.family for r in records])
-    halves = np.array([_half(r.source) for r in records])
+    halves = np.array([_part(r.source, 2) for r in records])
     logits = _HeadFitter(records, docs).logits
     markers = np.array([T.marker_log_odds(fs, body["markers"]) for fs in findings])
     words = np.array([d.words for d in docs], dtype=float)
@@ -240,10 +241,7 @@ def ceiling_table(
     fitter = _HeadFitter(records, docs)
     folds, names = T.pair_folds(records)
     kinds = np.array([r.kind for r in records])
-    part = np.array(
-        [int(hashlib.sha256(r.source.encode("utf-8")).hexdigest()[:8], 16) % CEILING_FOLDS
-         for r in records]
-    )  # fmt: skip
+    part = np.array([_part(r.source, CEILING_FOLDS) for r in records])
     translations = kinds != "orig"
     out = {}
     for k, name in enumerate(names):

@@ -86,6 +86,13 @@ class FormTable:
             return {}
         return found
 
+    def fill(self, cache: dict[str, Any], forms: Iterable[str]) -> None:
+        """Put into ``cache`` the stored answer of each of ``forms`` it lacks (one query):
+        what an engine does with a document's words before it computes the rest."""
+        new = sorted({f for f in forms if f not in cache})
+        if new:
+            cache.update(self.get_many(new))
+
     def _connection(self) -> sqlite3.Connection | None:
         if self._failed:
             return None

@@ -122,3 +122,13 @@ def test_threads_of_one_process_build_a_table_once(tmp_path):
     for t in tables:
         assert t.get_many(["the"]) == {"the": 1}
         t.close()
+
+
+def test_fill_adds_only_what_the_cache_lacks(tmp_path):
+    table = formtable.attach(tmp_path, "glossary-f", lambda forms: [("the", 1), ("of", 2)])
+    try:
+        cache = {"the": 99}
+        table.fill(cache, ["the", "of", "of", "zugspitze"])
+        assert cache == {"the": 99, "of": 2}  # a cached answer is kept; unknown forms absent
+    finally:
+        table.close()

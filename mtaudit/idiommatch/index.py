@@ -200,8 +200,7 @@ class IdiomIndex(_Compiler, _Scorer):
         if self.table is not None:
             # The document's new words in one query; the rest are computed as met.
             tokens = list(tokens)
-            new = {t.low for sentence in tokens for t in sentence} - self._word_keys.keys()
-            self._word_keys.update(self.table.get_many(sorted(new)))
+            self.table.fill(self._word_keys, (t.low for sentence in tokens for t in sentence))
         for sentence in tokens:
             yield from self.match_tokens(sentence)
 

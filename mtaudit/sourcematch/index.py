@@ -85,7 +85,7 @@ class SourceIdiomIndex(_Scorer):
             self._words[w] = _NO_WORD
         todo = [w for w in todo if w not in self._words]
         if todo and self.table is not None:
-            self._words.update(self.table.get_many(todo))
+            self.table.fill(self._words, todo)
             todo = [w for w in todo if w not in self._words]
         if todo:
             analysed = self.lexicon.analyse_english(todo)
