@@ -105,6 +105,8 @@ class IdiomIndex(_Compiler, _Scorer):
             )
             for pat in self.patterns
         ]
+        # Per pattern, how many of its slots may be absent from a sentence.
+        self._slack: list[int] = [len(pat.slots) - pat.required for pat in self.patterns]
 
     def word_keys(self, low: str) -> frozenset[str]:
         """Lookup keys of one lower-case token: English lemma guesses + source-word forms."""
@@ -138,16 +140,37 @@ class IdiomIndex(_Compiler, _Scorer):
         finally:
             self._word_keys = saved
 
+    def _slots_present(self, pi: int, present: set[str]) -> bool:
+        """Whether enough of pattern ``pi``'s slots have a word in ``present`` to match.
+
+        Stops at the first slot too many that is absent: most triggered patterns fail
+        on their second slot, so the rest are not looked at.
+        """
+        allowed = self._slack[pi]
+        for keys in self._slot_lookups[pi]:
+            if keys.isdisjoint(present):
+                allowed -= 1
+                if allowed < 0:
+                    return False
+        return True
+
     def match_tokens(self, tokens: Sequence[Token]) -> list[Match]:
         """Accepted, non-overlapping idiom matches in one sentence's tokens."""
         low = [t.low for t in tokens]
         by_key: dict[str, list[int]] = {}
+        cache = self._word_keys
         for i, w in enumerate(low):
-            for k in self.word_keys(w):
-                by_key.setdefault(k, []).append(i)
+            keys = cache.get(w)
+            for k in self.word_keys(w) if keys is None else keys:
+                at = by_key.get(k)
+                if at is None:
+                    by_key[k] = [i]
+                else:
+                    at.append(i)
         candidates: set[int] = set()
+        trigger = self.trigger
         for k in by_key:
-            hit = self.trigger.get(k)
+            hit = trigger.get(k)
             if hit:
                 candidates.update(hit)
         if not candidates:
@@ -158,9 +181,10 @@ class IdiomIndex(_Compiler, _Scorer):
         found = [
             m
             for pi in candidates
-            if sum(not keys.isdisjoint(present) for keys in self._slot_lookups[pi])
-            >= self.patterns[pi].required
-            for m in self._evaluate(self.patterns[pi], tokens, low, by_key)
+            if self._slots_present(pi, present)
+            for m in self._evaluate(
+                self.patterns[pi], tokens, low, by_key, self._slot_lookups[pi], present
+            )
         ]
         if not found:
             return []

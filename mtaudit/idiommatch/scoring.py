@@ -48,15 +48,19 @@ class _Scorer:
         tokens: Sequence[Token],
         low: Sequence[str],
         by_key: dict[str, list[int]],
+        lookups: Sequence[frozenset[str]],
+        present: set[str],
     ) -> list[Match]:
-        """Every accepted placement of ``pat`` in the sentence (one per anchor position)."""
+        """Every accepted placement of ``pat`` in the sentence (one per anchor position).
+
+        ``lookups``: each slot's keys (English base forms and source-word keys);
+        ``present``: the keys of the sentence's words (``by_key``'s).
+        """
         positions: list[list[int]] = []
-        for slot in pat.slots:
+        for keys in lookups:
             pos: set[int] = set()
-            for k in slot.keys:
-                pos.update(by_key.get(k, ()))
-            for form in slot.source:
-                pos.update(by_key.get(_source_key(pat.language, form), ()))
+            for k in keys.intersection(present):
+                pos.update(by_key[k])
             positions.append(sorted(pos))
         found = [i for i, p in enumerate(positions) if p]
         if len(found) < pat.required:

@@ -197,11 +197,19 @@ class SourceIdiomIndex(_Scorer):
         present: set[str] = set()
         for i in infos:
             present |= i.lemmas
+        patterns = self.patterns
         for pi in triggered:
-            pat = self.patterns[pi]
-            found = sum(1 for wi in pat.required if not pat.words[wi].lemmas.isdisjoint(present))
-            if found >= pat.need:
+            pat = patterns[pi]
+            # Counted down, so that a pattern stops being looked at once it has enough.
+            need = pat.need
+            if need <= 0:
                 return True
+            words = pat.words
+            for wi in pat.required:
+                if not words[wi].lemmas.isdisjoint(present):
+                    need -= 1
+                    if need <= 0:
+                        return True
         return False
 
     def scan(
@@ -235,10 +243,11 @@ class SourceIdiomIndex(_Scorer):
             for lemma in u.lemmas:
                 by_lemma.setdefault(lemma, []).append(i)
         cands = {pi for lemma in by_lemma for pi in self.trigger.get(lemma, ())}
+        present = set(by_lemma)
         found = [
             m
             for pi in sorted(cands)
-            for m in self._evaluate(self.patterns[pi], text, units, by_lemma)
+            for m in self._evaluate(self.patterns[pi], text, units, by_lemma, present)
         ]
         if not found:
             return []
@@ -264,20 +273,21 @@ class SourceIdiomIndex(_Scorer):
         text: str,
         units: Sequence[PUnit],
         by_lemma: dict[str, list[int]],
+        present: set[str],
     ) -> list[SourceMatch]:
+        """Every accepted placement of ``pat`` among the units (``present``: the
+        lemmas of ``by_lemma``, as a set)."""
         words = pat.words
         # Cheap test first: most triggered patterns lack some required word.
-        present = sum(
-            1 for wi in pat.required if any(lemma in by_lemma for lemma in words[wi].lemmas)
-        )
-        if present < pat.need:
+        found = sum(1 for wi in pat.required if not words[wi].lemmas.isdisjoint(present))
+        if found < pat.need:
             return []
         positions: dict[int, list[int]] = {}
         for wi in (*pat.required, *pat.optional):
             word = words[wi]
             pos: set[int] = set()
-            for lemma in word.lemmas:
-                pos.update(by_lemma.get(lemma, ()))
+            for lemma in word.lemmas.intersection(present):
+                pos.update(by_lemma[lemma])
             if pos and word.nominal:
                 # Literal MT keeps a noun a noun: a word that can only be a verb ("marched")
                 # does not stand for *marcha*.
