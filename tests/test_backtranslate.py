@@ -624,3 +624,15 @@ def test_apertium_output_does_not_depend_on_what_came_before():
     with ApertiumEngine() as back:
         b = [back.translate([t], "es", "en")[0] for t in reversed(spanish)][::-1]
     assert a == b
+
+
+@needs_apertium
+def test_a_spare_tagger_is_started_only_once_the_tagger_has_restarted():
+    # Most scans never restart the tagger: a spare loaded up front is ~9 MB for nothing.
+    with ApertiumEngine() as eng:
+        eng.translate(["The house is red."], "en", "es")
+        stream = eng.stream("eng-spa")
+        assert stream is not None and stream._spare is None
+        eng.translate([*POLLUTERS, "It is big."], "en", "es")
+        assert eng.tagger_restarts() > 0
+        assert stream._spare is not None and stream._spare.alive()
