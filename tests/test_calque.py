@@ -23,6 +23,7 @@ from mtaudit.detectors.calque import (
     load_patterns,
     required_literals,
 )
+from mtaudit.detectors.calque_lexicon import fold_case
 from mtaudit.lexicons import LEXICON_DIR, LexiconError, load_file
 from mtaudit.model import SOURCE_LANGUAGES, Document, Severity
 from mtaudit.segment import segment
@@ -374,7 +375,8 @@ def test_overlapping_findings_keep_the_more_confident(tmp_path):
     ("pattern", "anchors"),
     [
         (r"\bthe\s+North\s+American\s+country\b", ("american",)),
-        (r"\b(?:aforementioned|aforesaid)\s+sources?\b", ("source",)),
+        # the parser's shared prefix ("afore") is multiplied back out: longer anchors
+        (r"\b(?:aforementioned|aforesaid)\s+sources?\b", ("aforementioned", "aforesaid")),
         (r"\bin\s+full\s+(?:debate|campaign)\b", ("campaign", "debate")),
         (r"\breali[sz]ed\s+an?\s+operation\b", ("operation",)),
         (r"\b(?:the\s+)?(?P<hit>manifestations?)\b", ("manifestation",)),
@@ -382,6 +384,20 @@ def test_overlapping_findings_keep_the_more_confident(tmp_path):
         (r"\b(?:foo\w*|\d+)\b", None),  # one alternative has no literal
         (r"\b(?:it)?\s+(?:is|was)\b", None),  # optional and too short
         (r"\bthe\s+(?:quoted|cited)\s+the\b", ("cited", "quoted")),  # never "the"
+        # one anchor per branch; a scoped case-sensitive group folds like the rest
+        (
+            r"\b(?:the\s+)?(?-i:CPI|CPMI)\b|\bparliamentary\s+inquiry\b",
+            ("cpi", "cpmi", "parliamentary"),
+        ),
+        # a short anchor where a branch has nothing longer
+        (r"\b(?:the\s+)?(?-i:CT|Ct)\b|\btechnical\s+commissioner\b", ("commissioner", "ct")),
+        (r"\b(?:Mr|Mrs|Ms)\.?\s+Dr\.?\s+[A-Z]", ("dr",)),
+        (r"\bat\s+(?:middles|mediums|mid)\s+of\b", ("mediums", "mid")),  # "mid" in "middles"
+        (r"\ban?\s+\d+\s*(?:%|percent|per\s+cent)\s+of\b", ("%", "cent")),  # "%" is rare
+        (r"\b\d+[.:][0-5]\d\s+h\b", tuple(f"{s}{d}" for s in ".:" for d in "012345")),
+        (r"\b(?:CPI|\d+)\b", None),  # a branch without a literal
+        (r"\b(?:it|is)\b", None),  # common words
+        (r"\b[^a-z]x\b", None),  # a single letter
     ],
 )
 def test_required_literals(pattern, anchors):
@@ -409,9 +425,9 @@ def test_anchors_are_found_in_any_match(text):
 def test_most_builtin_patterns_get_anchors():
     patterns = load_patterns()
     with_anchors = [p for p in patterns if p.anchors]
-    assert len(with_anchors) >= 0.95 * len(patterns)
+    assert len(with_anchors) >= 0.99 * len(patterns)
     for p in with_anchors:
-        assert all(a == a.lower() and len(a) >= 3 for a in p.anchors), p.id
+        assert all(a == fold_case(a) and (len(a) >= 2 or a == "%") for a in p.anchors), p.id
 
 
 def test_prefilter_never_changes_results(monkeypatch, seed_text):

@@ -297,7 +297,7 @@ class _Prefilter:
     always: frozenset[int]  # patterns without anchors: run on every sentence
     by_anchor: dict[str, tuple[int, ...]]  # anchor -> the patterns that name it
     by_gram: dict[str, tuple[str, ...]]  # first three characters -> the anchors so starting
-    short: tuple[str, ...] = ()  # anchors under three characters (none in the bundled lexicon)
+    short: tuple[str, ...] = ()  # anchors under three characters ("dr", "ct", "%")
 
     @classmethod
     def build(cls, patterns: list[CalquePattern]) -> _Prefilter:
