@@ -19,6 +19,8 @@ from mtaudit.detectors.base import Context
 from mtaudit.detectors.calque import (
     RULES,
     CalqueDetector,
+    CalquePattern,
+    LazyRegex,
     compile_entry,
     load_patterns,
     required_literals,
@@ -428,6 +430,45 @@ def test_most_builtin_patterns_get_anchors():
     assert len(with_anchors) >= 0.99 * len(patterns)
     for p in with_anchors:
         assert all(a == fold_case(a) and (len(a) >= 2 or a == "%") for a in p.anchors), p.id
+
+
+def _pattern(regex: str) -> CalquePattern:
+    lazy = LazyRegex(regex, re.IGNORECASE)
+    return dataclasses.replace(
+        load_patterns()[0], id="t", regex=lazy, require=None, forbid=None,
+        anchors=required_literals(lazy),
+    )  # fmt: skip
+
+
+def _selected(index: calque._Prefilter, text: str) -> list[str]:
+    return [p.id for p in index.select(fold_case(text), 0, len(text))]
+
+
+def test_prefilter_runs_a_pattern_where_any_branch_anchor_is():
+    cpi = _pattern(r"\b(?:the\s+)?(?-i:CPI|CPMI)\b|\bparliamentary\s+inquiry\b")
+    always = dataclasses.replace(_pattern(r"\b\w+\s+of\b"), id="always")
+    index = calque._Prefilter.build([cpi, always])
+    assert _selected(index, "The CPMI summoned him.") == ["t", "always"]
+    assert _selected(index, "A parliamentary inquiry.") == ["t", "always"]
+    # no anchor of either branch: only the pattern without anchors runs
+    assert _selected(index, "The committee summoned him.") == ["always"]
+    # anchors are found in the span given, not elsewhere in the text
+    text = "The CPI met. The committee sat."
+    start = text.index("The committee")
+    assert index.select(fold_case(text), start, len(text)) == [always]
+
+
+def test_prefilter_finds_what_a_case_insensitive_regex_matches():
+    """The regex engine matches 's' to 'ſ', 'i' to 'ı' and 'İ', 'k' to the Kelvin sign:
+    the folded text must still contain the anchors of what it matches."""
+    p = _pattern(r"\b(?:senators?|kinship)\b")
+    index = calque._Prefilter.build([p])
+    for text in ("The ſenator spoke.", "SENATORS SPOKE", "Their \u212ainship.", "Their kınshıp."):
+        assert p.regex.search(text), text
+        assert _selected(index, text) == ["t"], text
+    text = "İSTANBUL: the kİnship of senators"
+    assert len(fold_case(text)) == len(text)  # one character for one: offsets still hold
+    assert _selected(index, text) == ["t"]
 
 
 def test_prefilter_never_changes_results(monkeypatch, seed_text):

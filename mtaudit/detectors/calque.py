@@ -19,9 +19,10 @@ from a document or sentence are skipped without running the regex.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any
 
 from mtaudit.detectors.base import Detector, Rule
 from mtaudit.detectors.calque_coded import (
@@ -40,6 +41,7 @@ from mtaudit.detectors.calque_lexicon import (
     CalquePattern,
     LazyRegex,
     compile_entry,
+    fold_case,
     load_patterns,
     required_literals,
 )
@@ -136,12 +138,13 @@ class CalqueDetector(Detector):
 
     def detect(self, document: Document, segments: Segmentation) -> Iterator[Finding]:
         index = self._index()
-        in_doc = index.anchors_in(document.text.lower())
+        # Folded once, one character for one: each sentence's anchors are found in its slice.
+        low = fold_case(document.text)
         found: list[Finding] = []
         for sent in segments.sentences:
-            low = document.text[sent.start : sent.end].lower()
-            in_sent = [a for a in in_doc if a in low]
-            found.extend(self._lexicon(document, segments, sent, index.for_anchors(in_sent)))
+            patterns = index.select(low, sent.start, sent.end)
+            if patterns:
+                found.extend(self._lexicon(document, segments, sent, patterns))
             found.extend(self._inversion(document, sent))
             found.extend(self._weekday(document, sent))
         yield from _dedupe(found)
@@ -289,15 +292,14 @@ class CalqueDetector(Detector):
 
 @dataclass(frozen=True)
 class _Prefilter:
-    """The lexicon's patterns indexed by anchor, so that a document's anchors are found
-    in one pass over its text and a sentence's patterns by look-up. Selects exactly the
-    patterns that have no anchors or an anchor in the text, in lexicon order."""
+    """The lexicon's patterns indexed by anchor, so that one pass of an Aho-Corasick
+    automaton over a sentence finds the patterns whose anchors it contains. Selects
+    exactly the patterns that have no anchors or an anchor in the text, in lexicon order."""
 
     patterns: list[CalquePattern]
     always: frozenset[int]  # patterns without anchors: run on every sentence
     by_anchor: dict[str, tuple[int, ...]]  # anchor -> the patterns that name it
-    by_gram: dict[str, tuple[str, ...]]  # first three characters -> the anchors so starting
-    short: tuple[str, ...] = ()  # anchors under three characters ("dr", "ct", "%")
+    automaton: Any  # ahocorasick.Automaton: anchor -> by_anchor[anchor] (None: no anchors)
 
     @classmethod
     def build(cls, patterns: list[CalquePattern]) -> _Prefilter:
@@ -305,29 +307,28 @@ class _Prefilter:
         for i, p in enumerate(patterns):
             for a in p.anchors or ():
                 by_anchor.setdefault(a, []).append(i)
-        by_gram: dict[str, list[str]] = {}
-        for a in by_anchor:
-            if len(a) >= 3:
-                by_gram.setdefault(a[:3], []).append(a)
+        automaton = None
+        if by_anchor:
+            import ahocorasick  # a C extension: loaded by the scans that run this detector
+
+            automaton = ahocorasick.Automaton()
+            for a, ids in by_anchor.items():
+                automaton.add_word(a, tuple(ids))
+            automaton.make_automaton()
         return cls(
             patterns,
             frozenset(i for i, p in enumerate(patterns) if p.anchors is None),
             {a: tuple(v) for a, v in by_anchor.items()},
-            {g: tuple(v) for g, v in by_gram.items()},
-            tuple(a for a in by_anchor if len(a) < 3),
+            automaton,
         )
 
-    def anchors_in(self, low: str) -> list[str]:
-        """The anchors that occur in ``low`` (lower-cased text)."""
-        grams = {low[i : i + 3] for i in range(len(low) - 2)}
-        found = [a for g in grams.intersection(self.by_gram) for a in self.by_gram[g] if a in low]
-        return found + [a for a in self.short if a in low]
-
-    def for_anchors(self, anchors: Iterable[str]) -> list[CalquePattern]:
-        """The patterns to run on a text whose anchors are ``anchors``, in lexicon order."""
+    def select(self, low: str, start: int, end: int) -> list[CalquePattern]:
+        """The patterns to run on ``low[start:end]`` (case-folded text, :func:`fold_case`),
+        in lexicon order."""
         chosen = set(self.always)
-        for a in anchors:
-            chosen.update(self.by_anchor[a])
+        if self.automaton is not None:
+            for _end, ids in self.automaton.iter(low, start, end):
+                chosen.update(ids)
         return [self.patterns[i] for i in sorted(chosen)]
 
 
