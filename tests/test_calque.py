@@ -440,35 +440,43 @@ def _pattern(regex: str) -> CalquePattern:
     )  # fmt: skip
 
 
-def _selected(index: calque._Prefilter, text: str) -> list[str]:
-    return [p.id for p in index.select(fold_case(text), 0, len(text))]
+def _selected(index: calque._Prefilter, text: str) -> tuple[list[str], set[str]]:
+    patterns, checks = index.select(fold_case(text), 0, len(text))
+    return [p.id for p in patterns], checks
 
 
 def test_prefilter_runs_a_pattern_where_any_branch_anchor_is():
     cpi = _pattern(r"\b(?:the\s+)?(?-i:CPI|CPMI)\b|\bparliamentary\s+inquiry\b")
     always = dataclasses.replace(_pattern(r"\b\w+\s+of\b"), id="always")
-    index = calque._Prefilter.build([cpi, always])
-    assert _selected(index, "The CPMI summoned him.") == ["t", "always"]
-    assert _selected(index, "A parliamentary inquiry.") == ["t", "always"]
+    index = calque._Prefilter.build([cpi, always], {})
+    assert _selected(index, "The CPMI summoned him.") == (["t", "always"], set())
+    assert _selected(index, "A parliamentary inquiry.") == (["t", "always"], set())
     # no anchor of either branch: only the pattern without anchors runs
-    assert _selected(index, "The committee summoned him.") == ["always"]
+    assert _selected(index, "The committee summoned him.") == (["always"], set())
     # anchors are found in the span given, not elsewhere in the text
     text = "The CPI met. The committee sat."
     start = text.index("The committee")
-    assert index.select(fold_case(text), start, len(text)) == [always]
+    assert index.select(fold_case(text), start, len(text))[0] == [always]
 
 
 def test_prefilter_finds_what_a_case_insensitive_regex_matches():
     """The regex engine matches 's' to 'ſ', 'i' to 'ı' and 'İ', 'k' to the Kelvin sign:
     the folded text must still contain the anchors of what it matches."""
     p = _pattern(r"\b(?:senators?|kinship)\b")
-    index = calque._Prefilter.build([p])
+    index = calque._Prefilter.build([p], {})
     for text in ("The ſenator spoke.", "SENATORS SPOKE", "Their \u212ainship.", "Their kınshıp."):
         assert p.regex.search(text), text
-        assert _selected(index, text) == ["t"], text
+        assert _selected(index, text)[0] == ["t"], text
     text = "İSTANBUL: the kİnship of senators"
     assert len(fold_case(text)) == len(text)  # one character for one: offsets still hold
-    assert _selected(index, text) == ["t"]
+    assert _selected(index, text)[0] == ["t"]
+
+
+def test_mt203_runs_only_with_a_people_noun_and_a_nationality():
+    index = CalqueDetector(Context())._index()
+    # a people noun alone: MT203's other requirement is missing, so it does not run
+    assert _selected(index, "Officials said the talks failed.")[1] == {"MT203"}
+    assert {"MT203", "MT203.nationality"} <= _selected(index, "Officials said Americans.")[1]
 
 
 def test_prefilter_never_changes_results(monkeypatch, seed_text):
@@ -486,8 +494,9 @@ def test_prefilter_never_changes_results(monkeypatch, seed_text):
         return [(f.start, f.end, f.code, f.evidence["pattern"], f.suggestion) for f in findings]
 
     expected = {}
-    with monkeypatch.context() as m:
-        m.setattr(calque, "_inversion_anchors", lambda: ("",))
+    coded = calque._coded_anchors()
+    with monkeypatch.context() as m:  # the coded checks on every sentence too
+        m.setattr(calque, "_coded_anchors", lambda: dict.fromkeys(coded, ("",)))
         for t in texts:
             expected[t] = key(detect(brute, t))
     for t in texts:

@@ -236,6 +236,17 @@ def required_literals(regex: re.Pattern[str] | LazyRegex) -> tuple[str, ...] | N
     return _useful(_seq_info(list(_sre_parse.parse(regex.pattern, regex.flags)))[1])
 
 
+def group_literals(regex: re.Pattern[str], name: str) -> tuple[str, ...] | None:
+    """Like :func:`required_literals`, for the text that the group ``name`` matches; None
+    also when the group is not an item of the pattern's top-level sequence (inside an
+    alternative or an optional part, it does not take part in every match)."""
+    number = regex.groupindex[name]
+    for op, av in _sre_parse.parse(regex.pattern, regex.flags):
+        if str(op) == "SUBPATTERN" and av[0] == number:
+            return _useful(_seq_info(list(av[-1]))[1])
+    return None
+
+
 def _useful(found: frozenset[str] | None) -> tuple[str, ...] | None:
     """An anchor set as anchors (sorted), or None if it would filter (almost) nothing."""
     if not found or _strength(found)[0] < _MIN_STRENGTH:
