@@ -19,9 +19,9 @@ from a document or sentence are skipped without running the regex.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from typing import Any
 
 from mtaudit.detectors.base import Detector, Rule
 from mtaudit.detectors.calque_coded import (
@@ -33,13 +33,16 @@ from mtaudit.detectors.calque_coded import (
     _WEEKDAY,
     _adjective,
     _inversion_anchors,
+    _inversion_nationalities,
     _past_context,
+    _weekday_anchors,
 )
 from mtaudit.detectors.calque_fit import fit_suggestion
 from mtaudit.detectors.calque_lexicon import (
     CalquePattern,
     LazyRegex,
     compile_entry,
+    fold_case,
     load_patterns,
     required_literals,
 )
@@ -131,19 +134,25 @@ class CalqueDetector(Detector):
         )
 
     def _index(self) -> _Prefilter:
-        """The patterns indexed by their anchors (for the prefilter)."""
-        return self.context.resource("calque.index", lambda: _Prefilter.build(self.patterns()))
+        """The patterns and the coded checks indexed by their anchors (for the prefilter)."""
+        return self.context.resource(
+            "calque.index",
+            lambda: _Prefilter.build(self.patterns(), _coded_anchors()),
+        )
 
     def detect(self, document: Document, segments: Segmentation) -> Iterator[Finding]:
         index = self._index()
-        in_doc = index.anchors_in(document.text.lower())
+        # Folded once, one character for one: each sentence's anchors are found in its slice.
+        low = fold_case(document.text)
         found: list[Finding] = []
         for sent in segments.sentences:
-            low = document.text[sent.start : sent.end].lower()
-            in_sent = [a for a in in_doc if a in low]
-            found.extend(self._lexicon(document, segments, sent, index.for_anchors(in_sent)))
-            found.extend(self._inversion(document, sent))
-            found.extend(self._weekday(document, sent))
+            patterns, checks = index.select(low, sent.start, sent.end)
+            if patterns:
+                found.extend(self._lexicon(document, segments, sent, patterns))
+            if _MT203 in checks and _MT203_NATIONALITY in checks:
+                found.extend(self._inversion(document, sent))
+            if _MT204 in checks:
+                found.extend(self._weekday(document, sent))
         yield from _dedupe(found)
 
     # -- lexicon ---------------------------------------------------------------------------
@@ -212,9 +221,6 @@ class CalqueDetector(Detector):
 
     def _inversion(self, document: Document, sent: Span) -> Iterator[Finding]:
         sentence = document.text[sent.start : sent.end]
-        low = sentence.lower()
-        if not _any_of(_inversion_anchors()).search(low):
-            return
         for shape, regex in (("A", _INVERSION_A), ("B", _INVERSION_B)):
             for m in regex.finditer(sentence):
                 if shape == "B":
@@ -287,54 +293,73 @@ class CalqueDetector(Detector):
             )
 
 
+# The coded checks' requirements, found by the prefilter like the lexicon's patterns: MT203
+# runs where a sentence has both of its own.
+_MT203, _MT203_NATIONALITY, _MT204 = "MT203", "MT203.nationality", "MT204"
+
+
+def _coded_anchors() -> dict[str, tuple[str, ...]]:
+    """The anchors of the coded checks' requirements, by name."""
+    return {
+        _MT203: _inversion_anchors(),
+        _MT203_NATIONALITY: _inversion_nationalities(),
+        _MT204: _weekday_anchors(),
+    }
+
+
 @dataclass(frozen=True)
 class _Prefilter:
-    """The lexicon's patterns indexed by anchor, so that a document's anchors are found
-    in one pass over its text and a sentence's patterns by look-up. Selects exactly the
-    patterns that have no anchors or an anchor in the text, in lexicon order."""
+    """The lexicon's patterns and the coded checks indexed by anchor, so that one pass of
+    an Aho-Corasick automaton over a sentence finds the ones whose anchors it contains.
+    Selects exactly the patterns that have no anchors or an anchor in the text, in lexicon
+    order (the checks are numbered after the patterns)."""
 
     patterns: list[CalquePattern]
-    always: frozenset[int]  # patterns without anchors: run on every sentence
-    by_anchor: dict[str, tuple[int, ...]]  # anchor -> the patterns that name it
-    by_gram: dict[str, tuple[str, ...]]  # first three characters -> the anchors so starting
-    short: tuple[str, ...] = ()  # anchors under three characters (none in the bundled lexicon)
+    checks: tuple[str, ...]  # the coded checks' requirements, numbered from len(patterns)
+    always: frozenset[int]  # those without anchors: run on every sentence
+    by_anchor: dict[str, tuple[int, ...]]  # anchor -> the patterns and checks that name it
+    automaton: Any  # ahocorasick.Automaton: anchor -> by_anchor[anchor] (None: no anchors)
 
     @classmethod
-    def build(cls, patterns: list[CalquePattern]) -> _Prefilter:
+    def build(
+        cls, patterns: list[CalquePattern], checks: dict[str, tuple[str, ...] | None]
+    ) -> _Prefilter:
+        """Index ``patterns`` and ``checks`` (name -> anchors; None or one of them "" for a
+        check to run on every sentence)."""
+        requirements = [p.anchors for p in patterns]
+        requirements += [None if not a or "" in a else a for a in checks.values()]
         by_anchor: dict[str, list[int]] = {}
-        for i, p in enumerate(patterns):
-            for a in p.anchors or ():
+        for i, anchors in enumerate(requirements):
+            for a in anchors or ():
                 by_anchor.setdefault(a, []).append(i)
-        by_gram: dict[str, list[str]] = {}
-        for a in by_anchor:
-            if len(a) >= 3:
-                by_gram.setdefault(a[:3], []).append(a)
+        automaton = None
+        if by_anchor:
+            import ahocorasick  # a C extension: loaded by the scans that run this detector
+
+            automaton = ahocorasick.Automaton()
+            for a, ids in by_anchor.items():
+                automaton.add_word(a, tuple(ids))
+            automaton.make_automaton()
         return cls(
             patterns,
-            frozenset(i for i, p in enumerate(patterns) if p.anchors is None),
+            tuple(checks),
+            frozenset(i for i, r in enumerate(requirements) if r is None),
             {a: tuple(v) for a, v in by_anchor.items()},
-            {g: tuple(v) for g, v in by_gram.items()},
-            tuple(a for a in by_anchor if len(a) < 3),
+            automaton,
         )
 
-    def anchors_in(self, low: str) -> list[str]:
-        """The anchors that occur in ``low`` (lower-cased text)."""
-        grams = {low[i : i + 3] for i in range(len(low) - 2)}
-        found = [a for g in grams.intersection(self.by_gram) for a in self.by_gram[g] if a in low]
-        return found + [a for a in self.short if a in low]
-
-    def for_anchors(self, anchors: Iterable[str]) -> list[CalquePattern]:
-        """The patterns to run on a text whose anchors are ``anchors``, in lexicon order."""
+    def select(self, low: str, start: int, end: int) -> tuple[list[CalquePattern], set[str]]:
+        """The patterns to run on ``low[start:end]`` (case-folded text, :func:`fold_case`),
+        in lexicon order, and the names of the checks to run there."""
         chosen = set(self.always)
-        for a in anchors:
-            chosen.update(self.by_anchor[a])
-        return [self.patterns[i] for i in sorted(chosen)]
-
-
-@lru_cache(maxsize=8)
-def _any_of(literals: tuple[str, ...]) -> re.Pattern[str]:
-    """A regex that finds whether any of ``literals`` occurs (one pass, not one per literal)."""
-    return re.compile("|".join(re.escape(x) for x in literals))
+        if self.automaton is not None:
+            for _end, ids in self.automaton.iter(low, start, end):
+                chosen.update(ids)
+        n = len(self.patterns)
+        order = sorted(chosen)
+        return [self.patterns[i] for i in order if i < n], {
+            self.checks[i - n] for i in order if i >= n
+        }
 
 
 _HIT_NAME = re.compile(r"hit\d*")

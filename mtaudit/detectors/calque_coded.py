@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import cache, lru_cache
 
-from mtaudit.detectors.calque_lexicon import required_literals
+from mtaudit.detectors.calque_lexicon import group_literals, required_literals
 from mtaudit.lemmacache import all_lemmas, inflection
 
 # --- MT203: reporting-verb inversion -------------------------------------------------------
@@ -232,6 +232,25 @@ def _inversion_anchors() -> tuple[str, ...]:
             return ("",)  # "" is in every sentence: no filtering
         found.update(anchors)
     return tuple(sorted(found))
+
+
+@cache
+def _inversion_nationalities() -> tuple[str, ...]:
+    """Nationality words, one of which both MT203 shapes also require (the prefilter runs
+    MT203 only where a people noun and one of these are both present)."""
+    found: set[str] = set()
+    for regex in (_INVERSION_A, _INVERSION_B):
+        anchors = group_literals(regex, "nat")
+        if anchors is None:  # pragma: no cover - both shapes end in a nationality
+            return ("",)
+        found.update(anchors)
+    return tuple(sorted(found))
+
+
+@cache
+def _weekday_anchors() -> tuple[str, ...]:
+    """The weekday names, one of which MT204 requires (the prefilter for MT204)."""
+    return required_literals(_WEEKDAY) or ("",)
 
 
 # Spanish weekday names, for the evidence's source phrase (back-translation matches it).

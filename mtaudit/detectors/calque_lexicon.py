@@ -10,7 +10,9 @@ anchors are absent from it.
 
 from __future__ import annotations
 
+import _sre  # the regex engine's own lower case (fold_case)
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_parse as _sre_parse  # type: ignore[no-redef]
 
 # Bumped when the compiled form changes (the cache key also covers this file's bytes).
-_INDEX_VERSION = 1
+_INDEX_VERSION = 2
 
 _CODE_BY_KIND = {"calque": "MT201", "false-friend": "MT202"}
 _DEFAULT_CONFIDENCE = {"MT201": 0.7, "MT202": 0.6}
@@ -141,82 +143,233 @@ def compile_entry(lex: Lexicon, entry: dict[str, Any]) -> CalquePattern:
 #
 # Running a few hundred regular expressions over every sentence costs ~100 ms per article.
 # Almost every pattern contains literal text that any match must include ("north american",
-# "mandatar", "in full"), so each pattern carries ``anchors``: a small set of lower-case
+# "mandatar", "in full"), so each pattern carries ``anchors``: a small set of case-folded
 # strings of which every match contains at least one. A pattern whose anchors are absent
 # from a document (then from a sentence) is skipped without running its regex. The
 # analysis is conservative: wherever it is unsure it returns None and the pattern always
 # runs, so the prefilter never changes what is found, only how fast.
 
-_MIN_ANCHOR = 3  # shorter literals ("a", "of") filter nothing; treat them as absent
+
+def _case_classes() -> dict[str, tuple[str, ...]]:
+    """Lower-case characters that a case-insensitive regex treats as one letter beyond
+    what ``str.lower`` merges ('s' and long 's', 'i' and dotless 'i', the two sigmas)."""
+    try:  # Python 3.11+
+        from re._casefix import _EXTRA_CASES as extra  # type: ignore[import-not-found]
+    except ImportError:  # pragma: no cover - Python 3.10
+        from sre_compile import _ignorecase_fixes as extra  # type: ignore[attr-defined]
+    return {chr(k): tuple(chr(c) for c in v) for k, v in extra.items()}
+
+
+def _fold_table() -> dict[int, str]:
+    """Each member of a case class -> the class's smallest member (ASCII where there is one)."""
+    table: dict[int, str] = {}
+    for ch, others in _case_classes().items():
+        rep = min((ch, *others))
+        if ch != rep:
+            table[ord(ch)] = rep
+    return table
+
+
+_FOLD = _fold_table()
+_FOLD_NEEDED = re.compile("[" + "".join(re.escape(chr(c)) for c in _FOLD) + "]")
+
+
+def fold_case(text: str) -> str:
+    """``text`` lower-cased the way a case-insensitive regex compares it, one character for
+    one (offsets stay valid): a match of a pattern then folds to a string that contains the
+    folded form of each literal it matched, which is what makes anchors sound.
+
+    ``str.lower`` alone is not enough: ``re.IGNORECASE`` also matches 's' to 'ſ' and 'i' to
+    'ı' (which lower-case to themselves) and 'i' to 'İ' (which lower-cases to two
+    characters), and lower-cases the last sigma of a word by its context.
+    """
+    low = text.lower()
+    if len(low) != len(text):  # 'İ' -> 'i̇': the regex engine lower-cases it to 'i' alone
+        low = "".join(chr(_sre.unicode_tolower(ord(c))) for c in text)
+    if not low.isascii() and _FOLD_NEEDED.search(low):
+        low = low.translate(_FOLD)
+    return low
+
+
+# An anchor set is as selective as its weakest member: a common word or a single character
+# is in nearly every sentence, so a set with one filters nothing.
+_MIN_STRENGTH = 2
 # Words in nearly every sentence: as anchors they would filter nothing, so any other
-# required literal of the pattern is preferred to them.
+# required literal of the pattern is preferred to them. The two-letter ones are also
+# inside countless longer words ("to" in "tomorrow", "history").
 _COMMON = frozenset(
     "the and for that with this from was were are has have had its his her their will "
-    "not but which who one all been said also more than they she you our out about".split()
+    "not but which who one all been said also more than they she you our out about "
+    "of to in on at is it an as by be he we or if no so up us".split()
 )
+# Characters rare enough in prose to filter like a word: "%" is in a sentence that gives a
+# percentage and in few others.
+_RARE_CHARS = frozenset("%$€£¥&@#§")
+# A run of exact alternatives is multiplied out ("(?:Mr|Ms)\.?" -> "mr", "mr.", "ms", "ms.")
+# up to this many strings; past it the run is cut and its pieces stand alone.
+_MAX_EXACT = 64
 
 
-def _strength(option: set[str]) -> tuple[int, int]:
-    """How selective an anchor set is: its weakest member's length (common words count
-    as 1), then fewer members first."""
-    return min(1 if a in _COMMON else len(a) for a in option), -len(option)
+def _weight(literal: str) -> int:
+    """How selective one literal is, about its length (common words and characters: 1)."""
+    if literal in _COMMON:
+        return 1
+    if len(literal) == 1 and literal in _RARE_CHARS:
+        return 3
+    return len(literal)
+
+
+def _strength(option: frozenset[str]) -> tuple[int, int]:
+    """How selective an anchor set is: its weakest member's weight, then fewer members
+    first."""
+    return min(_weight(a) for a in option), -len(option)
 
 
 def required_literals(regex: re.Pattern[str] | LazyRegex) -> tuple[str, ...] | None:
-    """Lower-case literals one of which every match of ``regex`` contains, or None."""
-    try:
-        parsed = _sre_parse.parse(regex.pattern, regex.flags)
-    except Exception:  # pragma: no cover - a compiled pattern always parses
-        return None
-    found = _seq_literals(list(parsed))
-    if not found or _strength(found)[0] < _MIN_ANCHOR:
+    """Case-folded literals (:func:`fold_case`) one of which every match of ``regex``
+    contains, or None when the pattern has no useful set of them.
+
+    Each alternative of a group contributes its own best literal, and alternatives next to
+    literal text are multiplied out with it ("CP(?:I|MI)" -> "cpi", "cpmi"), so that
+    patterns made of short alternatives still get anchors.
+    """
+    return _useful(_seq_info(list(_sre_parse.parse(regex.pattern, regex.flags)))[1])
+
+
+def group_literals(regex: re.Pattern[str], name: str) -> tuple[str, ...] | None:
+    """Like :func:`required_literals`, for the text that the group ``name`` matches; None
+    also when the group is not an item of the pattern's top-level sequence (inside an
+    alternative or an optional part, it does not take part in every match)."""
+    number = regex.groupindex[name]
+    for op, av in _sre_parse.parse(regex.pattern, regex.flags):
+        if str(op) == "SUBPATTERN" and av[0] == number:
+            return _useful(_seq_info(list(av[-1]))[1])
+    return None
+
+
+def _useful(found: frozenset[str] | None) -> tuple[str, ...] | None:
+    """An anchor set as anchors (sorted), or None if it would filter (almost) nothing."""
+    if not found or _strength(found)[0] < _MIN_STRENGTH:
         return None
     return tuple(sorted(found))
 
 
-def _seq_literals(items: list[tuple[Any, Any]]) -> set[str] | None:
-    """Best anchor set for a sequence: every item of a sequence must match, so any one
-    item's requirement (or any run of consecutive literal characters) will do."""
-    options: list[set[str]] = []
-    run: list[str] = []
+# What the analysis knows of a piece of pattern: ``exact``, every string it can match
+# (folded; None when unknown or too many), and ``best``, the most selective anchor set
+# found in it (None when it has none: it may match the empty string).
+_Info = tuple[frozenset[str] | None, frozenset[str] | None]
+_EMPTY: frozenset[str] = frozenset({""})
+
+
+def _minimal(strings: frozenset[str]) -> frozenset[str] | None:
+    """An anchor set from the strings one of which a match contains: those containing
+    another member are dropped (that member is then present too); None when one of them
+    is empty (the requirement is then void)."""
+    if "" in strings:
+        return None
+    kept: list[str] = []
+    for s in sorted(strings, key=len):
+        if not any(k in s for k in kept):
+            kept.append(s)
+    return frozenset(kept)
+
+
+def _product(left: frozenset[str], right: frozenset[str]) -> frozenset[str] | None:
+    """Every concatenation of a string of ``left`` and one of ``right``, or None if too many."""
+    if len(left) * len(right) > _MAX_EXACT:
+        return None
+    return frozenset(a + b for a in left for b in right)
+
+
+def _seq_info(items: list[tuple[Any, Any]]) -> _Info:
+    """A sequence: every item must match, so any one item's anchor set will do, and so will
+    the strings a run of consecutive exact items spells out together."""
+    options: list[frozenset[str]] = []
+    run: frozenset[str] = _EMPTY  # the exact strings of the current run of items
+    whole: frozenset[str] | None = _EMPTY  # the exact strings of the whole sequence
 
     def flush() -> None:
-        if run:
-            options.append({"".join(run).lower()})
-            run.clear()
+        option = _minimal(run)
+        if option:
+            options.append(option)
 
     for op, av in items:
-        name = str(op)
-        if name == "LITERAL":
-            run.append(chr(av))
+        exact, best = _item_info(str(op), av)
+        if best:
+            options.append(best)
+        if exact is None:
+            flush()
+            run, whole = _EMPTY, None
             continue
-        flush()
-        sub = _item_literals(name, av)
-        if sub:
-            options.append(sub)
+        joined = _product(run, exact)
+        if joined is None:  # too many: keep the run so far as an option and restart here
+            flush()
+            joined = exact
+        run = joined
+        whole = _product(whole, exact) if whole is not None else None
     flush()
-    if not options:
-        return None
-    return max(options, key=_strength)
+    return whole, max(options, key=_strength) if options else None
 
 
-def _item_literals(name: str, av: Any) -> set[str] | None:
-    if name == "SUBPATTERN":
-        return _seq_literals(list(av[-1]))
-    if name == "BRANCH":
-        union: set[str] = set()
-        for alt in av[1]:
-            sub = _seq_literals(list(alt))
-            if not sub:
-                return None  # one alternative without a literal: no requirement
-            union |= sub
-        return union
-    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-        low, _high, body = av
-        return _seq_literals(list(body)) if low >= 1 else None
+def _item_info(name: str, av: Any) -> _Info:
+    if name == "LITERAL":
+        return frozenset({fold_case(chr(av))}), None
+    if name == "IN":  # a class of plain characters, as "[sz]", "['’]" or "[0-5]"
+        return _class_exact(av), None
+    if name in ("AT", "ASSERT", "ASSERT_NOT"):  # zero-width: add nothing to the text matched
+        return _EMPTY, None
+    if name == "SUBPATTERN":  # (group, add_flags, del_flags, items): folding covers any case
+        return _seq_info(list(av[-1]))
     if name == "ATOMIC_GROUP":
-        return _seq_literals(list(av))
-    return None  # classes, assertions, anchors, back-references: no literal requirement
+        return _seq_info(list(av))
+    if name == "BRANCH":
+        alts = [_seq_info(list(alt)) for alt in av[1]]
+        exact: frozenset[str] | None = None
+        if all(e is not None for e, _ in alts):
+            union = frozenset().union(*(e for e, _ in alts if e is not None))
+            exact = union if len(union) <= _MAX_EXACT else None
+        if any(b is None for _, b in alts):
+            return exact, None  # one alternative without a literal: no requirement
+        return exact, _minimal(frozenset().union(*(b for _, b in alts if b is not None)))
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        low, high, body = av
+        body_exact, body_best = _seq_info(list(body))
+        return _repeat_exact(body_exact, low, high), body_best if low >= 1 else None
+    return None, None  # other classes, any character, back-references: nothing known
+
+
+def _class_exact(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
+    """The characters a class matches, if it lists them (or a short range of caseless
+    ones, as "[0-5]") and does not negate them."""
+    chars: set[str] = set()
+    for op, av in items:
+        if str(op) == "LITERAL":
+            chars.add(fold_case(chr(av)))
+        elif str(op) == "RANGE" and av[1] - av[0] < 16:
+            span = [chr(c) for c in range(av[0], av[1] + 1)]
+            # A case-insensitive range also matches what upper-cases into it: caseless
+            # characters (digits, punctuation) have no such others.
+            if any(c.lower() != c or c.upper() != c for c in span):
+                return None
+            chars.update(span)
+        else:  # NEGATE, CATEGORY (\d matches every script's digits), long ranges
+            return None
+    return frozenset(chars) if len(chars) <= _MAX_EXACT else None
+
+
+def _repeat_exact(body: frozenset[str] | None, low: int, high: int) -> frozenset[str] | None:
+    """The exact strings of ``body`` repeated ``low`` to ``high`` times, if few."""
+    if body is None or high > 3:  # "+", "*" and long counts: unbounded or too many
+        return None
+    out: set[str] = set()
+    power: frozenset[str] | None = _EMPTY
+    for count in range(high + 1):
+        if power is None:
+            return None
+        if count >= low:
+            out |= power
+        power = _product(power, body)
+    return frozenset(out) if len(out) <= _MAX_EXACT else None
 
 
 def load_patterns(extra_files: tuple[str, ...] = ()) -> list[CalquePattern]:
@@ -230,7 +383,8 @@ def load_patterns(extra_files: tuple[str, ...] = ()) -> list[CalquePattern]:
         LEXICON_DIR / "__init__.py",
         Path(__file__),
     ]
-    key = indexcache.digest("calque", inputs, [f"v{_INDEX_VERSION}"])
+    # Anchors are case-folded by Python's Unicode tables (fold_case): cached per version.
+    key = indexcache.digest("calque", inputs, [f"v{_INDEX_VERSION}", unicodedata.unidata_version])
     return indexcache.cached(key, lambda: _build_patterns(extra_files))
 
 
