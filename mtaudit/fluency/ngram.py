@@ -311,10 +311,15 @@ def lm_token_spans(
     (``str.translate`` of the quote table maps one character to one, so offsets hold.)
     """
     out: list[tuple[str, int, int]] = []
+    append = out.append
     for m in _TOKEN.finditer(sentence.translate(_QUOTES)):
         kind = m.lastgroup  # the last group that matched: word, acr, or num/suf
         if kind == "word":
             words: Sequence[str] = forms(m.group("word"))
+            if len(words) == 1:  # most words: one LM word, appended without a generator
+                start, end = m.span("word")
+                append((words[0], start, end))
+                continue
         elif kind == "acr":
             words = [f"{c}." for c in m.group("acr").lower() if c != "."]
         else:
