@@ -19,11 +19,15 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from itertools import chain, compress, starmap
+from typing import TypeVar
 
 from mtaudit.analysis import Analysis, analyse
 from mtaudit.segment import WORD
+
+T = TypeVar("T")
 
 FEATURE_VERSION = "tfeat-4"
 
@@ -153,8 +157,10 @@ _TITLE_WORDS = "Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Gen|Col|Lt|Sgt|Capt|Gov|Sen|Rep|Rev|v
 # "also W_s") are half the evidence of the scoring model: function-word and punctuation
 # sequences reflect the source's syntax and carry no topic. (The other half, lexical
 # n-grams, is built on the same stream: see ngram_counts.)
+# (No capturing group: findall() gives the tokens themselves, without match objects;
+# _classify_token tells an abbreviation by its text.)
 _ABSTRACT_TOKEN = re.compile(
-    rf"(?P<abbr>(?:[^\W\d_]\.){{2,}}|\b(?:{_TITLE_WORDS})\.(?=\s))"
+    rf"(?:(?:[^\W\d_]\.){{2,}}|\b(?:{_TITLE_WORDS})\.(?=\s))"
     r"|[^\W_]+(?:['’\-][^\W_]+)*|``|''|[^\w\s]"
 )
 # Typographic variants are pooled (quote styles, dashes, currency symbols) so the model
@@ -179,40 +185,68 @@ _PUNCT_CLASS: dict[str, str] = {
 }
 
 
+def _classify_token(tok: str) -> tuple[tuple[str, str | None], ...]:
+    """The stream items of one token of :data:`_ABSTRACT_TOKEN` (two for a clitic).
+
+    A pure function of the token's text: only the pattern's abbreviation branch matches a
+    period with anything else ("U.S.", "Mr."; a lone "." is punctuation), so an
+    abbreviation is told by its text alone.
+    """
+    first = tok[0]
+    if len(tok) > 1 and tok[-1] == ".":
+        return (("CAP" if first.isupper() else "ABBR", None),)
+    if not first.isalnum():
+        return ((_PUNCT_CLASS.get(tok, tok), None),)
+    low = tok.lower()
+    clitic = _CONTRACTION.search(low)
+    if clitic:
+        # "they'd" -> they 'd: the host word keeps its class, the clitic is a token.
+        low = low[: clitic.start()]
+    if (
+        low in _FW_SET
+        or (clitic and low in _NEGATED_AUX)
+        or (low in LIGHT_WORDS and not first.isupper())
+    ):
+        item: tuple[str, str | None] = (low, None)
+    elif first.isdigit():
+        item = ("NUM", None)
+    elif first.isupper():
+        item = ("CAP", None)
+    else:
+        shape = "W_" + (_suffix_class(low) or ("short" if len(low) < 5 else "x"))
+        item = (shape, None if clitic else low)
+    if clitic:
+        return (item, ("'" + clitic.group()[1:], None))
+    return (item,)
+
+
+class _Memo(dict[str, T]):
+    """``fn`` per distinct string, kept: a news article repeats most of its words, and a
+    vocabulary is Zipfian across articles too. ``memo[key]`` is a C-level lookup on a hit,
+    which is the point (an lru_cache wrapper costs a Python-level call). Emptied when it
+    reaches ``limit`` entries, so a long-running server's memory stays bounded (a few MB:
+    the commonest 32k words are nearly every token of news text)."""
+
+    def __init__(self, fn: Callable[[str], T], limit: int = 1 << 15) -> None:
+        super().__init__()
+        self.fn = fn
+        self.limit = limit
+
+    def __missing__(self, key: str) -> T:
+        if len(self) >= self.limit:
+            self.clear()
+        value = self[key] = self.fn(key)
+        return value
+
+
+_TOKEN_CLASSES = _Memo(_classify_token)
+
+
 def _token_stream(text: str) -> list[tuple[str, str | None]]:
     """``(abstract token, lower-case content word or None)`` for every token of ``text``."""
-    out: list[tuple[str, str | None]] = []
-    for m in _ABSTRACT_TOKEN.finditer(text):
-        tok = m.group()
-        first = tok[0]
-        if m.group("abbr"):
-            out.append(("CAP" if first.isupper() else "ABBR", None))
-            continue
-        if not first.isalnum():
-            out.append((_PUNCT_CLASS.get(tok, tok), None))
-            continue
-        low = tok.lower()
-        clitic = _CONTRACTION.search(low)
-        if clitic:
-            # "they'd" -> they 'd: the host word keeps its class, the clitic is a token.
-            low = low[: clitic.start()]
-            tok = tok[: clitic.start()]
-        if (
-            low in _FW_SET
-            or (clitic and low in _NEGATED_AUX)
-            or (low in LIGHT_WORDS and not first.isupper())
-        ):
-            out.append((low, None))
-        elif first.isdigit():
-            out.append(("NUM", None))
-        elif first.isupper():
-            out.append(("CAP", None))
-        else:
-            shape = "W_" + (_suffix_class(low) or ("short" if len(low) < 5 else "x"))
-            out.append((shape, None if clitic else low))
-        if clitic:
-            out.append(("'" + clitic.group()[1:], None))
-    return out
+    # findall/map/chain run in C: the per-token work is one dict lookup (_TOKEN_CLASSES).
+    tokens = _ABSTRACT_TOKEN.findall(text)
+    return list(chain.from_iterable(map(_TOKEN_CLASSES.__getitem__, tokens)))
 
 
 def abstract_tokens(text: str) -> list[str]:
@@ -243,14 +277,19 @@ def ngram_counts(text: str) -> Counter[str]:
     """
     stream = _token_stream(text)
     toks = [tok for tok, _ in stream]
+    words = [word for _, word in stream]
+    lexical = [word or tok for tok, word in stream]
+    # The same four sequences, in the same order, as plain f-string loops would give
+    # (the scorer sums over the Counter in insertion order), built with C-level
+    # map/compress: " ".join((a, b)) == f"{a} {b}" and "~" + w == f"~{w}" for strings.
     counts = Counter(toks)
-    counts.update(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))
-    counts.update(f"~{word}" for _, word in stream if word)
-    counts.update(
-        f"~{wa or a} {wb or b}"
-        for (a, wa), (b, wb) in zip(stream, stream[1:], strict=False)
-        if wa or wb
+    counts.update(map(" ".join, zip(toks, toks[1:], strict=False)))
+    counts.update(map("~".__add__, filter(None, words)))
+    # A pair is lexical when either side is a content word (words are None or non-empty).
+    lexical_pairs = compress(
+        zip(lexical, lexical[1:], strict=False), map(any, zip(words, words[1:], strict=False))
     )
+    counts.update(starmap("~{} {}".format, lexical_pairs))
     return counts
 
 
