@@ -1,19 +1,24 @@
 """The scorer's fast paths give exactly what the direct computation gives.
 
-``features`` classifies each distinct token once (a memo) and builds its n-grams with
-C-level map/compress. Checked here against the plain per-token code it replaced (kept
-below as the reference), on real news texts and edge cases: the same tokens and the same
-n-gram counts *in the same insertion order* (the scorer sums over them in that order).
+``features`` classifies each distinct token and word once (memos), builds its n-grams with
+C-level map/compress and matches one punctuation pattern in a faster form. Each is checked
+here against the plain per-token code it replaced (kept below as the reference), on real
+news texts and edge cases: the same tokens, the same n-gram counts *in the same insertion
+order* (the scorer sums over them in that order) and the same feature floats, compared
+with ``==``, not approximately.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import random
 import re
 from collections import Counter
 from pathlib import Path
 
 from mtaudit import features as F
+from mtaudit.analysis import analyse
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -52,6 +57,7 @@ _REF_ABSTRACT_TOKEN = re.compile(
     rf"(?P<abbr>(?:[^\W\d_]\.){{2,}}|\b(?:{F._TITLE_WORDS})\.(?=\s))"
     r"|[^\W_]+(?:['’\-][^\W_]+)*|``|''|[^\w\s]"
 )
+_REF_SQUOTE = re.compile(r"(?:(?<=\s)|^)['‘]|['’](?=\s|$|[.,;:!?])")
 
 
 def _ref_token_stream(text: str) -> list[tuple[str, str | None]]:
@@ -101,6 +107,82 @@ def _ref_ngram_counts(text: str) -> Counter[str]:
     return counts
 
 
+def _ref_mean_std(values: list[float]) -> tuple[float, float]:
+    if not values:
+        return 0.0, 0.0
+    m = sum(values) / len(values)
+    var = sum((v - m) ** 2 for v in values) / len(values)
+    return m, math.sqrt(var)
+
+
+def _ref_word_features(text: str) -> dict[str, float]:
+    """The features of extract()'s per-token pass (and the n-gram repeat rates), as the
+    plain loop computed them."""
+    seg = analyse(text).flat
+    sent_tokens = [t for t in seg.sentence_words if t]
+    tokens = [w for sent in sent_tokens for w in sent]
+    n = len(tokens)
+    if n == 0:
+        return {}
+    inv = 1.0 / n
+    lower = [w.lower() for w in tokens]
+    fw_counts: Counter[str] = Counter()
+    sfx_counts: Counter[str] = Counter()
+    content: list[str] = []
+    cap_mid = allcaps = numbers = contractions = hyphens = long_w = short_w = 0
+    lengths: list[float] = []
+    for sent in sent_tokens:
+        for i, w in enumerate(sent):
+            lw = w.lower()
+            lengths.append(len(w))
+            if len(w) >= 10:
+                long_w += 1
+            if len(w) <= 3:
+                short_w += 1
+            if F._DIGIT.search(w):
+                numbers += 1
+                continue
+            if F._CONTRACTION.search(w):
+                contractions += 1
+                lw = re.split(r"['’]", lw, maxsplit=1)[0]
+            if "-" in w:
+                hyphens += 1
+            if lw in F._FW_SET:
+                fw_counts[lw] += 1
+                continue
+            content.append(lw)
+            if w[0].isupper():
+                if len(w) > 1 and w.isupper():
+                    allcaps += 1
+                elif i > 0:
+                    cap_mid += 1
+                continue
+            sc = F._suffix_class(lw)
+            if sc:
+                sfx_counts[sc] += 1
+    out = {f"fw_{w}": fw_counts[w] * inv for w in F.FUNCTION_WORDS}
+    out.update({f"sfx_{s}": sfx_counts[s] * inv for s in F._SUFFIX_NAMES})
+    out["fw_share"] = sum(fw_counts.values()) * inv
+    out["pronoun_rate"] = sum(fw_counts[p] for p in F._PRONOUNS) * inv
+    out["cap_mid_rate"] = cap_mid * inv
+    out["allcaps_rate"] = allcaps * inv
+    out["number_rate"] = numbers * inv
+    out["contraction_rate"] = contractions * inv
+    out["hyphen_word_rate"] = hyphens * inv
+    out["long_word_rate"] = long_w * inv
+    out["short_word_rate"] = short_w * inv
+    out["word_len_mean"], out["word_len_std"] = _ref_mean_std(lengths)
+    slen = [float(len(s)) for s in sent_tokens]
+    out["sent_len_mean"], out["sent_len_std"] = _ref_mean_std(slen)
+    out["content_repeat_rate"] = F._repeat_rate(content)
+    out["bigram_repeat_rate"] = F._repeat_rate(list(zip(lower, lower[1:], strict=False)))
+    out["trigram_repeat_rate"] = F._repeat_rate(
+        list(zip(lower, lower[1:], lower[2:], strict=False))
+    )
+    out["punct_squote"] = len(_REF_SQUOTE.findall(seg.text)) * inv
+    return out
+
+
 # -- features -----------------------------------------------------------------------------
 
 
@@ -134,3 +216,43 @@ def test_memo_is_bounded_and_recomputes_after_clearing() -> None:
     assert calls == list("abc")  # hits are not recomputed
     assert memo["d"] == "D" and len(memo) == 1  # full: emptied, then d added
     assert memo["a"] == "A" and calls == list("abcda")
+
+
+def test_extract_matches_the_per_token_code() -> None:
+    for text in TEXTS:
+        got = F.extract(text)
+        assert list(got) == F.feature_names()
+        for name, value in _ref_word_features(text).items():
+            assert got[name] == value, (name, text[:80])
+            # Bit for bit: 0.0 and -0.0 or two NaNs would compare equal or unequal wrongly.
+            assert math.copysign(1.0, got[name]) == math.copysign(1.0, value)
+
+
+def test_extract_with_the_engines_analysis_is_the_same() -> None:
+    for text in TEXTS[:60]:
+        assert F.extract(text, analyse(text)) == F.extract(text)
+
+
+def test_squote_pattern_matches_the_original_one() -> None:
+    pattern = F._PUNCT["squote"]
+    for text in TEXTS:
+        assert [m.span() for m in pattern.finditer(text)] == [
+            m.span() for m in _REF_SQUOTE.finditer(text)
+        ]
+    # Random strings over the characters the two patterns look at.
+    rng = random.Random(7)
+    alphabet = "'‘’ \n\t.,;:!?ax\u00a0"
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert [m.span() for m in pattern.finditer(text)] == [
+            m.span() for m in _REF_SQUOTE.finditer(text)
+        ], repr(text)
+
+
+def test_mean_std_matches_the_generator_form() -> None:
+    rng = random.Random(3)
+    for _ in range(200):
+        ints = [rng.randint(1, 20) for _ in range(rng.randint(0, 50))]
+        floats = [rng.uniform(0, 60) for _ in range(rng.randint(0, 50))]
+        assert F._mean_std(ints) == _ref_mean_std(ints)
+        assert F._mean_std(floats) == _ref_mean_std(floats)
