@@ -1,11 +1,12 @@
 """The scorer's fast paths give exactly what the direct computation gives.
 
 ``features`` classifies each distinct token and word once (memos), builds its n-grams with
-C-level map/compress and matches one punctuation pattern in a faster form. Each is checked
-here against the plain per-token code it replaced (kept below as the reference), on real
-news texts and edge cases: the same tokens, the same n-gram counts *in the same insertion
-order* (the scorer sums over them in that order) and the same feature floats, compared
-with ``==``, not approximately.
+C-level map/compress and one punctuation pattern in a faster form; ``model_score`` looks a
+document's grams up once for both heads (:class:`NgramTable`). Each is checked here
+against the plain per-token code it replaced (kept below as the reference), on real news
+texts and edge cases: the same tokens, the same n-gram counts *in the same insertion
+order* (the scorer sums over them in that order), the same feature floats and the same
+logits, compared with ``==``, not approximately.
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from mtaudit import features as F
+from mtaudit import model_score as M
 from mtaudit.analysis import analyse
+from mtaudit.model_score.head import Head, NgramTable
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -183,6 +188,19 @@ def _ref_word_features(text: str) -> dict[str, float]:
     return out
 
 
+def _ref_ngram_logit(head: Head, counts: dict[str, float] | Counter[str]) -> float:
+    """Head.ngram_logit as a plain loop over every gram."""
+    dot = norm2 = 0.0
+    for gram, count in counts.items():
+        w = head.ngram_weights.get(gram)
+        if w is None or count <= 0:
+            continue
+        value = (1.0 + math.log(count)) * w[0]
+        norm2 += value * value
+        dot += value * w[1]
+    return dot / math.sqrt(norm2) if norm2 > 0 else 0.0
+
+
 # -- features -----------------------------------------------------------------------------
 
 
@@ -256,3 +274,58 @@ def test_mean_std_matches_the_generator_form() -> None:
         floats = [rng.uniform(0, 60) for _ in range(rng.randint(0, 50))]
         assert F._mean_std(ints) == _ref_mean_std(ints)
         assert F._mean_std(floats) == _ref_mean_std(floats)
+
+
+# -- the two heads' n-gram logits ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model() -> M.ScoreModel:
+    return M.load_model()
+
+
+def test_ngram_table_gives_each_heads_own_logit(model: M.ScoreModel) -> None:
+    heads = (model.heads["translated"], model.heads["machine"])
+    table = NgramTable(heads)
+    for text in TEXTS:
+        counts = F.ngram_counts(text)
+        expected = [_ref_ngram_logit(h, counts) for h in heads]
+        assert table.logits(counts) == expected
+        assert [h.ngram_logit(counts) for h in heads] == expected
+
+
+def test_ngram_table_skips_what_each_head_lacks_and_non_positive_counts() -> None:
+    def head(name: str, weights: dict[str, tuple[float, float]]) -> Head:
+        return Head(name, weights, (), (), (), (), 0.0, (1.0, 1.0), (0.0, 0.0), (1.0, 2.0))
+
+    a = head("a", {"x": (1.5, 0.3), "y": (2.0, -1.1), "z": (1.2, 0.7)})
+    b = head("b", {"y": (2.0, 0.4), "w": (3.0, 2.5), "x": (1.5, -0.9)})
+    table = NgramTable((a, b))
+    cases: list[dict[str, float]] = [
+        {},
+        {"nothing": 3},
+        {"x": 2, "y": 1, "z": 5, "w": 1},
+        {"w": 4, "x": 0, "y": -2, "z": 1},  # zero and negative counts carry nothing
+        {"z": 1.0, "x": 2.5},  # float counts
+        {"x": -1},
+    ]
+    rng = random.Random(11)
+    for _ in range(300):
+        grams = rng.sample(["x", "y", "z", "w", "v"], rng.randint(0, 5))
+        cases.append({g: rng.randint(-1, 9) for g in grams})
+    for counts in cases:
+        assert table.logits(counts) == [_ref_ngram_logit(a, counts), _ref_ngram_logit(b, counts)]
+
+
+def test_score_uses_the_same_logits_as_the_heads(model: M.ScoreModel) -> None:
+    for text in TEXTS[:40]:
+        got = model.score(text)
+        if got.words == 0:
+            continue
+        counts, values = F.ngram_counts(text), F.extract(text)
+        for head, p in (
+            (model.heads["translated"], got.translated_statistical),
+            (model.heads["machine"], got.machine_statistical),
+        ):
+            z = head.intercept + _ref_ngram_logit(head, counts) + head.dense_logit(values)
+            assert head.calibrate(z, got.words) == p
