@@ -19,11 +19,15 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from itertools import chain, compress, repeat, starmap
+from typing import TypeVar
 
 from mtaudit.analysis import Analysis, analyse
 from mtaudit.segment import WORD
+
+T = TypeVar("T")
 
 FEATURE_VERSION = "tfeat-4"
 
@@ -129,7 +133,10 @@ _PUNCT: dict[str, re.Pattern[str]] = {
     "colon": re.compile(r":(?!\d)"),
     "dash": re.compile(r"[–—]|\s-\s|--"),
     "dquote": re.compile(r"[\"“”„«»]"),
-    "squote": re.compile(r"(?:(?<=\s)|^)['‘]|['’](?=\s|$|[.,;:!?])"),
+    # A quote opening a word or closing one: the matches of
+    # (?:(?<=\s)|^)['‘]|['’](?=\s|$|[.,;:!?]), written to start with the quote characters
+    # so the regex engine skips ahead to them (7x faster; each match is one character).
+    "squote": re.compile(r"['‘’](?:(?<=\s['‘])|(?<=\A['‘])|(?<=['’])(?=\s|$|[.,;:!?]))"),
     "paren": re.compile(r"[()\[\]]"),
     "question": re.compile(r"\?"),
     "exclaim": re.compile(r"!"),
@@ -153,8 +160,10 @@ _TITLE_WORDS = "Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Gen|Col|Lt|Sgt|Capt|Gov|Sen|Rep|Rev|v
 # "also W_s") are half the evidence of the scoring model: function-word and punctuation
 # sequences reflect the source's syntax and carry no topic. (The other half, lexical
 # n-grams, is built on the same stream: see ngram_counts.)
+# (No capturing group: findall() gives the tokens themselves, without match objects;
+# _classify_token tells an abbreviation by its text.)
 _ABSTRACT_TOKEN = re.compile(
-    rf"(?P<abbr>(?:[^\W\d_]\.){{2,}}|\b(?:{_TITLE_WORDS})\.(?=\s))"
+    rf"(?:(?:[^\W\d_]\.){{2,}}|\b(?:{_TITLE_WORDS})\.(?=\s))"
     r"|[^\W_]+(?:['’\-][^\W_]+)*|``|''|[^\w\s]"
 )
 # Typographic variants are pooled (quote styles, dashes, currency symbols) so the model
@@ -179,40 +188,68 @@ _PUNCT_CLASS: dict[str, str] = {
 }
 
 
+def _classify_token(tok: str) -> tuple[tuple[str, str | None], ...]:
+    """The stream items of one token of :data:`_ABSTRACT_TOKEN` (two for a clitic).
+
+    A pure function of the token's text: only the pattern's abbreviation branch matches a
+    period with anything else ("U.S.", "Mr."; a lone "." is punctuation), so an
+    abbreviation is told by its text alone.
+    """
+    first = tok[0]
+    if len(tok) > 1 and tok[-1] == ".":
+        return (("CAP" if first.isupper() else "ABBR", None),)
+    if not first.isalnum():
+        return ((_PUNCT_CLASS.get(tok, tok), None),)
+    low = tok.lower()
+    clitic = _CONTRACTION.search(low)
+    if clitic:
+        # "they'd" -> they 'd: the host word keeps its class, the clitic is a token.
+        low = low[: clitic.start()]
+    if (
+        low in _FW_SET
+        or (clitic and low in _NEGATED_AUX)
+        or (low in LIGHT_WORDS and not first.isupper())
+    ):
+        item: tuple[str, str | None] = (low, None)
+    elif first.isdigit():
+        item = ("NUM", None)
+    elif first.isupper():
+        item = ("CAP", None)
+    else:
+        shape = "W_" + (_suffix_class(low) or ("short" if len(low) < 5 else "x"))
+        item = (shape, None if clitic else low)
+    if clitic:
+        return (item, ("'" + clitic.group()[1:], None))
+    return (item,)
+
+
+class _Memo(dict[str, T]):
+    """``fn`` per distinct string, kept: a news article repeats most of its words, and a
+    vocabulary is Zipfian across articles too. ``memo[key]`` is a C-level lookup on a hit,
+    which is the point (an lru_cache wrapper costs a Python-level call). Emptied when it
+    reaches ``limit`` entries, so a long-running server's memory stays bounded (a few MB:
+    the commonest 32k words are nearly every token of news text)."""
+
+    def __init__(self, fn: Callable[[str], T], limit: int = 1 << 15) -> None:
+        super().__init__()
+        self.fn = fn
+        self.limit = limit
+
+    def __missing__(self, key: str) -> T:
+        if len(self) >= self.limit:
+            self.clear()
+        value = self[key] = self.fn(key)
+        return value
+
+
+_TOKEN_CLASSES = _Memo(_classify_token)
+
+
 def _token_stream(text: str) -> list[tuple[str, str | None]]:
     """``(abstract token, lower-case content word or None)`` for every token of ``text``."""
-    out: list[tuple[str, str | None]] = []
-    for m in _ABSTRACT_TOKEN.finditer(text):
-        tok = m.group()
-        first = tok[0]
-        if m.group("abbr"):
-            out.append(("CAP" if first.isupper() else "ABBR", None))
-            continue
-        if not first.isalnum():
-            out.append((_PUNCT_CLASS.get(tok, tok), None))
-            continue
-        low = tok.lower()
-        clitic = _CONTRACTION.search(low)
-        if clitic:
-            # "they'd" -> they 'd: the host word keeps its class, the clitic is a token.
-            low = low[: clitic.start()]
-            tok = tok[: clitic.start()]
-        if (
-            low in _FW_SET
-            or (clitic and low in _NEGATED_AUX)
-            or (low in LIGHT_WORDS and not first.isupper())
-        ):
-            out.append((low, None))
-        elif first.isdigit():
-            out.append(("NUM", None))
-        elif first.isupper():
-            out.append(("CAP", None))
-        else:
-            shape = "W_" + (_suffix_class(low) or ("short" if len(low) < 5 else "x"))
-            out.append((shape, None if clitic else low))
-        if clitic:
-            out.append(("'" + clitic.group()[1:], None))
-    return out
+    # findall/map/chain run in C: the per-token work is one dict lookup (_TOKEN_CLASSES).
+    tokens = _ABSTRACT_TOKEN.findall(text)
+    return list(chain.from_iterable(map(_TOKEN_CLASSES.__getitem__, tokens)))
 
 
 def abstract_tokens(text: str) -> list[str]:
@@ -243,14 +280,19 @@ def ngram_counts(text: str) -> Counter[str]:
     """
     stream = _token_stream(text)
     toks = [tok for tok, _ in stream]
+    words = [word for _, word in stream]
+    lexical = [word or tok for tok, word in stream]
+    # The same four sequences, in the same order, as plain f-string loops would give
+    # (the scorer sums over the Counter in insertion order), built with C-level
+    # map/compress: " ".join((a, b)) == f"{a} {b}" and "~" + w == f"~{w}" for strings.
     counts = Counter(toks)
-    counts.update(f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False))
-    counts.update(f"~{word}" for _, word in stream if word)
-    counts.update(
-        f"~{wa or a} {wb or b}"
-        for (a, wa), (b, wb) in zip(stream, stream[1:], strict=False)
-        if wa or wb
+    counts.update(map(" ".join, zip(toks, toks[1:], strict=False)))
+    counts.update(map("~".__add__, filter(None, words)))
+    # A pair is lexical when either side is a content word (words are None or non-empty).
+    lexical_pairs = compress(
+        zip(lexical, lexical[1:], strict=False), map(any, zip(words, words[1:], strict=False))
     )
+    counts.update(starmap("~{} {}".format, lexical_pairs))
     return counts
 
 
@@ -328,7 +370,8 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
     if not values:
         return 0.0, 0.0
     m = sum(values) / len(values)
-    var = sum((v - m) ** 2 for v in values) / len(values)
+    # sum((v - m) ** 2 for v in values), mapped in C: the same terms added in the same order.
+    var = sum(map(pow, map(m.__rsub__, values), repeat(2))) / len(values)
     return m, math.sqrt(var)
 
 
@@ -362,6 +405,39 @@ def _window_stats(lower: Sequence[str]) -> tuple[float, float, float]:
     return ttr, hapax, dis
 
 
+# Word kinds of extract()'s one pass, in its order of tests: a word with a digit is a
+# number, then a function word, then a capitalised word (all caps or not), else content.
+_NUMBER, _FUNCTION, _ALLCAPS, _CAPITAL, _CONTENT = range(5)
+_FEATURE_NAMES: tuple[str, ...] = tuple(feature_names())
+_FW_FEATURES: tuple[tuple[str, str], ...] = tuple((w, f"fw_{w}") for w in FUNCTION_WORDS)
+_SFX_FEATURES: tuple[tuple[str, str], ...] = tuple((s, f"sfx_{s}") for s in _SUFFIX_NAMES)
+
+
+def _word_info(word: str) -> tuple[int, str, int, int, str | None]:
+    """``(kind, lower-case form, is contraction, has hyphen, suffix class)`` of a word.
+
+    The lower-case form loses a clitic ("didn't" -> didn); the suffix class is only
+    looked up for plain content words, the only ones extract() counts it for.
+    """
+    if _DIGIT.search(word):
+        return _NUMBER, word.lower(), 0, 0, None
+    lw = word.lower()
+    contraction = 0
+    if _CONTRACTION.search(word):
+        contraction = 1
+        lw = re.split(r"['’]", lw, maxsplit=1)[0]
+    hyphen = 1 if "-" in word else 0
+    if lw in _FW_SET:
+        return _FUNCTION, lw, contraction, hyphen, None
+    if word[0].isupper():
+        kind = _ALLCAPS if len(word) > 1 and word.isupper() else _CAPITAL
+        return kind, lw, contraction, hyphen, None
+    return _CONTENT, lw, contraction, hyphen, _suffix_class(lw)
+
+
+_WORD_INFO = _Memo(_word_info)
+
+
 def extract(text: str, analysis: Analysis | None = None) -> dict[str, float]:
     """Translationese features of ``text`` (all rates; zeros for an empty text).
 
@@ -370,8 +446,7 @@ def extract(text: str, analysis: Analysis | None = None) -> dict[str, float]:
     kind of "sentence" the model never saw. ``analysis`` (of ``text``), when the engine
     has one, saves splitting the text again.
     """
-    names = feature_names()
-    feats = dict.fromkeys(names, 0.0)
+    feats = dict.fromkeys(_FEATURE_NAMES, 0.0)
     seg = (analysis or analyse(text)).flat
     text = seg.text
     sent_tokens = [t for t in seg.sentence_words if t]
@@ -380,49 +455,48 @@ def extract(text: str, analysis: Analysis | None = None) -> dict[str, float]:
     if n == 0:
         return feats
     inv = 1.0 / n
-    lower = [w.lower() for w in tokens]
+    lower = list(map(str.lower, tokens))
+    lengths = list(map(len, tokens))
 
-    # Function words and word shapes, one pass.
-    fw_counts: Counter[str] = Counter()
-    sfx_counts: Counter[str] = Counter()
-    content: list[str] = []
-    cap_mid = allcaps = numbers = contractions = hyphens = long_w = short_w = 0
-    lengths: list[float] = []
-    for sent in sent_tokens:
-        for i, w in enumerate(sent):
-            lw = w.lower()
-            lengths.append(len(w))
-            if len(w) >= 10:
-                long_w += 1
-            if len(w) <= 3:
-                short_w += 1
-            if _DIGIT.search(w):
-                numbers += 1
-                continue
-            if _CONTRACTION.search(w):
-                contractions += 1
-                lw = re.split(r"['’]", lw, maxsplit=1)[0]
-            if "-" in w:
-                hyphens += 1
-            if lw in _FW_SET:
-                fw_counts[lw] += 1
-                continue
-            content.append(lw)
-            if w[0].isupper():
-                if len(w) > 1 and w.isupper():
-                    allcaps += 1
-                elif i > 0:
-                    cap_mid += 1
-                continue
-            sc = _suffix_class(lw)
-            if sc:
-                sfx_counts[sc] += 1
-    for w in FUNCTION_WORDS:
-        feats[f"fw_{w}"] = fw_counts[w] * inv
-    for s in _SUFFIX_NAMES:
-        feats[f"sfx_{s}"] = sfx_counts[s] * inv
+    # Function words and word shapes: every count is a sum over tokens, so each distinct
+    # word is looked at once (its kind kept in _WORD_INFO) and counted as often as it
+    # occurs; only cap_mid_rate depends on position (sentence openers do not count).
+    # Plain dicts: a Counter's missing key is a Python-level call (__missing__).
+    fw_counts: dict[str, int] = {}
+    sfx_counts: dict[str, int] = {}
+    content: dict[str, int] = {}
+    n_content = allcaps = capitals = numbers = contractions = hyphens = long_w = short_w = 0
+    word_info = _WORD_INFO
+    for w, c in Counter(tokens).items():
+        size = len(w)
+        if size >= 10:
+            long_w += c
+        elif size <= 3:
+            short_w += c
+        kind, lw, contraction, hyphen, suffix = word_info[w]
+        if kind == _NUMBER:
+            numbers += c
+            continue
+        contractions += contraction * c
+        hyphens += hyphen * c
+        if kind == _FUNCTION:
+            fw_counts[lw] = fw_counts.get(lw, 0) + c
+            continue
+        content[lw] = content.get(lw, 0) + c
+        n_content += c
+        if kind == _ALLCAPS:
+            allcaps += c
+        elif kind == _CAPITAL:
+            capitals += c
+        elif suffix:
+            sfx_counts[suffix] = sfx_counts.get(suffix, 0) + c
+    cap_mid = capitals - sum(1 for sent in sent_tokens if word_info[sent[0]][0] == _CAPITAL)
+    for w, name in _FW_FEATURES:
+        feats[name] = fw_counts.get(w, 0) * inv
+    for sc, name in _SFX_FEATURES:
+        feats[name] = sfx_counts.get(sc, 0) * inv
     feats["fw_share"] = sum(fw_counts.values()) * inv
-    feats["pronoun_rate"] = sum(fw_counts[p] for p in _PRONOUNS) * inv
+    feats["pronoun_rate"] = sum(fw_counts.get(p, 0) for p in _PRONOUNS) * inv
     feats["cap_mid_rate"] = cap_mid * inv
     feats["allcaps_rate"] = allcaps * inv
     feats["number_rate"] = numbers * inv
@@ -445,10 +519,17 @@ def extract(text: str, analysis: Analysis | None = None) -> dict[str, float]:
         feats["sent_len_diff_mean"] = sum(diffs) / len(diffs) / m
     # Lexical variety and repetition (MT is known to be lexically poorer and more uniform).
     feats["ttr_window"], feats["hapax_window"], feats["dis_window"] = _window_stats(lower)
-    feats["content_repeat_rate"] = _repeat_rate(content)
-    feats["bigram_repeat_rate"] = _repeat_rate(list(zip(lower, lower[1:], strict=False)))
+    # _repeat_rate of the content words, from their counts.
+    feats["content_repeat_rate"] = (
+        sum(c for c in content.values() if c > 1) / n_content if n_content >= 2 else 0.0
+    )
+    # Word n-grams as "a b" strings: words hold no space, so they repeat exactly when the
+    # tuples do, and strings are not tracked by the garbage collector (tuples are).
+    feats["bigram_repeat_rate"] = _repeat_rate(
+        list(map(" ".join, zip(lower, lower[1:], strict=False)))
+    )
     feats["trigram_repeat_rate"] = _repeat_rate(
-        list(zip(lower, lower[1:], lower[2:], strict=False))
+        list(map(" ".join, zip(lower, lower[1:], lower[2:], strict=False)))
     )
     openings = [s[0].lower() for s in sent_tokens]
     feats["opening_repeat_rate"] = _repeat_rate(openings)

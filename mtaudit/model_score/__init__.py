@@ -71,7 +71,7 @@ from typing import TYPE_CHECKING, Any
 
 from mtaudit import features as feats
 from mtaudit.model import Finding
-from mtaudit.model_score.head import Head, WeightsError, sigmoid
+from mtaudit.model_score.head import Head, NgramTable, WeightsError, sigmoid
 from mtaudit.model_score.head import logit as logit  # re-exported: part of this module's API
 
 if TYPE_CHECKING:
@@ -207,6 +207,10 @@ class ScoreModel:
     deep_lm: str | None = None
     #: The deep weights file's signature, when its head was added (:meth:`with_deep`).
     deep_signature: str | None = None
+    #: NgramTable per machine head, built on first use (:meth:`_ngram_table`).
+    _ngram_tables: dict[str, NgramTable] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], verify: bool = True) -> ScoreModel:
@@ -328,8 +332,9 @@ class ScoreModel:
         counts = feats.ngram_counts(text)
         values = {**feats.extract(text, analysis), **values}
         t_head, m_head = self.heads["translated"], self.heads[machine_name]
-        t_logit = t_head.calibrated_logit(t_head.raw_logit(counts, values), words)
-        m_logit = m_head.calibrated_logit(m_head.raw_logit(counts, values), words)
+        t_ngram, m_ngram = self._ngram_table(machine_name).logits(counts)
+        t_logit = t_head.calibrated_logit(t_head.raw_logit(counts, values, t_ngram), words)
+        m_logit = m_head.calibrated_logit(m_head.raw_logit(counts, values, m_ngram), words)
         return ScoreBreakdown(
             words=words,
             translated_statistical=sigmoid(t_logit),
@@ -340,6 +345,15 @@ class ScoreModel:
             machine_head=machine_name,
             translated_threshold=th,
         )
+
+    def _ngram_table(self, machine_name: str) -> NgramTable:
+        """The translated and ``machine_name`` heads' n-gram weights in one table (built on
+        first use: a few milliseconds, and not every model scores)."""
+        table = self._ngram_tables.get(machine_name)
+        if table is None:
+            heads = (self.heads["translated"], self.heads[machine_name])
+            table = self._ngram_tables[machine_name] = NgramTable(heads)
+        return table
 
     def mt_probability(
         self,

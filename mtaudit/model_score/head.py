@@ -7,8 +7,9 @@ Pure Python, no numpy: a dict lookup per n-gram.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 # Keeps logit() finite when a calibrated probability is rounded to 0 or 1.
@@ -106,9 +107,19 @@ class Head:
             total += coef * (x - mean) / scale
         return total
 
-    def raw_logit(self, counts: Mapping[str, int], values: Mapping[str, float]) -> float:
-        """The uncalibrated regression logit from n-gram counts and dense values."""
-        return self.intercept + self.ngram_logit(counts) + self.dense_logit(values)
+    def raw_logit(
+        self,
+        counts: Mapping[str, int],
+        values: Mapping[str, float],
+        ngram_logit: float | None = None,
+    ) -> float:
+        """The uncalibrated regression logit from n-gram counts and dense values.
+
+        ``ngram_logit``: :meth:`ngram_logit` of ``counts`` when the caller already has it
+        (from :meth:`NgramTable.logits`).
+        """
+        ngram = self.ngram_logit(counts) if ngram_logit is None else ngram_logit
+        return self.intercept + ngram + self.dense_logit(values)
 
     def calibrated_logit(self, z: float, words: int | None = None) -> float:
         """Calibrated log-odds of raw logit ``z`` for a text of ``words`` words.
@@ -130,6 +141,63 @@ class Head:
     def calibrate(self, z: float, words: int | None = None) -> float:
         """Calibrated probability for raw logit ``z`` (monotone increasing in ``z``)."""
         return sigmoid(self.calibrated_logit(z, words))
+
+
+class NgramTable:
+    """The n-gram weights of several heads in one dict, so that a document's grams are
+    looked up once for all of them: ``gram -> (idf, coef) of each head, flat``, with
+    ``None, None`` for a head that lacks the gram.
+
+    :meth:`logits` gives each head's :meth:`Head.ngram_logit`, the same floats: per head
+    it adds the same terms in the same order (``counts``' order, skipping the grams that
+    head lacks). By the time a document is scored, other steps have pushed these large
+    tables out of the CPU caches: one probe and one small block of floats per gram (the
+    floats copied here side by side) touch far less memory than a probe of each head's
+    own dict and its tuples.
+    """
+
+    def __init__(self, heads: Sequence[Head]) -> None:
+        self.heads = tuple(heads)
+        joint: dict[str, list[float | None]] = {}
+        for k, head in enumerate(self.heads):
+            for gram, (idf, coef) in head.ngram_weights.items():
+                # A float times 1.0 is the same float, in a new object next to the gram's
+                # others (the heads' own floats lie wherever their dicts were built).
+                joint.setdefault(gram, [None] * (2 * len(self.heads)))[2 * k : 2 * k + 2] = (
+                    idf * 1.0,
+                    coef * 1.0,
+                )
+        self.table: dict[str, tuple[float | None, ...]] = {
+            gram: tuple(ws) for gram, ws in joint.items()
+        }
+
+    def logits(self, counts: Mapping[str, int]) -> list[float]:
+        """Each head's n-gram logit of ``counts``, in the order of :attr:`heads`."""
+        found = list(map(self.table.get, counts))
+        # The in-vocabulary grams' weights and counts, passed on in C by compress(); and
+        # their sublinear tf (1 + log), computed once for all heads. Parallel lists, not
+        # pairs: no tuple per gram for the garbage collector to track.
+        weights = list(compress(found, found))
+        hits = list(compress(counts.values(), found))
+        if hits and min(hits) <= 0:
+            # Only a hand-built Mapping has such counts; they carry no evidence.
+            keep = [count > 0 for count in hits]
+            weights = list(compress(weights, keep))
+            hits = list(compress(hits, keep))
+        tfs = [1.0 + math.log(count) for count in hits]
+        out = []
+        for i_idf in range(0, 2 * len(self.heads), 2):
+            i_coef = i_idf + 1
+            dot = norm2 = 0.0
+            for ws, tf in zip(weights, tfs, strict=True):
+                idf = ws[i_idf]
+                if idf is None:
+                    continue
+                value = tf * idf
+                norm2 += value * value
+                dot += value * ws[i_coef]  # type: ignore[operator]
+            out.append(dot / math.sqrt(norm2) if norm2 > 0 else 0.0)
+        return out
 
 
 def _calibration(
