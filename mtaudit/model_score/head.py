@@ -158,15 +158,21 @@ class NgramTable:
 
     def __init__(self, heads: Sequence[Head]) -> None:
         self.heads = tuple(heads)
+        width = 2 * len(self.heads)
         joint: dict[str, list[float | None]] = {}
+        get = joint.get
+        # Built once per process, on the first document scored (a one-file scan pays it):
+        # one probe per gram and head, no list made for a gram already there.
         for k, head in enumerate(self.heads):
+            i = 2 * k
             for gram, (idf, coef) in head.ngram_weights.items():
+                row = get(gram)
+                if row is None:
+                    row = joint[gram] = [None] * width
                 # A float times 1.0 is the same float, in a new object next to the gram's
                 # others (the heads' own floats lie wherever their dicts were built).
-                joint.setdefault(gram, [None] * (2 * len(self.heads)))[2 * k : 2 * k + 2] = (
-                    idf * 1.0,
-                    coef * 1.0,
-                )
+                row[i] = idf * 1.0
+                row[i + 1] = coef * 1.0
         self.table: dict[str, tuple[float | None, ...]] = {
             gram: tuple(ws) for gram, ws in joint.items()
         }
