@@ -147,6 +147,10 @@ class _Scorer:
             else:
                 window.append("<gap>")
         score = Indel.normalized_similarity(window, pat.shape)
+        if score < _MIN_SCORE_MANY and score < _MIN_SCORE.get(len(pat.slots), _MIN_SCORE_MANY):
+            # Under the lowest threshold this match could have (below): rejected whatever
+            # the evidence, so the evidence is not weighed (most placements end here).
+            return None
         # Function words the window shares with the literal (longest common subsequence).
         common = (len(window) + len(pat.shape) - Indel.distance(window, pat.shape)) // 2
         shared_function = max(0, common - len(assign))
