@@ -133,6 +133,12 @@ class _Scorer:
             if a.startswith("#") and b.startswith("#") and int(a[1:]) > int(b[1:]):
                 window[k], window[k + 1] = b, a
         score = Indel.normalized_similarity(window, shape)
+        if score < _MIN_SIMILARITY_MANY and score < _MIN_SIMILARITY.get(
+            len(assign), _MIN_SIMILARITY_MANY
+        ):
+            # Under the lowest threshold this match could have (below): rejected whatever
+            # the evidence, so the evidence is not weighed.
+            return None
         common = (len(window) + len(shape) - Indel.distance(window, shape)) // 2
         shared_function = max(0, common - len(assign))
         minimum = _MIN_SIMILARITY.get(len(assign), _MIN_SIMILARITY_MANY)
