@@ -337,3 +337,25 @@ def test_live_apertium_output_is_flagged(detector):
     assert len(english) == 2
     for text, iid in zip(english, ["es.cal-arena", "es.pelos-lengua"], strict=True):
         assert iid in [f.evidence["idiom_id"] for f in detect(detector, text)], text
+
+
+def test_tokens_are_the_token_regex_matches_with_what_separates_them():
+    # The tokenizer splits in C and derives offsets from lengths; it must give exactly the
+    # bounded TOKEN.finditer reading: each match, its span, and the text since the last one.
+    import random
+
+    from mtaudit.idiommatch.english import TOKEN
+
+    rng = random.Random(7)
+    alphabet = "ab Zé_1’'-,.ñ\n«»—ß"
+    texts = ["", "___", "d'Artagnan’s ’twas 'quoted' rock-’n’-roll", "so, \u00a0 an   end "]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(400)]
+    for text in texts:
+        for start, end in {(0, len(text)), (len(text) // 3, len(text)), (0, len(text) // 2)}:
+            expected, prev = [], start
+            for m in TOKEN.finditer(text, start, end):
+                expected.append((m.group(), m.start(), m.end(), text[prev : m.start()]))
+                prev = m.end()
+            got = [(t.text, t.start, t.end, t.sep) for t in tokenize(text, start, end)]
+            assert got == expected, (text, start, end)
+            assert all(t.low == t.text.lower().replace("’", "'") for t in tokenize(text))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
@@ -143,9 +144,19 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
 def _tokenize(text: str, start: int, end: int) -> tuple[Token, ...]:
     """Cached: both idiom engines tokenize every sentence of a document (a string caches
     its hash, so the key costs nothing after the first call)."""
+    # One C-level split into separators and tokens, then offsets by their lengths: the
+    # same tokens as TOKEN.finditer(text, start, end) (TOKEN has no look-around, so the
+    # slice sees what the bounded search sees), a third cheaper than a match object each.
+    parts = _TOKEN_SPLIT.split(text[start:end])  # [sep, token, sep, token, ..., tail]
     tokens: list[Token] = []
-    prev = start
-    for m in TOKEN.finditer(text, start, end):
-        tokens.append(Token(m.group(0), m.start(), m.end(), text[prev : m.start()]))
-        prev = m.end()
+    append = tokens.append
+    pos = start
+    for i in range(1, len(parts), 2):
+        sep, tok = parts[i - 1], parts[i]
+        begin = pos + len(sep)
+        pos = begin + len(tok)
+        append(Token(tok, begin, pos, sep))
     return tuple(tokens)
+
+
+_TOKEN_SPLIT = re.compile(f"({TOKEN.pattern})", TOKEN.flags)
