@@ -184,3 +184,14 @@ def test_unknown_words_are_neutral() -> None:
     assert set(langid.zipf_scores("xqzvkwj")) == {langid.ZIPF_FLOOR}
     assert langid.normalise("Junta’s") == "junta"
     assert langid.strip_accents("déjà vu") == "deja vu"
+
+
+def test_glossaries_come_from_the_index_cache_as_read(tmp_path, monkeypatch):
+    # Cached so that a scan does not parse five TOML files again; what comes back from the
+    # cache (second call) is what reading the files gives.
+    monkeypatch.setenv("MTAUDIT_CACHE_DIR", str(tmp_path))
+    read = untranslated._read_glossaries()
+    assert read.get("es") and all(isinstance(v, list) for v in read["es"].values())
+    first = untranslated._load_glossaries()
+    assert list((tmp_path / "indexes").glob("untranslatedgloss-*.pickle"))
+    assert untranslated._load_glossaries() == first == read
