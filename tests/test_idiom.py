@@ -359,3 +359,19 @@ def test_tokens_are_the_token_regex_matches_with_what_separates_them():
             got = [(t.text, t.start, t.end, t.sep) for t in tokenize(text, start, end)]
             assert got == expected, (text, start, end)
             assert all(t.low == t.text.lower().replace("’", "'") for t in tokenize(text))
+
+
+def test_preload_leaves_the_bundled_glossary_index_to_the_first_document(tmp_path):
+    # A re-scan answered by the result cache needs the report signature (the projection
+    # indexes) but never the glossary index; a user's lexicon file is still read up front,
+    # so that a malformed one stops the scan before it starts.
+    with IdiomDetector(Context()) as det:
+        det.preload()
+        assert det.context.loaded("idiom.index") is None
+        det.detect_with_features(Document("d", "It rained."), segment("It rained."))
+        assert det.context.loaded("idiom.index") is not None
+    bad = tmp_path / "idioms-xx.toml"
+    bad.write_text('[meta]\nkind = "idiom"\nlanguage = "es"\n[[idiom]]\nsource = 3\n', "utf-8")
+    with IdiomDetector(Context(options={"idiom_files": str(bad)})) as det:
+        with pytest.raises(LexiconError):
+            det.preload()

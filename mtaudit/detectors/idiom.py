@@ -182,16 +182,24 @@ class IdiomDetector(Detector):
         def load() -> list[SourceIdiomIndex]:
             if str(opts.get("idiom_projection", "auto")).lower() == "off":
                 return []
-            out = []
-            for lang in PROJECTED_LANGUAGES:
-                index = build_source_index(
-                    lang,
-                    idiom_files=_paths(opts.get("idiom_files")),
-                    glossary_files=_paths(opts.get("glossary_files")),
-                )
-                if index is not None and index.patterns:
-                    index.lm = self._ngram_lm()
-                    out.append(index)
+            out: list[SourceIdiomIndex] = []
+            try:
+                for lang in PROJECTED_LANGUAGES:
+                    index = build_source_index(
+                        lang,
+                        idiom_files=_paths(opts.get("idiom_files")),
+                        glossary_files=_paths(opts.get("glossary_files")),
+                    )
+                    if index is not None and index.patterns:
+                        index.lm = self._ngram_lm()
+                        out.append(index)
+                    elif index is not None:
+                        index.lexicon.close()  # nothing to project: its stages are not needed
+            except BaseException:
+                # Not kept by the context, so close() would never reach their stages.
+                for index in out:
+                    index.lexicon.close()
+                raise
             return out
 
         return self.context.resource("idiom.projected", load)
@@ -213,8 +221,15 @@ class IdiomDetector(Detector):
             return None
 
     def preload(self) -> None:
-        self.index  # noqa: B018 - build now so lexicon errors surface before the scan
+        # The back-projection indexes are part of the report signature (model_signature),
+        # which a scan needs before its first document, even one the result cache answers.
         self.projected  # noqa: B018
+        opts = self.context.options
+        if opts.get("idiom_files") or opts.get("glossary_files"):
+            # A user's lexicon file may be malformed: found out before the scan starts.
+            self.index  # noqa: B018
+        # Otherwise the glossary index (bundled lexicons only, ~60 ms to load) loads with
+        # the first document audited: a re-scan answered by the result cache never needs it.
 
     def close(self) -> None:
         # Only indexes already loaded: closing must not build one. Each holds Apertium

@@ -286,7 +286,13 @@ def build_source_index(
             load_english_idioms(english_files),
         )
 
-    index = indexcache.cached(key, build)
+    try:
+        index = indexcache.cached(key, build)
+    except BaseException:
+        # A malformed user lexicon (or an interrupt): the stages started above would
+        # otherwise outlive the scan that stops here.
+        lexicon.close()
+        raise
     if index.lexicon is not lexicon:
         # The cached index brought its own (process-less) lexicon, with the analyses
         # cached at compile time: it takes over the processes started above.
