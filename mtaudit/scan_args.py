@@ -165,7 +165,8 @@ def add_scan_parser(
         default=None,
         metavar="N|auto",
         help="audit on N processes (0: one per CPU; 1: this process only). Default auto: "
-        "this process, then one per CPU once a scan has run 1 s with plenty left (Linux). "
+        "this process, then one per CPU once the speed measured leaves 1.5 s or more of "
+        "auditing in the input read ahead (Linux). "
         "Reports are identical to a single-process scan. With --engine ray: the number of "
         "Ray workers (default: every CPU of the cluster)",
     )

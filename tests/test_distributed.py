@@ -206,6 +206,7 @@ def test_jobs_auto_hands_a_long_scan_to_workers_with_the_same_results(mixed_fold
     # Threads other tests left behind must not keep this one in-process.
     monkeypatch.setattr(local, "_fork_safe", lambda: True)
     monkeypatch.setattr(local, "AUTO_MIN_LEFT", 1)
+    monkeypatch.setattr(local, "AUTO_MIN_WORK_S", 0.0)
     before = set(child_processes())
     pool_auditor = Auditor(OPTIONS)
     try:
@@ -223,7 +224,7 @@ def test_jobs_auto_hands_a_long_scan_to_workers_with_the_same_results(mixed_fold
         }
     finally:
         pool_auditor.close()
-    assert calls == ["fork"]  # the parent audited the first document, workers the rest
+    assert calls == ["fork"]  # workers audited every document
     assert got == expected
     assert left == set()
 
@@ -247,6 +248,70 @@ def test_jobs_auto_keeps_a_short_scan_in_this_process(mixed_folder, monkeypatch)
     assert calls == []
     assert short == expected
     assert few_left == corpora
+
+
+def test_jobs_auto_hands_over_only_when_the_speed_measured_leaves_enough_work(
+    mixed_folder, monkeypatch
+):
+    import mtaudit.distributed.local as local
+
+    calls = _spy_parallel(monkeypatch)
+    monkeypatch.setattr(local, "_fork_safe", lambda: True)
+    monkeypatch.setattr(local, "AUTO_MIN_LEFT", 1)
+    auditor = Auditor(OPTIONS)
+    try:
+        expected = _dump(scan([str(mixed_folder)], auditor))
+        # Workers may start at once, but the folder holds far less than an hour of work.
+        monkeypatch.setattr(local, "AUTO_MIN_WORK_S", 3600.0)
+        stayed = _dump(
+            iter_reports_parallel([str(mixed_folder)], auditor, None, 2, chunksize=1, auto_after=0)
+        )
+        assert calls == []
+        # Any work at all is enough: they start once a speed is measured, i.e. after the
+        # first document (lazy loading) and two more (the slowest of them left out).
+        monkeypatch.setattr(local, "AUTO_MIN_WORK_S", 1e-9)
+        handed = _dump(
+            iter_reports_parallel([str(mixed_folder)], auditor, None, 2, chunksize=1, auto_after=0)
+        )
+    finally:
+        auditor.close()
+    assert calls == ["fork"]
+    assert stayed == expected
+    assert handed == expected
+
+
+def test_jobs_auto_speed_leaves_out_the_slowest_audit_and_reads_ahead_within_bounds(
+    monkeypatch,
+):
+    import mtaudit.distributed.local as local
+    from mtaudit.model import Document
+
+    speed = local._Speed()
+    speed.add(0.3, 1000)  # an engine started during this audit
+    assert speed.per_char() is None  # one audit: nothing left once the slowest is out
+    speed.add(0.01, 1000)
+    speed.add(0.03, 2000)
+    assert speed.measured() == pytest.approx(0.04)
+    assert speed.per_char() == pytest.approx(0.04 / 3000)
+
+    read: list[int] = []
+
+    def items():  # noqa: ANN202
+        for i in range(10):
+            read.append(i)
+            yield InputError(f"e{i}", "unreadable") if i == 2 else Document(f"d{i}", "x" * 100)
+
+    monkeypatch.setattr(local, "AUTO_LOOKAHEAD_ITEMS", 5)
+    ahead = local._Lookahead(items())
+    assert ahead.has_chars(250) and len(read) == 4  # an error has no text
+    assert not ahead.has_chars(10_000) and len(read) == 5  # the cap on items read ahead
+    first = next(ahead)
+    assert first.id == "d0" and ahead.has_chars(300) and len(read) == 5
+    assert ahead.has_chars(400) and not ahead.has_chars(401) and len(read) == 6  # room for one
+    assert [getattr(x, "id", getattr(x, "path", "")) for x in ahead] == [
+        f"{'e' if i == 2 else 'd'}{i}" for i in range(1, 10)
+    ]
+    assert not ahead.has(1) and not ahead.has_chars(1)
 
 
 def test_jobs_auto_stays_in_process_where_workers_cannot_be_forked(mixed_folder, monkeypatch):

@@ -55,11 +55,22 @@ if TYPE_CHECKING:
 Result = DocumentReport | InputError
 
 DEFAULT_CHUNKSIZE = 4  # documents per task: ~0.1 s of work, so ordering stalls stay short
-#: ``--jobs auto``: seconds of auditing in this process before workers may start (a fork
-#: and each worker's engine start cost ~0.5 s, so shorter scans are faster without them)
-AUTO_AFTER_S = 1.0
+#: ``--jobs auto``: seconds of auditing in this process before workers may start, enough
+#: to measure the audit's speed (the first document, which pays the lazy loading, and the
+#: slowest after it, which may start an engine, do not count)
+AUTO_AFTER_S = 0.25
 #: ``--jobs auto``: chunks per worker that must be left for starting the workers to pay
 AUTO_MIN_LEFT = 4
+#: ``--jobs auto``: seconds of auditing that must be left, estimated from the speed so far
+#: and the text read ahead, for workers to start. Forked workers and their engines take
+#: ~0.3 s to start (measured on 2 CPUs: 16 documents took 0.68 s in one process, 0.84 s
+#: with 2 workers; 48 documents about the same either way), and N workers save at most
+#: (1 - 1/N) of what is left: 1.5 s leaves a margin for the default pipeline's engines.
+AUTO_MIN_WORK_S = 1.5
+#: ``--jobs auto``: the most text (characters) and documents read ahead for that estimate,
+#: so memory stays bounded where the rest of the scan is quick (e.g. in the result cache)
+AUTO_LOOKAHEAD_CHARS = 4_000_000
+AUTO_LOOKAHEAD_ITEMS = 20_000
 #: ``--jobs auto``: what one worker may hold, its Apertium processes included (a worker
 #: measures ~220 MB plus ~250 MB of Apertium in ``make bench``), and the most workers a
 #: default scan starts: a user who wants a bigger machine's every core says ``--jobs 0``
@@ -108,10 +119,12 @@ def iter_reports_parallel(
     process. A worker exception is re-raised here, as a single-process scan would raise it.
 
     ``auto_after`` (``--jobs auto``, the CLI's default): audit in this process, and hand
-    the rest to ``jobs`` workers only once the scan has run that many seconds with at
-    least :data:`AUTO_MIN_LEFT` chunks per worker still to do, and only where the workers
-    can be forked (a clean process start costs more than a small scan takes). A one-file
-    scan or a small corpus never pays for processes; a big one gets every CPU.
+    the rest to ``jobs`` workers only once the audits after the first have run that many
+    seconds, at least :data:`AUTO_MIN_LEFT` chunks per worker are still to do, the text
+    read ahead holds :data:`AUTO_MIN_WORK_S` of auditing at the speed measured so far,
+    and the workers can be forked (a clean process start costs more than a small scan
+    takes). A one-file scan or a small corpus never pays for processes; a big one gets
+    every CPU within a fraction of a second.
     """
     jobs = default_jobs() if jobs is None else jobs
     if jobs <= 1:
@@ -137,14 +150,17 @@ def _auto(
     chunksize: int,
     auto_after: float,
 ) -> Iterator[Result]:
-    """``--jobs auto``: audit here until the scan proves long enough, then fork workers."""
+    """``--jobs auto``: audit here until the speed so far and the input read ahead say that
+    enough work is left for workers to pay (:data:`AUTO_MIN_WORK_S`), then fork them."""
     items = _Lookahead(pending)
-    started = time.monotonic()
+    first = True  # the first audit pays the lazy loading: left out of the speed
+    speed = _Speed()  # of the audits since then
     while items.has(1):
         if (
-            time.monotonic() - started >= auto_after
+            speed.measured() >= auto_after
             and items.has(AUTO_MIN_LEFT * jobs * chunksize)
             and _fork_safe()
+            and _work_left(items, speed)
         ):
             # The workers inherit this process's loaded lexicons and models; its engine
             # processes (Apertium) would only sit idle beside theirs, so they stop first.
@@ -152,7 +168,53 @@ def _auto(
             yield from _parallel(items, auditor, jobs, changed, chunksize, "fork", warm=False)
             return
         item = next(items)
-        yield item if isinstance(item, InputError) else audit_document(auditor, item, changed)
+        if isinstance(item, InputError):
+            yield item
+            continue
+        t0 = time.monotonic()
+        report = audit_document(auditor, item, changed)
+        if first:
+            first = False
+        else:
+            speed.add(time.monotonic() - t0, len(item.text))
+        yield report
+
+
+class _Speed:
+    """Seconds of auditing per character of text, leaving out the slowest document: an
+    engine that starts on first use (Apertium's translation pipelines, ~0.2 s) would
+    otherwise make a small scan look long enough for workers."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.chars = 0
+        self.slowest = (0.0, 0)
+
+    def add(self, seconds: float, chars: int) -> None:
+        self.seconds += seconds
+        self.chars += chars
+        self.slowest = max(self.slowest, (seconds, chars))
+
+    def measured(self) -> float:
+        """Seconds the speed is measured over."""
+        return self.seconds - self.slowest[0]
+
+    def per_char(self) -> float | None:
+        seconds, chars = self.measured(), self.chars - self.slowest[1]
+        return seconds / chars if chars > 0 and seconds > 0 else None
+
+
+def _work_left(items: _Lookahead, speed: _Speed) -> bool:
+    """Whether the text read ahead holds :data:`AUTO_MIN_WORK_S` of auditing at the speed
+    measured so far. Documents the result cache holds cost almost nothing, so a mostly
+    cached scan stays here."""
+    if AUTO_MIN_WORK_S <= 0:
+        return True
+    per_char = speed.per_char()
+    if per_char is None:
+        return False
+    need = AUTO_MIN_WORK_S / per_char
+    return need <= AUTO_LOOKAHEAD_CHARS and items.has_chars(int(need) + 1)
 
 
 def _parallel(
@@ -288,22 +350,47 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 class _Lookahead(Iterator[Any]):
-    """An iterator that can tell whether ``n`` more items are left (it reads them ahead)."""
+    """An iterator that can tell whether ``n`` more items, or documents with ``n``
+    characters of text, are left (it reads them ahead)."""
 
     def __init__(self, items: Iterable[Any]) -> None:
         self._items = iter(items)
         self._ahead: deque[Any] = deque()
+        self._chars = 0  # text of the documents read ahead
+        self._done = False
+
+    def _read(self) -> bool:
+        if self._done:
+            return False
+        try:
+            item = next(self._items)
+        except StopIteration:
+            self._done = True
+            return False
+        self._ahead.append(item)
+        self._chars += len(item.text) if isinstance(item, Document) else 0
+        return True
 
     def has(self, n: int) -> bool:
         while len(self._ahead) < n:
-            try:
-                self._ahead.append(next(self._items))
-            except StopIteration:
+            if not self._read():
+                return False
+        return True
+
+    def has_chars(self, n: int) -> bool:
+        """Whether ``n`` characters of text are left; reads ahead at most
+        :data:`AUTO_LOOKAHEAD_ITEMS` items."""
+        while self._chars < n:
+            if len(self._ahead) >= AUTO_LOOKAHEAD_ITEMS or not self._read():
                 return False
         return True
 
     def __next__(self) -> Any:
-        return self._ahead.popleft() if self._ahead else next(self._items)
+        if not self._ahead and not self._read():
+            raise StopIteration
+        item = self._ahead.popleft()
+        self._chars -= len(item.text) if isinstance(item, Document) else 0
+        return item
 
 
 def _fork_safe() -> bool:
