@@ -46,6 +46,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from mtaudit.cachedir import open_wal
 from mtaudit.model import Document, DocumentReport, Finding
 
 CACHE_FILE = "results.sqlite3"
@@ -384,30 +385,8 @@ class ResultCache:
 
 
 def _open(path: Path, patience_s: float = 30.0) -> sqlite3.Connection:
-    """Connect, switch to WAL and create the tables, retrying while another process does
-    the same: switching a new file to WAL takes an exclusive lock, and SQLite answers
-    "database is locked" at once there instead of waiting out the busy timeout (three
-    --jobs workers opening a fresh cache together hit it)."""
-    deadline = time.monotonic() + patience_s
-    delay = 0.01
-    while True:
-        db = sqlite3.connect(path, timeout=patience_s)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            with db:
-                for statement in _SCHEMA:
-                    db.execute(statement)
-            return db
-        except sqlite3.Error as exc:
-            db.close()
-            busy = isinstance(exc, sqlite3.OperationalError) and (
-                "locked" in str(exc) or "busy" in str(exc)
-            )
-            if not busy or time.monotonic() >= deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
+    """Connect and create the tables (:func:`mtaudit.cachedir.open_wal`)."""
+    return open_wal(path, _SCHEMA, patience_s)
 
 
 def _dump(report: DocumentReport) -> bytes:

@@ -14,7 +14,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 # Re-exported: the translation cache's folder is every cache's folder.
-from mtaudit.cachedir import default_cache_dir  # noqa: F401
+from mtaudit.cachedir import (
+    default_cache_dir,  # noqa: F401
+    open_wal,
+)
 
 CACHE_FILE = "backtranslate.sqlite3"
 # sqlite's default limit on host parameters is 999 on old builds; stay well under it.
@@ -60,11 +63,10 @@ class TranslationCache:
 
     @staticmethod
     def _open(where: str) -> sqlite3.Connection:
-        db = sqlite3.connect(where, timeout=30)
-        # WAL lets parallel scans share one cache file without "database is locked".
         if where != ":memory:":
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
+            # WAL lets parallel scans share one cache file without "database is locked".
+            return open_wal(where, [_SCHEMA])
+        db = sqlite3.connect(where)
         db.execute(_SCHEMA)
         db.commit()
         return db
