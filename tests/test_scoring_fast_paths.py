@@ -22,6 +22,7 @@ import pytest
 
 from mtaudit import features as F
 from mtaudit import model_score as M
+from mtaudit import ngram_features as N
 from mtaudit.analysis import analyse
 from mtaudit.model_score.head import Head, NgramTable
 
@@ -59,7 +60,7 @@ TEXTS = _corpus()
 # -- the reference: the per-token code the fast paths replaced ---------------------------
 
 _REF_ABSTRACT_TOKEN = re.compile(
-    rf"(?P<abbr>(?:[^\W\d_]\.){{2,}}|\b(?:{F._TITLE_WORDS})\.(?=\s))"
+    rf"(?P<abbr>(?:[^\W\d_]\.){{2,}}|\b(?:{N._TITLE_WORDS})\.(?=\s))"
     r"|[^\W_]+(?:['’\-][^\W_]+)*|``|''|[^\w\s]"
 )
 _REF_SQUOTE = re.compile(r"(?:(?<=\s)|^)['‘]|['’](?=\s|$|[.,;:!?])")
@@ -74,7 +75,7 @@ def _ref_token_stream(text: str) -> list[tuple[str, str | None]]:
             out.append(("CAP" if first.isupper() else "ABBR", None))
             continue
         if not first.isalnum():
-            out.append((F._PUNCT_CLASS.get(tok, tok), None))
+            out.append((N._PUNCT_CLASS.get(tok, tok), None))
             continue
         low = tok.lower()
         clitic = F._CONTRACTION.search(low)
@@ -193,18 +194,18 @@ def _ref_word_features(text: str) -> dict[str, float]:
 
 def test_token_stream_and_ngram_counts_match_the_per_token_code() -> None:
     for text in TEXTS:
-        assert F._token_stream(text) == _ref_token_stream(text), text[:80]
+        assert N._token_stream(text) == _ref_token_stream(text), text[:80]
         # Same grams, same counts, same insertion order (the scorer's sums follow it).
-        assert list(F.ngram_counts(text).items()) == list(_ref_ngram_counts(text).items())
+        assert list(N.ngram_counts(text).items()) == list(_ref_ngram_counts(text).items())
 
 
 def test_token_classes_memo_gives_the_direct_classification() -> None:
     tokens = {m.group() for text in TEXTS for m in _REF_ABSTRACT_TOKEN.finditer(text)}
     for tok in sorted(tokens):
-        assert F._TOKEN_CLASSES[tok] == F._classify_token(tok)
+        assert N._TOKEN_CLASSES[tok] == N._classify_token(tok)
     # The pattern without its named group finds the same tokens.
     for text in TEXTS:
-        assert F._ABSTRACT_TOKEN.findall(text) == [
+        assert N._ABSTRACT_TOKEN.findall(text) == [
             m.group() for m in _REF_ABSTRACT_TOKEN.finditer(text)
         ]
 
@@ -275,7 +276,7 @@ def test_ngram_table_gives_each_heads_own_logit(model: M.ScoreModel) -> None:
     heads = (model.heads["translated"], model.heads["machine"])
     table = NgramTable(heads)
     for text in TEXTS:
-        counts = F.ngram_counts(text)
+        counts = N.ngram_counts(text)
         assert table.logits(counts) == [h.ngram_logit(counts) for h in heads]
 
 
@@ -307,7 +308,7 @@ def test_score_uses_the_same_logits_as_the_heads(model: M.ScoreModel) -> None:
         got = model.score(text)
         if got.words == 0:
             continue
-        counts, values = F.ngram_counts(text), F.extract(text)
+        counts, values = N.ngram_counts(text), F.extract(text)
         for head, p in (
             (model.heads["translated"], got.translated_statistical),
             (model.heads["machine"], got.machine_statistical),

@@ -15,6 +15,7 @@ import pytest
 
 from mtaudit import features as F
 from mtaudit import model_score as M
+from mtaudit import ngram_features as N
 from mtaudit.model import Finding
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -340,13 +341,13 @@ def test_features_are_finite_rates() -> None:
 
 
 def test_abstract_tokens_hide_content_words() -> None:
-    toks = F.abstract_tokens("The minister said Berlin’s “reform” costs €5 billion, and they'd go.")
+    toks = N.abstract_tokens("The minister said Berlin’s “reform” costs €5 billion, and they'd go.")
     assert "minister" not in toks and "reform" not in toks and "billion" not in toks
     assert toks[:2] == ["the", "W_er"] and "CUR" in toks and "'d" in toks and '"' in toks
 
 
 def test_lexical_ngrams_keep_lower_case_words_but_never_names_or_numbers() -> None:
-    counts = F.ngram_counts(
+    counts = N.ngram_counts(
         "In addition, the perpetrators paid 5 million euros to Siemens in Munich, she'd said."
     )
     lexical = {g for g in counts if g.startswith("~")}
@@ -361,12 +362,12 @@ def test_lexical_ngrams_keep_lower_case_words_but_never_names_or_numbers() -> No
     assert not any(w in g for g in lexical for w in ("siemens", "munich", "Siemens", "5"))
     assert "~she" not in lexical and "she 'd" in counts
     # The abstract grams are unchanged: the lexical ones come on top.
-    toks = F.abstract_tokens("the perpetrators paid")
+    toks = N.abstract_tokens("the perpetrators paid")
     assert toks == ["the", "W_s", "W_short"] and counts["the W_s"] == 1
 
 
 def test_abbreviations_are_one_token_not_a_sentence_end() -> None:
-    toks = F.abstract_tokens("At 10 a.m. Mr. Reyes met U.S. envoys, e.g. Ms. Li. He said no.")
+    toks = N.abstract_tokens("At 10 a.m. Mr. Reyes met U.S. envoys, e.g. Ms. Li. He said no.")
     assert toks == (
         ["at", "NUM", "ABBR", "CAP", "CAP", "W_short", "CAP", "W_s", ","]
         + ["ABBR", "CAP", "CAP", ".", "he", "said", "no", "."]
@@ -379,7 +380,7 @@ def test_line_breaks_do_not_change_the_features() -> None:
     one_line = "Library reopens after restoration " + HUMAN_LIKE
     with_breaks = "Library reopens after restoration\n\n" + HUMAN_LIKE.replace(". ", ".\n", 1)
     assert F.extract(with_breaks) == F.extract(one_line)
-    assert F.ngram_counts(with_breaks) == F.ngram_counts(one_line)
+    assert N.ngram_counts(with_breaks) == N.ngram_counts(one_line)
 
 
 def test_fluency_feature_names_match_the_detector() -> None:
@@ -634,7 +635,7 @@ def test_inference_matches_training_regression() -> None:
     }  # fmt: skip
     head = M.Head.from_dict("h", block, train.vocabulary_block(fitted.vec))
     expected = fitted.logits(docs)
-    got = [head.raw_logit(F.ngram_counts(r.text), F.extract(r.text)) for r in records]
+    got = [head.raw_logit(N.ngram_counts(r.text), F.extract(r.text)) for r in records]
     assert max(abs(a - b) for a, b in zip(expected, got, strict=True)) < 1e-3
 
 

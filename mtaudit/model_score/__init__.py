@@ -17,7 +17,8 @@ and the marker weights:
 Each head is a logistic regression over
 
 - the TF-IDF vector (sublinear tf, smoothed idf, L2-normalised, as scikit-learn's
-  ``TfidfVectorizer``) of the document's n-grams (:func:`mtaudit.features.ngram_counts`):
+  ``TfidfVectorizer``) of the document's n-grams
+  (:func:`mtaudit.ngram_features.ngram_counts`):
   *abstract* ones over function words, punctuation and content-word shape classes, and
   *lexical* ones (``~``) over lower-case content words (never names or numbers), and
 - standardised dense features (:func:`mtaudit.features.extract` and friends). A dense
@@ -70,6 +71,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mtaudit import features as feats
+from mtaudit import ngram_features
 from mtaudit.model import Finding
 from mtaudit.model_score.head import Head, NgramTable, WeightsError, sigmoid
 from mtaudit.model_score.head import logit as logit  # re-exported: part of this module's API
@@ -329,7 +331,7 @@ class ScoreModel:
             # Nothing to judge style on; only markers (if any) speak.
             p = 0.0 if m == 0 else sigmoid(m)
             return ScoreBreakdown(0, 0.5, 0.5, markers, p, p, machine_name, th)
-        counts = feats.ngram_counts(text)
+        counts = ngram_features.ngram_counts(text)
         values = {**feats.extract(text, analysis), **values}
         t_head, m_head = self.heads["translated"], self.heads[machine_name]
         t_ngram, m_ngram = self._ngram_table(machine_name).logits(counts)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from mtaudit import features as F
+from mtaudit import ngram_features
 from mtaudit.segment import segment
 from mtaudit.training.data import Record
 from mtaudit.training.params import CHUNK_LENGTHS, CHUNK_SHARE, MAX_CHUNKS
@@ -116,7 +117,7 @@ def featurize_text(
         dense.update(fluency(text))
     if deep is not None:
         dense.update(deep(text))
-    return DocFeatures(dict(F.ngram_counts(text)), dense, word_count(text))
+    return DocFeatures(dict(ngram_features.ngram_counts(text)), dense, word_count(text))
 
 
 def featurize(
