@@ -196,19 +196,7 @@ class SourceIdiomIndex(_Scorer):
         triggered: set[int] = set().union(*triggers)
         present: set[str] = set().union(*[i.lemmas for i in infos])
         patterns = self.patterns
-        for pi in triggered:
-            pat = patterns[pi]
-            # Counted down, so that a pattern stops being looked at once it has enough.
-            need = pat.need
-            if need <= 0:
-                return True
-            words = pat.words
-            for wi in pat.required:
-                if not words[wi].lemmas.isdisjoint(present):
-                    need -= 1
-                    if need <= 0:
-                        return True
-        return False
+        return any(_has_needed(patterns[pi], present) for pi in triggered)
 
     def scan(
         self,
@@ -275,11 +263,10 @@ class SourceIdiomIndex(_Scorer):
     ) -> list[SourceMatch]:
         """Every accepted placement of ``pat`` among the units (``present``: the
         lemmas of ``by_lemma``, as a set)."""
-        words = pat.words
         # Cheap test first: most triggered patterns lack some required word.
-        found = sum(1 for wi in pat.required if not words[wi].lemmas.isdisjoint(present))
-        if found < pat.need:
+        if not _has_needed(pat, present):
             return []
+        words = pat.words
         positions: dict[int, list[int]] = {}
         for wi in (*pat.required, *pat.optional):
             word = words[wi]
@@ -327,3 +314,18 @@ class SourceIdiomIndex(_Scorer):
             if m is not None:
                 out.append(m)
         return out
+
+
+def _has_needed(pat: SourcePattern, present: set[str]) -> bool:
+    """Whether ``pat`` has as many of its required words as it needs among ``present``
+    (lemmas); counted down, so the rest are not looked at once it has enough."""
+    need = pat.need
+    if need <= 0:
+        return True
+    words = pat.words
+    for wi in pat.required:
+        if not words[wi].lemmas.isdisjoint(present):
+            need -= 1
+            if need <= 0:
+                return True
+    return False
